@@ -1,0 +1,94 @@
+package remote
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/golang/snappy"
+)
+
+// maxPooledBuffer caps the buffers kept for reuse: ordinary remote-write
+// requests are well below it, and one burst of huge requests should not pin
+// their memory for the life of the process.
+const maxPooledBuffer = 8 << 20
+
+// bufferPool recycles the compressed and decoded body buffers. Decoding never
+// retains them: the generated unmarshallers copy strings and unknown fields.
+var bufferPool sync.Pool
+
+func getBuffer() []byte {
+	if p, ok := bufferPool.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+func putBuffer(b []byte) {
+	if b == nil || cap(b) > maxPooledBuffer {
+		return
+	}
+	b = b[:0]
+	bufferPool.Put(&b)
+}
+
+// readBody reads the whole body into a pooled buffer, failing with ErrTooLarge
+// as soon as more than limit bytes arrive. A declared Content-Length over the
+// limit fails before anything is read. The caller must putBuffer the result.
+func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength > limit {
+		return nil, newError(ErrTooLarge, "request body of %d bytes exceeds limits.max_request_bytes (%d)", contentLength, limit)
+	}
+	buf := getBuffer()
+	if contentLength > 0 && int64(cap(buf)) <= contentLength {
+		// One spare byte lets the final read observe EOF without growing.
+		buf = make([]byte, 0, contentLength+1)
+	}
+	// Reading limit+1 bytes is enough to tell "at the limit" from "over it".
+	r := io.LimitReader(body, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			putBuffer(buf)
+			return nil, newError(ErrTooLarge, "request body exceeds limits.max_request_bytes (%d)", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			putBuffer(buf)
+			return nil, newError(ErrInvalid, "cannot read request body after %d bytes: %w", len(buf), err)
+		}
+	}
+}
+
+// decodeSnappy decompresses a snappy block-format body into a pooled buffer.
+// The decoded length announced in the block header is checked against limit
+// before any memory is allocated for it. The caller must putBuffer the result.
+func decodeSnappy(compressed []byte, limit int64) ([]byte, error) {
+	if len(compressed) == 0 {
+		return nil, newError(ErrInvalid, "empty request body: expected a snappy-compressed protobuf message")
+	}
+	n, err := snappy.DecodedLen(compressed)
+	if err != nil {
+		return nil, newError(ErrInvalid, "cannot decode snappy block header of %d-byte body: %w", len(compressed), err)
+	}
+	if int64(n) > limit {
+		return nil, newError(ErrInvalid, "decoded body of %d bytes exceeds limits.max_decoded_bytes (%d)", n, limit)
+	}
+	dst := getBuffer()
+	if cap(dst) < n {
+		putBuffer(dst)
+		dst = make([]byte, n)
+	}
+	decoded, err := snappy.Decode(dst[:cap(dst)], compressed)
+	if err != nil {
+		putBuffer(dst)
+		return nil, newError(ErrInvalid, "cannot decode snappy body of %d bytes (%d decoded): %w", len(compressed), n, err)
+	}
+	return decoded, nil
+}

@@ -1,0 +1,14 @@
+// Package remote owns the Prometheus remote-storage wire protocols on the
+// receiving side: content negotiation from the request headers, snappy block
+// decompression under configured size limits, and decoding of Remote-Write 1.0
+// (prometheus.WriteRequest) and Remote-Write 2.0 (io.prometheus.write.v2.Request)
+// bodies into one version-independent series view, WriteRequest.
+//
+// Remote-Write 2.0 strings travel as references into a per-request symbol
+// table; remote resolves and bounds-checks every reference so that later code
+// only ever sees plain labels, exemplars and metadata in prompb types.
+//
+// The package must not know InfluxDB, routing or HTTP status codes: it reports
+// failures as errors wrapping ErrUnsupported, ErrTooLarge or ErrInvalid and
+// leaves the mapping to responses to the caller.
+package remote

@@ -1,0 +1,36 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by DecodeWrite, to be matched with errors.Is. Every error
+// DecodeWrite returns wraps exactly one of them.
+var (
+	// ErrUnsupported means the request asks for a protocol variant remote does
+	// not speak: media type, proto parameter or content encoding (HTTP 415).
+	ErrUnsupported = errors.New("unsupported")
+	// ErrTooLarge means the compressed body exceeds limits.max_request_bytes (HTTP 413).
+	ErrTooLarge = errors.New("request too large")
+	// ErrInvalid means the body cannot be decoded into a valid write request:
+	// decoded size over limits.max_decoded_bytes, corrupt snappy, malformed
+	// protobuf, dangling symbol references, wrong message (HTTP 400).
+	ErrInvalid = errors.New("invalid request")
+)
+
+// decodeError classifies err under one of the sentinels while keeping the
+// message free of the sentinel's text, so callers can show it verbatim.
+type decodeError struct {
+	kind error
+	err  error
+}
+
+func (e *decodeError) Error() string   { return e.err.Error() }
+func (e *decodeError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// newError formats a message like fmt.Errorf (so %w keeps causes reachable)
+// and classifies it under kind.
+func newError(kind error, format string, args ...any) error {
+	return &decodeError{kind: kind, err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,140 @@
+package remote
+
+import (
+	"net/http"
+
+	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+)
+
+// WriteRequest is one decoded remote-write request: RW 1.0 and RW 2.0 in one series view.
+type WriteRequest struct {
+	// Version is the protocol the request was sent with.
+	Version WriteVersion
+	// Series holds the series in the order sent.
+	Series []Series
+	// Metadata is the request-level metadata of Remote-Write 1.0. Remote-Write
+	// 2.0 carries metadata per series instead (Series.Metadata), so it is
+	// empty for WriteV2.
+	Metadata []prompb.MetricMetadata
+}
+
+// Series is one time series of a write request.
+type Series struct {
+	// Labels are the series labels in the order sent (senders sort them by
+	// name, but remote does not rely on it).
+	Labels []prompb.Label
+	// Samples are the float samples, oldest first.
+	Samples []prompb.Sample
+	// Histograms are the native histogram samples, oldest first.
+	Histograms []prompb.Histogram
+	// Exemplars belong to the series' samples or histograms.
+	Exemplars []prompb.Exemplar
+	// Metadata is the Remote-Write 2.0 per-series metadata: type, help and
+	// unit. MetricFamilyName stays empty because 2.0 does not carry it. It is
+	// the zero value for Remote-Write 1.0.
+	Metadata prompb.MetricMetadata
+	// CreatedTimestamp is the series' created (start) timestamp in
+	// milliseconds, 0 when unknown. Only Remote-Write 2.0 carries it: as the
+	// per-series created_timestamp of earlier 2.0 senders, or as per-sample
+	// start timestamps, of which the first non-zero one is kept.
+	CreatedTimestamp int64
+}
+
+// Counts returns the number of float samples, histogram samples and
+// exemplars in the request, the figures the Remote-Write 2.0
+// X-Prometheus-Remote-Write-*-Written headers report when everything is stored.
+func (r *WriteRequest) Counts() (samples, histograms, exemplars int) {
+	for i := range r.Series {
+		samples += len(r.Series[i].Samples)
+		histograms += len(r.Series[i].Histograms)
+		exemplars += len(r.Series[i].Exemplars)
+	}
+	return samples, histograms, exemplars
+}
+
+// DecodeWrite decodes the remote-write request r within the limits of cfg.
+//
+// It negotiates the version with NegotiateWrite, reads the body (a declared
+// Content-Length over cfg.MaxRequestBytes fails before reading), checks the
+// decoded length announced by the snappy header against cfg.MaxDecodedBytes
+// before decompressing, and unmarshals and converts the message. Remote-Write
+// 2.0 symbol references are resolved and bounds-checked.
+//
+// Every error wraps exactly one of ErrUnsupported, ErrTooLarge or ErrInvalid
+// and has a one-line message fit to return to the sender. DecodeWrite does not
+// close r.Body.
+func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
+	version, err := NegotiateWrite(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
+	if err != nil {
+		return nil, err
+	}
+	decoded, err := decodeSnappy(compressed, int64(cfg.MaxDecodedBytes))
+	putBuffer(compressed)
+	if err != nil {
+		return nil, err
+	}
+	defer putBuffer(decoded)
+	if version == WriteV2 {
+		return decodeV2(decoded)
+	}
+	return decodeV1(decoded)
+}
+
+func decodeV1(body []byte) (*WriteRequest, error) {
+	var req prompb.WriteRequest
+	if err := req.Unmarshal(body); err != nil {
+		if hint := misdirected(body, WriteV1); hint != "" {
+			return nil, newError(ErrInvalid, "%s", hint)
+		}
+		return nil, newError(ErrInvalid, "cannot unmarshal %s from %d bytes: %w", ProtoWriteV1, len(body), err)
+	}
+	if len(req.Timeseries) == 0 && len(req.Metadata) == 0 && len(req.XXX_unrecognized) > 0 {
+		if hint := misdirected(body, WriteV1); hint != "" {
+			return nil, newError(ErrInvalid, "%s", hint)
+		}
+	}
+	out := &WriteRequest{
+		Version:  WriteV1,
+		Series:   make([]Series, len(req.Timeseries)),
+		Metadata: req.Metadata,
+	}
+	for i := range req.Timeseries {
+		ts := &req.Timeseries[i]
+		out.Series[i] = Series{
+			Labels:     ts.Labels,
+			Samples:    ts.Samples,
+			Histograms: ts.Histograms,
+			Exemplars:  ts.Exemplars,
+		}
+	}
+	return out, nil
+}
+
+// misdirected tells, in plain words, when a body that failed to decode as
+// declared (or decoded to nothing but unknown fields) is a different message:
+// the other remote-write version, or a remote-read request. It returns "" when
+// the body matches none of them.
+func misdirected(body []byte, declared WriteVersion) string {
+	var read prompb.ReadRequest
+	if read.Unmarshal(body) == nil && len(read.Queries) > 0 && len(read.XXX_unrecognized) == 0 {
+		return "this is a remote-read request; send it to /api/v1/read"
+	}
+	switch declared {
+	case WriteV1:
+		var v2 writev2.Request
+		if v2.Unmarshal(body) == nil && len(v2.Timeseries) > 0 && len(v2.XXX_unrecognized) == 0 {
+			return "body looks like a Remote-Write 2.0 request sent with the 1.0 content type; send it with Content-Type: " + ContentTypeWriteV2
+		}
+	case WriteV2:
+		var v1 prompb.WriteRequest
+		if v1.Unmarshal(body) == nil && len(v1.Timeseries)+len(v1.Metadata) > 0 && len(v1.XXX_unrecognized) == 0 {
+			return "body looks like a Remote-Write 1.0 request sent with the 2.0 content type; send it with Content-Type: " + ContentTypeWriteV1
+		}
+	}
+	return ""
+}
