@@ -1,0 +1,15 @@
+// Package mapping translates between the Prometheus data model and the
+// InfluxDB 1.x data model.
+//
+// It owns the storage schema (measurement = metric name, one tag per other
+// non-empty label, float field "value", millisecond timestamps), the
+// line-protocol encoding and escaping of that schema, the reversible form
+// used for names and values that line protocol cannot carry into InfluxDB
+// 1.x unchanged, and the routing of series to databases by PromQL series
+// selectors. docs/schema.md describes the schema for operators.
+//
+// The package is pure: it performs no I/O, knows nothing about HTTP, the
+// Prometheus wire protocols or how points reach InfluxDB, and keeps no
+// metrics itself. Callers count what it reports (see Counts and
+// SeriesError).
+package mapping

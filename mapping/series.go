@@ -1,0 +1,331 @@
+package mapping
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+const (
+	// MetricNameLabel is the label that carries the metric name; it becomes
+	// the measurement and is not stored as a tag.
+	MetricNameLabel = "__name__"
+
+	// FieldKey is the name of the float field that holds each sample value.
+	FieldKey = "value"
+
+	// MaxSeriesKeyLen is the longest escaped series key (measurement and
+	// tags as written in line protocol) InfluxDB 1.x accepts with the field
+	// "value": it limits the key plus "#!~#" plus the field key to 65535
+	// bytes.
+	MaxSeriesKeyLen = 65535 - len("#!~#") - len(FieldKey)
+
+	// MinTimestampMs and MaxTimestampMs bound the sample timestamps
+	// (milliseconds since the epoch) that InfluxDB 1.x can store: it keeps
+	// nanoseconds in an int64 and reserves the two values at each end.
+	MinTimestampMs = -9223372036854 // ceil((math.MinInt64+2) / 1e6)
+	MaxTimestampMs = 9223372036854  // floor((math.MaxInt64-1) / 1e6)
+)
+
+// SkipReason says why a sample was not written.
+type SkipReason int
+
+// Reasons for skipping a sample. InfluxDB 1.x cannot store NaN or infinite
+// floats, and Prometheus stale markers are a special NaN.
+const (
+	// SkipNaN is a NaN sample value that is not a stale marker.
+	SkipNaN SkipReason = iota
+	// SkipInf is a +Inf or -Inf sample value.
+	SkipInf
+	// SkipStale is a Prometheus staleness marker.
+	SkipStale
+	// SkipOutOfRange is a timestamp outside InfluxDB's time range.
+	SkipOutOfRange
+	// NumSkipReasons is the number of skip reasons, for sizing arrays.
+	NumSkipReasons
+)
+
+// String returns the reason as used for the "reason" label of
+// promflux_samples_skipped_total.
+func (r SkipReason) String() string {
+	switch r {
+	case SkipNaN:
+		return "nan"
+	case SkipInf:
+		return "inf"
+	case SkipStale:
+		return "stale"
+	case SkipOutOfRange:
+		return "out_of_range"
+	}
+	return "unknown"
+}
+
+// Counts accumulates what AppendSeries did across calls.
+type Counts struct {
+	// Points is the number of lines (one per sample) appended.
+	Points int
+	// Skipped is the number of samples not appended, by reason.
+	Skipped [NumSkipReasons]int
+}
+
+// SeriesError reports a series that AppendSeries refused. The caller should
+// answer the request with a client error naming it, after writing the rest.
+type SeriesError struct {
+	// Series is the label set in Prometheus text form, quoted so that any
+	// bytes are safe to print and truncated to a few hundred bytes.
+	Series string
+	// Reason says why the series was refused, e.g. "empty label name".
+	Reason string
+}
+
+// Error implements error: "series <Series> refused: <Reason>".
+func (e *SeriesError) Error() string { return "series " + e.Series + " refused: " + e.Reason }
+
+// AppendSeries appends one line-protocol line per sample of the series to
+// dst and returns the extended buffer:
+//
+//	<measurement>[,<tag key>=<tag value>...] value=<float> <milliseconds>\n
+//
+// with tags sorted by their stored key, labels with empty values left out,
+// and names and values escaped or, where line protocol cannot carry them
+// into InfluxDB 1.x, in the reversible form (see EncodedPrefix).
+//
+// A series that cannot be stored (no metric name, an empty or repeated label
+// name, invalid UTF-8, a key longer than MaxSeriesKeyLen) appends nothing
+// and returns a *SeriesError. Samples InfluxDB cannot store are skipped and
+// counted in c.Skipped; appended lines are counted in c.Points.
+func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *Counts) ([]byte, error) {
+	metricName, sorted, reason := validate(lbls)
+	if reason != "" {
+		return dst, &SeriesError{Series: formatSeries(lbls), Reason: reason}
+	}
+
+	keyStart := len(dst)
+	dst = appendStored(dst, metricName, posMeasurement)
+	if sorted && !anyTagKeyEncoded(lbls) {
+		// The common case: Prometheus sends labels sorted by name, and
+		// plain names sort the same as their stored form.
+		for i := range lbls {
+			dst = appendTag(dst, &lbls[i])
+		}
+	} else {
+		dst = appendTagsSorted(dst, lbls)
+	}
+	keyEnd := len(dst)
+	if keyLen := keyEnd - keyStart; keyLen > MaxSeriesKeyLen {
+		return dst[:keyStart], &SeriesError{
+			Series: formatSeries(lbls),
+			Reason: "series key is " + strconv.Itoa(keyLen) + " bytes in line protocol, InfluxDB 1.x allows " + strconv.Itoa(MaxSeriesKeyLen),
+		}
+	}
+
+	// The key is built once and copied for each further sample; appending
+	// a slice of dst to dst is safe even when append reallocates.
+	first := true
+	for _, s := range samples {
+		if r, skip := skipReason(s); skip {
+			c.Skipped[r]++
+			continue
+		}
+		if !first {
+			dst = append(dst, dst[keyStart:keyEnd]...)
+		}
+		first = false
+		dst = append(dst, " "+FieldKey+"="...)
+		dst = strconv.AppendFloat(dst, s.Value, 'g', -1, 64)
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, s.Timestamp, 10)
+		dst = append(dst, '\n')
+		c.Points++
+	}
+	if first {
+		// Every sample was skipped: drop the key written up front.
+		return dst[:keyStart], nil
+	}
+	return dst, nil
+}
+
+func skipReason(s prompb.Sample) (SkipReason, bool) {
+	switch {
+	case s.Timestamp < MinTimestampMs || s.Timestamp > MaxTimestampMs:
+		return SkipOutOfRange, true
+	case value.IsStaleNaN(s.Value):
+		return SkipStale, true
+	case math.IsNaN(s.Value):
+		return SkipNaN, true
+	case math.IsInf(s.Value, 0):
+		return SkipInf, true
+	}
+	return 0, false
+}
+
+// validate checks that the series can be stored and returns its metric
+// name and whether the labels are strictly sorted by name, or the reason to
+// refuse it. It does not allocate unless it refuses the series.
+func validate(lbls []prompb.Label) (metricName string, sorted bool, reason string) {
+	sorted = true
+	for i := range lbls {
+		l := &lbls[i]
+		if l.Name == "" {
+			return "", false, "empty label name"
+		}
+		if !utf8.ValidString(l.Name) {
+			return "", false, "invalid UTF-8 in label name " + strconv.Quote(truncate(l.Name, maxQuotedLen))
+		}
+		if !utf8.ValidString(l.Value) {
+			return "", false, "invalid UTF-8 in label value of " + strconv.Quote(truncate(l.Name, maxQuotedLen))
+		}
+		if i > 0 && lbls[i-1].Name >= l.Name {
+			sorted = false
+		}
+		if l.Name == MetricNameLabel {
+			metricName = l.Value
+		}
+	}
+	if !sorted {
+		// Unsorted input is rare, so the quadratic search costs little and
+		// needs no scratch memory.
+		for i := 1; i < len(lbls); i++ {
+			for j := 0; j < i; j++ {
+				if lbls[i].Name == lbls[j].Name {
+					return "", false, "duplicate label name " + strconv.Quote(truncate(lbls[i].Name, maxQuotedLen))
+				}
+			}
+		}
+	}
+	if metricName == "" {
+		return "", false, "missing metric name (" + MetricNameLabel + ")"
+	}
+	return metricName, sorted, ""
+}
+
+// appendTag appends ",key=value" for a label that is stored as a tag.
+func appendTag(dst []byte, l *prompb.Label) []byte {
+	if l.Value == "" || l.Name == MetricNameLabel {
+		return dst
+	}
+	dst = append(dst, ',')
+	dst = appendStored(dst, l.Name, posTagKey)
+	dst = append(dst, '=')
+	return appendStored(dst, l.Value, posTagValue)
+}
+
+func anyTagKeyEncoded(lbls []prompb.Label) bool {
+	for i := range lbls {
+		if needsEncoding(lbls[i].Name, posTagKey) {
+			return true
+		}
+	}
+	return false
+}
+
+// tagSorter orders labels by their stored tag key. It is pooled so that the
+// slow path of AppendSeries does not allocate per series either.
+type tagSorter struct {
+	keys  []byte    // stored keys, back to back
+	order []tagSpan // one per label, sorted by stored key
+}
+
+type tagSpan struct {
+	start, end int // stored key within keys
+	label      int // index into the labels
+}
+
+var tagSorterPool = sync.Pool{New: func() any { return new(tagSorter) }}
+
+// appendTagsSorted appends the tags of lbls sorted by their stored key, as
+// InfluxDB keeps them, for labels that arrive unsorted or whose stored keys
+// sort differently from their names.
+func appendTagsSorted(dst []byte, lbls []prompb.Label) []byte {
+	ts := tagSorterPool.Get().(*tagSorter)
+	ts.keys, ts.order = ts.keys[:0], ts.order[:0]
+	for i := range lbls {
+		if lbls[i].Value == "" || lbls[i].Name == MetricNameLabel {
+			continue
+		}
+		start := len(ts.keys)
+		ts.keys = appendStored(ts.keys, lbls[i].Name, posTagKey)
+		ts.order = append(ts.order, tagSpan{start: start, end: len(ts.keys), label: i})
+	}
+	keys := ts.keys
+	slices.SortFunc(ts.order, func(a, b tagSpan) int {
+		return bytes.Compare(keys[a.start:a.end], keys[b.start:b.end])
+	})
+	for _, o := range ts.order {
+		dst = append(dst, ',')
+		dst = append(dst, ts.keys[o.start:o.end]...)
+		dst = append(dst, '=')
+		dst = appendStored(dst, lbls[o.label].Value, posTagValue)
+	}
+	tagSorterPool.Put(ts)
+	return dst
+}
+
+// maxQuotedLen bounds how much of a name or series goes into an error.
+const maxQuotedLen = 256
+
+// formatSeries renders labels in Prometheus text form for error messages:
+// {__name__="up", job="node"}. Names and values are quoted so that any
+// bytes print safely, and the result is truncated.
+func formatSeries(lbls []prompb.Label) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range lbls {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if b.Len() > maxQuotedLen {
+			b.WriteString("...")
+			break
+		}
+		writeName(&b, lbls[i].Name)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(truncate(lbls[i].Value, maxQuotedLen)))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// writeName writes a label name bare when it is a classic Prometheus label
+// name and quoted otherwise, as Prometheus 3 prints UTF-8 names.
+func writeName(b *strings.Builder, name string) {
+	if isLegacyName(name) {
+		b.WriteString(name)
+		return
+	}
+	b.WriteString(strconv.Quote(truncate(name, maxQuotedLen)))
+}
+
+func isLegacyName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate shortens s to at most n bytes plus "...", on a UTF-8 boundary
+// when s is valid UTF-8.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
+}

@@ -1,0 +1,448 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// lbls builds labels from name, value pairs, in the given order.
+func lbls(kv ...string) []prompb.Label {
+	out := make([]prompb.Label, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, prompb.Label{Name: kv[i], Value: kv[i+1]})
+	}
+	return out
+}
+
+func samples(vt ...float64) []prompb.Sample {
+	out := make([]prompb.Sample, 0, len(vt)/2)
+	for i := 0; i+1 < len(vt); i += 2 {
+		out = append(out, prompb.Sample{Value: vt[i], Timestamp: int64(vt[i+1])})
+	}
+	return out
+}
+
+// readBack is what a reader gets back from InfluxDB for one written line,
+// according to the line model, with stored names decoded.
+type readBack struct {
+	labels    map[string]string
+	value     float64
+	timestamp int64
+}
+
+// modelReadBack parses buf with the InfluxDB line model and decodes the
+// stored names.
+func modelReadBack(buf []byte) ([]readBack, error) {
+	if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+		return nil, errors.New("output does not end with a newline")
+	}
+	var out []readBack
+	for _, line := range modelSplitLines(buf) {
+		p, err := modelParseKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %q: %w", line, err)
+		}
+		m, err := DecodeMeasurement(p.measurement)
+		if err != nil {
+			return nil, err
+		}
+		rb := readBack{labels: map[string]string{MetricNameLabel: m}}
+		for _, kv := range p.tags {
+			k, err := DecodeTagKey(kv[0])
+			if err != nil {
+				return nil, err
+			}
+			v, err := DecodeTagValue(kv[1])
+			if err != nil {
+				return nil, err
+			}
+			rb.labels[k] = v
+		}
+		v, ts, ok := strings.Cut(p.fields, " ")
+		f, fok := strings.CutPrefix(v, FieldKey+"=")
+		if !ok || !fok {
+			return nil, fmt.Errorf("line %q: fields %q are not %q=<float> <ms>", line, p.fields, FieldKey)
+		}
+		if rb.value, err = strconv.ParseFloat(f, 64); err != nil {
+			return nil, fmt.Errorf("line %q: %w", line, err)
+		}
+		if rb.timestamp, err = strconv.ParseInt(ts, 10, 64); err != nil {
+			return nil, fmt.Errorf("line %q: %w", line, err)
+		}
+		out = append(out, rb)
+	}
+	return out, nil
+}
+
+func wantLabels(ls []prompb.Label) map[string]string {
+	m := map[string]string{}
+	for _, l := range ls {
+		if l.Value != "" {
+			m[l.Name] = l.Value
+		}
+	}
+	return m
+}
+
+func TestAppendSeriesLines(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		labels  []prompb.Label
+		samples []prompb.Sample
+		want    string
+	}{
+		{
+			name:    "node exporter series",
+			labels:  lbls("__name__", "node_cpu_seconds_total", "cpu", "0", "instance", "host:9100", "job", "node", "mode", "idle"),
+			samples: samples(12.5, 1700000000000, 13, 1700000015000),
+			want: "node_cpu_seconds_total,cpu=0,instance=host:9100,job=node,mode=idle value=12.5 1700000000000\n" +
+				"node_cpu_seconds_total,cpu=0,instance=host:9100,job=node,mode=idle value=13 1700000015000\n",
+		},
+		{
+			name:    "no tags",
+			labels:  lbls("__name__", "up"),
+			samples: samples(1, 1000),
+			want:    "up value=1 1000\n",
+		},
+		{
+			name:    "empty values are not stored",
+			labels:  lbls("__name__", "up", "a", "", "job", "x"),
+			samples: samples(1, 1000),
+			want:    "up,job=x value=1 1000\n",
+		},
+		{
+			name:    "unsorted labels are sorted",
+			labels:  lbls("zone", "z", "__name__", "up", "az", "a"),
+			samples: samples(1, 1000),
+			want:    "up,az=a,zone=z value=1 1000\n",
+		},
+		{
+			name:    "tags sort by stored key",
+			labels:  lbls("__name__", "up", "time", "t", "u", "x", "~a", "y"),
+			samples: samples(1, 1000),
+			want:    "up,u=x,~a=y,~b64~dGltZQ=t value=1 1000\n",
+		},
+		{
+			name:    "label named value",
+			labels:  lbls("__name__", "up", "value", "v"),
+			samples: samples(1, 1000),
+			want:    "up,value=v value=1 1000\n",
+		},
+		{
+			name:    "escaping and encoding",
+			labels:  lbls("__name__", "a b,c", "k=1", "x y", "path", "C:\\dir\\", "msg", "two\nlines"),
+			samples: samples(1, 1000),
+			want:    "a\\ b\\,c,k\\=1=x\\ y,msg=~b64~dHdvCmxpbmVz,path=~b64~QzpcZGlyXA value=1 1000\n",
+		},
+		{
+			name:   "float formatting",
+			labels: lbls("__name__", "m"),
+			samples: []prompb.Sample{
+				{Value: 1e6, Timestamp: 1}, {Value: math.Copysign(0, -1), Timestamp: 2},
+				{Value: 5e-324, Timestamp: 3}, {Value: math.MaxFloat64, Timestamp: 4},
+				{Value: 0.1, Timestamp: 5}, {Value: -1e-7, Timestamp: 6},
+			},
+			want: "m value=1e+06 1\nm value=-0 2\nm value=5e-324 3\nm value=1.7976931348623157e+308 4\nm value=0.1 5\nm value=-1e-07 6\n",
+		},
+		{
+			name:    "timestamp range edges",
+			labels:  lbls("__name__", "m"),
+			samples: []prompb.Sample{{Value: 1, Timestamp: MinTimestampMs}, {Value: 2, Timestamp: MaxTimestampMs}},
+			want:    "m value=1 -9223372036854\nm value=2 9223372036854\n",
+		},
+		{
+			name:    "all samples skipped",
+			labels:  lbls("__name__", "m", "job", "x"),
+			samples: []prompb.Sample{{Value: math.NaN(), Timestamp: 1}},
+			want:    "",
+		},
+		{
+			name:    "no samples",
+			labels:  lbls("__name__", "m"),
+			samples: nil,
+			want:    "",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Counts
+			prefix := "previous\n"
+			got, err := AppendSeries([]byte(prefix), tc.labels, tc.samples, &c)
+			if err != nil {
+				t.Fatalf("AppendSeries() error = %v", err)
+			}
+			if string(got) != prefix+tc.want {
+				t.Fatalf("AppendSeries() =\n%q\nwant\n%q", got, prefix+tc.want)
+			}
+			if want := strings.Count(tc.want, "\n"); c.Points != want {
+				t.Errorf("Points = %d, want %d", c.Points, want)
+			}
+			rbs, err := modelReadBack(got[len(prefix):])
+			if err != nil {
+				t.Fatalf("InfluxDB line model: %v", err)
+			}
+			for _, rb := range rbs {
+				if want := wantLabels(tc.labels); !mapsEqual(rb.labels, want) {
+					t.Errorf("read back labels %q, want %q", rb.labels, want)
+				}
+			}
+		})
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAppendSeriesRefused(t *testing.T) {
+	long := strings.Repeat("x", MaxSeriesKeyLen)
+	for _, tc := range []struct {
+		name       string
+		labels     []prompb.Label
+		wantReason string
+		wantSeries string
+	}{
+		{"no labels", nil, "missing metric name (__name__)", "{}"},
+		{"no name", lbls("job", "x"), "missing metric name (__name__)", `{job="x"}`},
+		{"empty name", lbls("__name__", "", "job", "x"), "missing metric name (__name__)", `{__name__="", job="x"}`},
+		{"empty label name", lbls("__name__", "up", "", "x"), "empty label name", `{__name__="up", ""="x"}`},
+		{"duplicate sorted", lbls("__name__", "up", "job", "a", "job", "b"), `duplicate label name "job"`, `{__name__="up", job="a", job="b"}`},
+		{"duplicate unsorted", lbls("job", "a", "__name__", "up", "job", "a"), `duplicate label name "job"`, `{job="a", __name__="up", job="a"}`},
+		{"duplicate with empty value", lbls("__name__", "up", "job", "", "job", "b"), `duplicate label name "job"`, `{__name__="up", job="", job="b"}`},
+		{"invalid UTF-8 value", lbls("__name__", "up", "path", "a\xffb"), `invalid UTF-8 in label value of "path"`, `{__name__="up", path="a\xffb"}`},
+		{"invalid UTF-8 name", lbls("__name__", "up", "p\xff", "v"), `invalid UTF-8 in label name "p\xff"`, `{__name__="up", "p\xff"="v"}`},
+		{"invalid UTF-8 metric name", lbls("__name__", "up\xc3"), `invalid UTF-8 in label value of "__name__"`, `{__name__="up\xc3"}`},
+		{"UTF-8 label name printed quoted", lbls("__name__", "up", "a.b", "\xff"), `invalid UTF-8 in label value of "a.b"`, `{__name__="up", "a.b"="\xff"}`},
+		{"key too long", lbls("__name__", "up", "k", long), "series key is 65531 bytes in line protocol, InfluxDB 1.x allows 65526", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Counts
+			dst := []byte("previous\n")
+			got, err := AppendSeries(dst, tc.labels, samples(1, 1000), &c)
+			var se *SeriesError
+			if !errors.As(err, &se) {
+				t.Fatalf("AppendSeries() error = %v, want *SeriesError", err)
+			}
+			if se.Reason != tc.wantReason {
+				t.Errorf("Reason = %q, want %q", se.Reason, tc.wantReason)
+			}
+			if tc.wantSeries != "" && se.Series != tc.wantSeries {
+				t.Errorf("Series = %s, want %s", se.Series, tc.wantSeries)
+			}
+			if !utf8.ValidString(se.Error()) || len(se.Series) > 1024 {
+				t.Errorf("Error() = %q is not short valid UTF-8", se.Error())
+			}
+			if string(got) != "previous\n" || c.Points != 0 {
+				t.Errorf("refused series appended %q, Points = %d", got[len(dst):], c.Points)
+			}
+		})
+	}
+}
+
+func TestAppendSeriesKeyLengthLimit(t *testing.T) {
+	// "up,k=" is 5 bytes; a key of exactly MaxSeriesKeyLen bytes is accepted.
+	var c Counts
+	ok := strings.Repeat("x", MaxSeriesKeyLen-5)
+	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", ok), samples(1, 1), &c); err != nil {
+		t.Errorf("key of %d bytes refused: %v", MaxSeriesKeyLen, err)
+	}
+	// Escaping counts: a space takes two bytes.
+	tooLong := strings.Repeat(" ", (MaxSeriesKeyLen-5)/2+1)
+	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", tooLong), samples(1, 1), &c); err == nil {
+		t.Error("escaped key over the limit accepted")
+	}
+}
+
+func TestAppendSeriesSkips(t *testing.T) {
+	stale := math.Float64frombits(value.StaleNaN)
+	in := []prompb.Sample{
+		{Value: 1, Timestamp: 1},
+		{Value: math.NaN(), Timestamp: 2},
+		{Value: stale, Timestamp: 3},
+		{Value: math.Inf(1), Timestamp: 4},
+		{Value: math.Inf(-1), Timestamp: 5},
+		{Value: 2, Timestamp: MaxTimestampMs + 1},
+		{Value: 3, Timestamp: MinTimestampMs - 1},
+		{Value: 4, Timestamp: math.MaxInt64},
+		{Value: stale, Timestamp: math.MinInt64},
+		{Value: 5, Timestamp: 6},
+	}
+	var c Counts
+	got, err := AppendSeries(nil, lbls("__name__", "m"), in, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "m value=1 1\nm value=5 6\n"; string(got) != want {
+		t.Errorf("AppendSeries() = %q, want %q", got, want)
+	}
+	want := Counts{Points: 2}
+	want.Skipped[SkipNaN] = 1
+	want.Skipped[SkipStale] = 1
+	want.Skipped[SkipInf] = 2
+	want.Skipped[SkipOutOfRange] = 4
+	if c != want {
+		t.Errorf("Counts = %+v, want %+v", c, want)
+	}
+	// Counts accumulate across calls.
+	if _, err := AppendSeries(nil, lbls("__name__", "m"), in, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Points != 4 || c.Skipped[SkipInf] != 4 {
+		t.Errorf("Counts after two calls = %+v", c)
+	}
+}
+
+func TestSkipReasonString(t *testing.T) {
+	want := []string{"nan", "inf", "stale", "out_of_range"}
+	for r := SkipReason(0); r < NumSkipReasons; r++ {
+		if got := r.String(); got != want[r] {
+			t.Errorf("SkipReason(%d).String() = %q, want %q", r, got, want[r])
+		}
+	}
+	if got := NumSkipReasons.String(); got != "unknown" {
+		t.Errorf("out of range reason = %q", got)
+	}
+}
+
+func TestTimestampBounds(t *testing.T) {
+	// InfluxDB keeps nanoseconds in [MinInt64+2, MaxInt64-1].
+	const minNano, maxNano = math.MinInt64 + 2, math.MaxInt64 - 1
+	if MaxTimestampMs*1e6 > maxNano || (MaxTimestampMs+1)*1e6 <= maxNano {
+		t.Errorf("MaxTimestampMs = %d is not the largest ms that fits", int64(MaxTimestampMs))
+	}
+	if MinTimestampMs*1e6 < minNano || (MinTimestampMs-1)*1e6 >= minNano {
+		t.Errorf("MinTimestampMs = %d is not the smallest ms that fits", int64(MinTimestampMs))
+	}
+}
+
+func TestAppendSeriesAllocs(t *testing.T) {
+	ls := nodeExporterLabels()
+	unsorted := slices.Clone(ls)
+	slices.Reverse(unsorted)
+	ss := make([]prompb.Sample, 100)
+	for i := range ss {
+		ss[i] = prompb.Sample{Value: float64(i) * 1.5, Timestamp: 1700000000000 + int64(i)*15000}
+	}
+	for _, tc := range []struct {
+		name   string
+		labels []prompb.Label
+	}{{"sorted", ls}, {"unsorted", unsorted}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if raceEnabled && tc.name == "unsorted" {
+				t.Skip("the race detector makes sync.Pool drop items")
+			}
+			buf := make([]byte, 0, 64<<10)
+			var c Counts
+			allocs := testing.AllocsPerRun(100, func() {
+				var err error
+				buf, err = AppendSeries(buf[:0], tc.labels, ss, &c)
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("AppendSeries allocates %.1f times per series", allocs)
+			}
+		})
+	}
+}
+
+func nodeExporterLabels() []prompb.Label {
+	return lbls(
+		"__name__", "node_filesystem_avail_bytes",
+		"device", "/dev/nvme0n1p2",
+		"env", "production",
+		"fstype", "ext4",
+		"instance", "node-17.example.internal:9100",
+		"job", "node",
+		"mountpoint", "/var/lib/docker",
+		"region", "eu-west-1",
+		"team", "platform",
+		"zone", "eu-west-1b",
+	)
+}
+
+func BenchmarkAppendSeries(b *testing.B) {
+	ls := nodeExporterLabels()
+	const perSeries = 10
+	ss := make([]prompb.Sample, perSeries)
+	for i := range ss {
+		ss[i] = prompb.Sample{Value: 123456789.25 + float64(i), Timestamp: 1700000000000 + int64(i)*15000}
+	}
+	var c Counts
+	buf, _ := AppendSeries(nil, ls, ss, &c)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		buf, _ = AppendSeries(buf[:0], ls, ss, &c)
+	}
+	b.ReportMetric(float64(b.N*perSeries)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func FuzzAppendSeries(f *testing.F) {
+	f.Add("up", "job", "node", "instance", "a:1", 1.0, int64(1000))
+	f.Add("a b,c", "k=1", "x y", "path", "C:\\dir\\", 0.5, int64(-1))
+	f.Add("#x", "time", "t", "value", "two\nlines", math.Inf(1), int64(2))
+	f.Add("~b64~YQ", "a\\", "\\,", "a\\=", "\"", math.NaN(), int64(MaxTimestampMs))
+	f.Add("\tm\\\"", "\\ ", "\\=\\ \"", "k", "\\ \\=,\"", -0.0, int64(3))
+	f.Add("up", "", "x", "job", "\xff", 1.0, int64(4))
+	f.Fuzz(func(t *testing.T, name, k1, v1, k2, v2 string, v float64, ts int64) {
+		in := lbls("__name__", name, k1, v1, k2, v2)
+		var c Counts
+		out, err := AppendSeries(nil, in, []prompb.Sample{{Value: v, Timestamp: ts}, {Value: 1, Timestamp: 0}}, &c)
+		if err != nil {
+			var se *SeriesError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *SeriesError", err)
+			}
+			if len(out) != 0 {
+				t.Fatalf("refused series appended %q", out)
+			}
+			valid := name != "" && k1 != "" && k2 != "" && k1 != k2 && k1 != "__name__" && k2 != "__name__"
+			for _, s := range []string{name, k1, v1, k2, v2} {
+				valid = valid && utf8.ValidString(s)
+			}
+			if valid && !strings.HasPrefix(se.Reason, "series key is ") {
+				t.Fatalf("valid series refused: %v", err)
+			}
+			return
+		}
+		rbs, err := modelReadBack(out)
+		if err != nil {
+			t.Fatalf("InfluxDB would not store %q as written: %v", out, err)
+		}
+		if len(rbs) != c.Points {
+			t.Fatalf("InfluxDB sees %d lines, AppendSeries counted %d", len(rbs), c.Points)
+		}
+		want := wantLabels(in)
+		for _, rb := range rbs {
+			if !mapsEqual(rb.labels, want) {
+				t.Fatalf("read back %q, want %q (output %q)", rb.labels, want, out)
+			}
+		}
+		last := rbs[len(rbs)-1]
+		if last.value != 1 || last.timestamp != 0 {
+			t.Fatalf("last sample read back as %v@%d", last.value, last.timestamp)
+		}
+		if len(rbs) == 2 && (math.Float64bits(rbs[0].value) != math.Float64bits(v) || rbs[0].timestamp != ts) {
+			t.Fatalf("sample %v@%d read back as %v@%d", v, ts, rbs[0].value, rbs[0].timestamp)
+		}
+	})
+}
