@@ -1,0 +1,136 @@
+package influxworker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/units"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v2"
+)
+
+func TestConfigUnmarshalDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want Config
+	}{
+		{
+			name: "no pool",
+			yaml: "name: default\nurl: http://influx:8086\ndatabase: prom\n",
+			want: Config{Name: "default", URL: "http://influx:8086", Database: "prom", Pool: DefaultPoolConfig},
+		},
+		{
+			name: "partial pool keeps other defaults",
+			yaml: "name: n\nurl: https://h/prefix\ndatabase: d\nretention_policy: rp\nusername: u\npassword: s3cret\ncreate_database: true\npool:\n  workers: 3\n",
+			want: Config{
+				Name: "n", URL: "https://h/prefix", Database: "d", RetentionPolicy: "rp",
+				Username: "u", Password: "s3cret", CreateDatabase: true,
+				Pool: PoolConfig{Workers: 3, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes},
+			},
+		},
+		{
+			name: "full pool",
+			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
+			want: Config{
+				Name: "n", URL: "http://h", Database: "d",
+				Pool: PoolConfig{Workers: 1, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Config
+			if err := yaml.UnmarshalStrict([]byte(tc.yaml), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %+v\nwant %+v", got, tc.want)
+			}
+			if err := got.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigUnmarshalList(t *testing.T) {
+	// The adapter embeds Config in a list; every entry gets its own defaults.
+	var got struct {
+		Databases []Config `yaml:"databases"`
+	}
+	in := "databases:\n- {name: a, url: 'http://a', database: a, pool: {workers: 2}}\n- {name: b, url: 'http://b', database: b}\n"
+	if err := yaml.UnmarshalStrict([]byte(in), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Databases) != 2 || got.Databases[0].Pool.Workers != 2 || got.Databases[1].Pool != DefaultPoolConfig {
+		t.Fatalf("got %+v", got.Databases)
+	}
+}
+
+func TestConfigUnknownKey(t *testing.T) {
+	var c Config
+	err := yaml.UnmarshalStrict([]byte("name: n\nurl: http://h\ndatabase: d\npool:\n  wokers: 2\n"), &c)
+	if err == nil || !strings.Contains(err.Error(), "wokers") {
+		t.Fatalf("err = %v, want unknown field wokers", err)
+	}
+}
+
+func TestConfigPasswordNotPrinted(t *testing.T) {
+	c := DefaultConfig
+	c.Name, c.URL, c.Database, c.Username, c.Password = "n", "http://h", "d", "u", "s3cret"
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") {
+		t.Fatalf("password printed:\n%s", out)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	valid := func() Config {
+		c := DefaultConfig
+		c.Name, c.URL, c.Database = "n", "http://127.0.0.1:8086", "d"
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"https with prefix", func(c *Config) { c.URL = "https://proxy/influx/" }, ""},
+		{"no name", func(c *Config) { c.Name = "" }, "name is required"},
+		{"no url", func(c *Config) { c.URL = "" }, "url is required"},
+		{"no database", func(c *Config) { c.Database = "" }, "database is required"},
+		{"bad scheme", func(c *Config) { c.URL = "ftp://x" }, `url "ftp://x": scheme must be http or https`},
+		{"no scheme", func(c *Config) { c.URL = "influx:8086" }, `url "influx:8086": scheme must be http or https`},
+		{"no host", func(c *Config) { c.URL = "http:///write" }, `url "http:///write": host is required`},
+		{"unparsable", func(c *Config) { c.URL = "http://h:port" }, `url "http://h:port": invalid port`},
+		{"credentials", func(c *Config) { c.URL = "http://u:pw@h" }, `url "http://u:xxxxx@h": must not contain credentials`},
+		{"query", func(c *Config) { c.URL = "http://h?db=x" }, `url "http://h?db=x": must not have a query or fragment`},
+		{"password without user", func(c *Config) { c.Password = "p" }, "password requires username"},
+		{"workers", func(c *Config) { c.Pool.Workers = 0 }, "pool.workers must be > 0, got 0"},
+		{"timeout", func(c *Config) { c.Pool.Timeout = 0 }, "pool.timeout must be > 0, got 0s"},
+		{"max body", func(c *Config) { c.Pool.MaxBodyBytes = -1 }, "pool.max_body_bytes must be > 0, got -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.mutate(&c)
+			err := c.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want prefix %q", err, tc.wantErr)
+			}
+			if _, nerr := New(c, nil, nil); nerr == nil || !strings.Contains(nerr.Error(), tc.wantErr) {
+				t.Fatalf("New() = %v, want the validation error", nerr)
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+package influxworker
+
+import (
+	"context"
+	"strings"
+)
+
+// EnsureDatabase creates the configured database with CREATE DATABASE,
+// which does nothing when it exists. The caller runs it once at start when
+// create_database is set; an error (e.g. InfluxDB down) need not be fatal
+// because Write creates the database on demand as well.
+func (p *Pool) EnsureDatabase(ctx context.Context) error {
+	_, err := p.post(ctx, OpCreateDatabase, "CREATE DATABASE "+quoteIdent(p.cfg.Database))
+	return err
+}
+
+// identEscaper escapes the characters that end or escape an InfluxQL quoted
+// identifier.
+var identEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// quoteIdent quotes name as an InfluxQL identifier, so that any database
+// name, including keywords and names with spaces or quotes, is taken
+// literally.
+func quoteIdent(name string) string {
+	return `"` + identEscaper.Replace(name) + `"`
+}

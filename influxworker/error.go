@@ -1,0 +1,150 @@
+package influxworker
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// The operations of a Pool, as found in Error.Op and in the `operation`
+// label of the metrics.
+const (
+	OpPing           = "ping"
+	OpQuery          = "query"
+	OpPost           = "post"
+	OpWrite          = "write"
+	OpCreateDatabase = "create_database"
+)
+
+// The reasons of a failed request, as returned by Reason and found in the
+// `reason` label of promflux_influxdb_write_errors_total.
+const (
+	// ReasonRejected: InfluxDB refused the data for good (IsPermanent).
+	ReasonRejected = "rejected"
+	// ReasonTimeout: the request or the wait for a worker ran out of time.
+	ReasonTimeout = "timeout"
+	// ReasonCanceled: the caller gave up, e.g. Prometheus closed the request.
+	ReasonCanceled = "canceled"
+	// ReasonUnavailable: anything else that may succeed later, such as
+	// connection errors, 5xx and configuration problems (401, 403, 404).
+	ReasonUnavailable = "unavailable"
+)
+
+// maxMessageBytes caps Error.Message. InfluxDB lists every line it could not
+// parse; the first ones are enough to see the cause, and the message ends up
+// in HTTP answers and logs.
+const maxMessageBytes = 1024
+
+// Error is the only error type returned by a Pool's requests. It tells
+// whether InfluxDB refused the request for good (Permanent) or whether the
+// same request may succeed later.
+//
+// Permanent errors are InfluxDB's 400 answers to writes (partial write,
+// field type conflict, unable to parse, points beyond retention policy), a
+// 413 for a single line over InfluxDB's max-body-size, and a 400 to a query
+// it cannot parse. Everything else is retryable: no answer, timeouts, 5xx,
+// and also 401, 403 and 404 (database not found), which are configuration
+// problems rather than bad data and must not make the sender drop data.
+type Error struct {
+	// Op is the operation, one of the Op constants.
+	Op string
+	// Database is the Name of the pool's Config, not the InfluxDB database.
+	Database string
+	// StatusCode is InfluxDB's HTTP status, 0 when there was no answer.
+	StatusCode int
+	// Permanent is true when repeating the request cannot succeed.
+	Permanent bool
+	// Message is InfluxDB's reason or the transport error, on one line.
+	Message string
+	// Err is the underlying error when there was no answer, e.g.
+	// context.DeadlineExceeded; nil otherwise.
+	Err error
+}
+
+// Error returns one line such as
+// `influxdb "default": write: 400 Bad Request: partial write: ...`.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("influxdb ")
+	b.WriteString(strconv.Quote(e.Database))
+	b.WriteString(": ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		if text := http.StatusText(e.StatusCode); text != "" {
+			b.WriteString(" ")
+			b.WriteString(text)
+		}
+		if e.Message != "" {
+			b.WriteString(": ")
+		}
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Unwrap returns the underlying transport or context error, so that
+// errors.Is(err, context.DeadlineExceeded) works.
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether err contains an *Error that InfluxDB will
+// answer the same way however often the request is repeated. It is false
+// for nil and for errors of other types.
+func IsPermanent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Permanent
+}
+
+// IsTimeout reports whether err is a request timeout or a deadline that ran
+// out while waiting for a worker.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) && nerr.Timeout()
+}
+
+// Reason classifies err for metrics: one of the Reason constants, or "" for
+// nil.
+func Reason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case IsPermanent(err):
+		return ReasonRejected
+	case IsTimeout(err):
+		return ReasonTimeout
+	case errors.Is(err, context.Canceled):
+		return ReasonCanceled
+	default:
+		return ReasonUnavailable
+	}
+}
+
+// isDatabaseNotFound reports whether InfluxDB answered that the database
+// does not exist (404 on /write, a statement error on /query).
+func isDatabaseNotFound(e *Error) bool {
+	return strings.HasPrefix(e.Message, "database not found")
+}
+
+// oneLine turns InfluxDB's message into one line of at most maxMessageBytes.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+	}
+	if len(s) > maxMessageBytes {
+		cut := maxMessageBytes
+		// Do not split a UTF-8 sequence.
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "... (" + strconv.Itoa(len(s)-cut) + " more bytes)"
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package influxworker
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// value returns the value of a single counter or gauge.
+func value(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case pb.Counter != nil:
+		return pb.Counter.GetValue()
+	case pb.Gauge != nil:
+		return pb.Gauge.GetValue()
+	}
+	t.Fatalf("metric %s is neither counter nor gauge", m.Desc())
+	return 0
+}
+
+func TestMetricsRegistration(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	// Pools come and go with reloads; they must share the registered vectors.
+	for range 2 {
+		m.forPool("a").observe(OpWrite, 204, 0.01)
+	}
+	m.forPool("b").observe(OpPing, 0, 0.5)
+	m.forPool("b").writeFailed(&Error{Permanent: true})
+	m.forPool("a").pointsWritten.Add(3)
+	m.forPool("a").inflight.Set(0)
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "promflux_influxdb_") || mf.GetHelp() == "" {
+			t.Errorf("metric %s: want promflux_influxdb_ prefix and help", mf.GetName())
+		}
+		got[mf.GetName()] = len(mf.GetMetric())
+	}
+	want := map[string]int{
+		"promflux_influxdb_requests_total":           2,
+		"promflux_influxdb_request_duration_seconds": 2,
+		// Created with each pool, so that they read 0 rather than absent.
+		"promflux_influxdb_inflight_requests":    2,
+		"promflux_influxdb_points_written_total": 2,
+		"promflux_influxdb_write_errors_total":   1,
+	}
+	for name, n := range want {
+		if got[name] != n {
+			t.Errorf("%s has %d series, want %d", name, got[name], n)
+		}
+	}
+	if v := value(t, m.requests.WithLabelValues("a", OpWrite, "204")); v != 2 {
+		t.Errorf("requests_total{a,write,204} = %v, want 2", v)
+	}
+	if v := value(t, m.requests.WithLabelValues("b", OpPing, "error")); v != 1 {
+		t.Errorf("requests_total{b,ping,error} = %v, want 1", v)
+	}
+	if v := value(t, m.writeErrors.WithLabelValues("b", ReasonRejected)); v != 1 {
+		t.Errorf("write_errors_total{b,rejected} = %v, want 1", v)
+	}
+}

@@ -1,0 +1,250 @@
+package influxworker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+const (
+	// dialTimeout bounds connecting to InfluxDB separately from the request
+	// timeout, so that an unreachable host fails fast even when
+	// pool.timeout is generous.
+	dialTimeout = 5 * time.Second
+	// idleConnTimeout closes pooled connections that were not reused; a
+	// load balancer in front of InfluxDB may drop them silently earlier.
+	idleConnTimeout = 90 * time.Second
+	// maxErrorBodyBytes is how much of an error answer is read for its
+	// message; the rest is discarded.
+	maxErrorBodyBytes = 64 << 10
+	// maxDrainBytes is how much of an unread body is drained so that the
+	// connection can be reused; a longer one closes the connection instead.
+	maxDrainBytes = 256 << 10
+)
+
+// Pool sends the requests for one configured InfluxDB database. It reuses
+// connections and never has more than pool.workers requests in flight. A
+// Pool is safe for concurrent use.
+type Pool struct {
+	cfg       Config
+	logger    log.Logger
+	metrics   *poolMetrics
+	transport *http.Transport
+	client    *http.Client
+	// workers holds one token per request in flight.
+	workers chan struct{}
+	timeout time.Duration
+	// authorization is the basic-auth header value, empty without username.
+	authorization string
+
+	pingURL, queryURL, writeURL string
+}
+
+// New returns a Pool for cfg after validating it. It does no network I/O, so
+// it succeeds while InfluxDB is down. logger may be nil. m is shared by all
+// pools; when nil, the pool records into unregistered metrics.
+func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid influxdb config %q: %w", cfg.Name, err)
+	}
+	base, err := parseBaseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+
+	// An explicit transport: the default one keeps only 2 idle connections
+	// per host, so with more workers every burst would reconnect, and it
+	// reads proxies from the environment, which a storage backend on the
+	// local network should not silently go through.
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          cfg.Pool.Workers,
+		MaxIdleConnsPerHost:   cfg.Pool.Workers,
+		IdleConnTimeout:       idleConnTimeout,
+		TLSHandshakeTimeout:   dialTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+
+	writeQuery := url.Values{"db": {cfg.Database}, "precision": {"ms"}}
+	if cfg.RetentionPolicy != "" {
+		writeQuery.Set("rp", cfg.RetentionPolicy)
+	}
+
+	p := &Pool{
+		cfg:       cfg,
+		logger:    log.With(logger, "component", "influxworker", "database", cfg.Name),
+		metrics:   m.forPool(cfg.Name),
+		transport: transport,
+		// No client timeout: each request gets a context deadline, which
+		// also covers reading the body and lets errors say which limit hit.
+		client:   &http.Client{Transport: transport},
+		workers:  make(chan struct{}, cfg.Pool.Workers),
+		timeout:  time.Duration(cfg.Pool.Timeout),
+		pingURL:  base.JoinPath("ping").String(),
+		queryURL: base.JoinPath("query").String(),
+		writeURL: base.JoinPath("write").String() + "?" + writeQuery.Encode(),
+	}
+	if cfg.Username != "" {
+		req := &http.Request{Header: http.Header{}}
+		req.SetBasicAuth(cfg.Username, string(cfg.Password))
+		p.authorization = req.Header.Get("Authorization")
+	}
+	return p, nil
+}
+
+// Name returns the Config name of the pool.
+func (p *Pool) Name() string { return p.cfg.Name }
+
+// Close closes the idle connections. Requests in flight finish normally;
+// call it once a configuration reload has replaced the pool.
+func (p *Pool) Close() { p.transport.CloseIdleConnections() }
+
+// Ping checks that InfluxDB answers GET /ping with 2xx (1.x sends 204).
+func (p *Pool) Ping(ctx context.Context) error {
+	return p.do(ctx, request{op: OpPing, method: http.MethodGet, url: p.pingURL}, nil)
+}
+
+// request is one HTTP request to InfluxDB.
+type request struct {
+	op          string
+	method      string
+	url         string
+	body        []byte
+	contentType string
+	// singleLine marks a write body of one line, for which 413 means the
+	// line itself is too large.
+	singleLine bool
+}
+
+// do sends r while holding a worker and within the pool timeout, and calls
+// read with the body of a 2xx answer. Every error is an *Error.
+func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) error {
+	select {
+	case p.workers <- struct{}{}:
+	case <-ctx.Done():
+		return &Error{
+			Op: r.op, Database: p.cfg.Name, Err: ctx.Err(),
+			Message: fmt.Sprintf("no free worker among %d: %v", cap(p.workers), ctx.Err()),
+		}
+	}
+	p.metrics.inflight.Inc()
+	defer func() {
+		p.metrics.inflight.Dec()
+		<-p.workers
+	}()
+
+	reqCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, body)
+	if err != nil {
+		return &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: err.Error()}
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	if p.authorization != "" {
+		req.Header.Set("Authorization", p.authorization)
+	}
+
+	start := time.Now()
+	resp, err := p.client.Do(req)
+	if err != nil {
+		p.metrics.observe(r.op, 0, time.Since(start).Seconds())
+		return p.transportError(ctx, reqCtx, r.op, err)
+	}
+	defer drainClose(resp.Body)
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := p.statusError(r, resp)
+		p.metrics.observe(r.op, resp.StatusCode, time.Since(start).Seconds())
+		return e
+	}
+	if read != nil {
+		err = read(resp.Body)
+	}
+	p.metrics.observe(r.op, resp.StatusCode, time.Since(start).Seconds())
+	if err == nil {
+		return nil
+	}
+	if reqCtx.Err() != nil {
+		return p.transportError(ctx, reqCtx, r.op, err)
+	}
+	return &Error{
+		Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Err: err,
+		Message: oneLine(err.Error()),
+	}
+}
+
+// transportError describes a request that got no (complete) answer. When a
+// context ended, Err is the context's error, so that errors.Is finds
+// context.DeadlineExceeded or context.Canceled whatever the transport wrapped.
+func (p *Pool) transportError(ctx, reqCtx context.Context, op string, err error) *Error {
+	e := &Error{Op: op, Database: p.cfg.Name, Err: err, Message: oneLine(err.Error())}
+	switch {
+	case ctx.Err() != nil:
+		e.Err = ctx.Err()
+	case reqCtx.Err() != nil:
+		e.Err = reqCtx.Err()
+		e.Message = fmt.Sprintf("no answer within pool.timeout %s: %s", p.timeout, e.Message)
+	}
+	return e
+}
+
+// statusError describes a non-2xx answer, taking InfluxDB's reason from the
+// JSON body {"error": "..."}, else the X-Influxdb-Error header, else the body
+// text (e.g. a proxy's error page).
+func (p *Pool) statusError(r request, resp *http.Response) *Error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
+	var msg string
+	var body struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &body) == nil && body.Error != "" {
+		msg = body.Error
+	} else if h := resp.Header.Get("X-Influxdb-Error"); h != "" {
+		msg = h
+	} else {
+		msg = string(b)
+	}
+	e := &Error{Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Message: oneLine(msg)}
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		// A missing database or retention policy is a configuration problem
+		// whatever status a proxy or version maps it to.
+		e.Permanent = !isDatabaseNotFound(e) && !strings.HasPrefix(e.Message, "retention policy not found")
+	case http.StatusRequestEntityTooLarge:
+		if r.singleLine {
+			e.Permanent = true
+		} else {
+			e.Message += " (pool.max_body_bytes is above InfluxDB's max-body-size)"
+		}
+	}
+	return e
+}
+
+// drainClose reads a bounded rest of body, so that the connection goes back
+// to the pool, and closes it.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
+	_ = body.Close()
+}
