@@ -1,0 +1,60 @@
+package adapter
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics are the adapter's own series. The database workers add theirs
+// (promflux_influxdb_*) to the same registry.
+type metrics struct {
+	requestDuration *prometheus.HistogramVec
+	samplesReceived *prometheus.CounterVec
+	samplesSkipped  *prometheus.CounterVec
+	seriesRefused   prometheus.Counter
+	notStored       *prometheus.CounterVec
+	reloadSuccess   prometheus.Gauge
+	reloadTime      prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		requestDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "promflux",
+			Name:      "http_request_duration_seconds",
+			Help:      "Duration of HTTP requests to promflux, by handler and status code.",
+			Buckets:   []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"handler", "code"}),
+		samplesReceived: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "samples_received_total",
+			Help:      "Float samples received by remote write, by the database they were routed to.",
+		}, []string{"database"}),
+		samplesSkipped: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "samples_skipped_total",
+			Help:      "Float samples received but not written because InfluxDB cannot store them, by reason.",
+		}, []string{"reason"}),
+		seriesRefused: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "series_refused_total",
+			Help:      "Series refused because their labels are invalid (no metric name, empty or repeated label name, invalid UTF-8).",
+		}),
+		notStored: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "received_not_stored_total",
+			Help:      "Items received that promflux does not store yet, by kind (histogram, exemplar, metadata).",
+		}, []string{"kind"}),
+		reloadSuccess: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Name:      "config_last_reload_successful",
+			Help:      "Whether the last configuration reload attempt was successful.",
+		}),
+		reloadTime: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Name:      "config_last_reload_success_timestamp_seconds",
+			Help:      "Timestamp of the last successful configuration reload.",
+		}),
+	}
+}

@@ -1,0 +1,165 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/promflux/promflux/influxworker"
+	"github.com/promflux/promflux/mapping"
+)
+
+// startupTimeout bounds the work done against the databases when a
+// configuration is applied (creating databases). A database that is down
+// must not keep promflux from starting: writes to it answer 503 until it is
+// back.
+const startupTimeout = 10 * time.Second
+
+// Server is the promflux HTTP service: it owns the loaded configuration, the
+// router and one worker pool per database, and swaps them as a whole on
+// reload, so a request always sees one consistent configuration.
+type Server struct {
+	configFile string
+	logger     log.Logger
+	reg        prometheus.Registerer
+	gatherer   prometheus.Gatherer
+	metrics    *metrics
+	workerM    *influxworker.Metrics
+
+	reloadMu sync.Mutex
+	state    atomic.Pointer[state]
+}
+
+// state is everything derived from one configuration file.
+type state struct {
+	cfg    *Config
+	router *mapping.Router
+	pools  map[string]*influxworker.Pool
+}
+
+// New loads the configuration file and builds the pools. It fails on an
+// invalid configuration; a database that is down is not an error.
+func New(configFile string, logger log.Logger, reg *prometheus.Registry) (*Server, error) {
+	s := &Server{
+		configFile: configFile,
+		logger:     log.With(logger, "component", "adapter"),
+		reg:        reg,
+		gatherer:   reg,
+		metrics:    newMetrics(reg),
+		workerM:    influxworker.NewMetrics(reg),
+	}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload reads the configuration file again and, if it is valid, replaces
+// the running configuration. Requests in flight finish on the old one.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	err := s.reload()
+	if err != nil {
+		s.metrics.reloadSuccess.Set(0)
+		return err
+	}
+	s.metrics.reloadSuccess.Set(1)
+	s.metrics.reloadTime.SetToCurrentTime()
+	return nil
+}
+
+func (s *Server) reload() error {
+	cfg, err := LoadConfigFile(s.configFile)
+	if err != nil {
+		return err
+	}
+	router, err := mapping.NewRouter(cfg.Routes, cfg.DefaultDatabase)
+	if err != nil {
+		return fmt.Errorf("invalid config file %s: %w", s.configFile, err)
+	}
+	pools := make(map[string]*influxworker.Pool, len(cfg.Databases))
+	for _, dbc := range cfg.Databases {
+		p, err := influxworker.New(dbc, s.logger, s.workerM)
+		if err != nil {
+			closePools(pools)
+			return fmt.Errorf("database %q: %w", dbc.Name, err)
+		}
+		pools[dbc.Name] = p
+	}
+	s.ensureDatabases(cfg, pools)
+	old := s.state.Swap(&state{cfg: cfg, router: router, pools: pools})
+	if old != nil {
+		closePools(old.pools)
+	}
+	level.Info(s.logger).Log("msg", "configuration loaded", "file", s.configFile, "databases", len(pools), "routes", len(cfg.Routes))
+	return nil
+}
+
+// ensureDatabases creates the databases configured with create_database.
+// Failures are logged, not fatal: the pools create a missing database again
+// when a write finds it gone.
+func (s *Server) ensureDatabases(cfg *Config, pools map[string]*influxworker.Pool) {
+	ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, dbc := range cfg.Databases {
+		if !dbc.CreateDatabase {
+			continue
+		}
+		p := pools[dbc.Name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.EnsureDatabase(ctx); err != nil {
+				level.Warn(s.logger).Log("msg", "cannot create database, will retry on write", "database", dbc.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Close releases the pools' idle connections.
+func (s *Server) Close() {
+	if st := s.state.Load(); st != nil {
+		closePools(st.pools)
+	}
+}
+
+func closePools(pools map[string]*influxworker.Pool) {
+	for _, p := range pools {
+		p.Close()
+	}
+}
+
+// Handler returns the HTTP handler serving every promflux endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern, name string, h http.HandlerFunc) {
+		mux.Handle(pattern, promhttp.InstrumentHandlerDuration(
+			s.metrics.requestDuration.MustCurryWith(prometheus.Labels{"handler": name}), h))
+	}
+	handle("POST /api/v1/write", "write", s.handleWrite)
+	handle("GET /-/healthy", "healthy", s.handleHealthy)
+	handle("GET /-/ready", "ready", s.handleReady)
+	handle("POST /-/reload", "reload", s.handleReload)
+	handle("PUT /-/reload", "reload", s.handleReload)
+	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(s.reg,
+		promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{ErrorLog: stdLogger{s.logger}})))
+	return mux
+}
+
+// stdLogger lets promhttp report gathering errors through go-kit/log.
+type stdLogger struct{ logger log.Logger }
+
+func (l stdLogger) Println(v ...interface{}) {
+	level.Error(l.logger).Log("msg", fmt.Sprint(v...))
+}

@@ -1,0 +1,236 @@
+package adapter
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+func fakeConfig(urls ...string) string {
+	var b strings.Builder
+	b.WriteString("databases:\n")
+	for i, u := range urls {
+		fmt.Fprintf(&b, "  - {name: db%d, url: %q, database: p, pool: {timeout: 2s}}\n", i, u)
+	}
+	b.WriteString("default_database: db0\nlimits: {max_request_bytes: 4KiB, max_decoded_bytes: 64KiB}\n")
+	if len(urls) > 1 {
+		b.WriteString("routes:\n  - {match: '{job=\"one\"}', database: db1}\n")
+	}
+	return b.String()
+}
+
+var upSample = series("up", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: 1000})
+
+// TestWriteStatusFromDatabase checks the status-code policy for what the
+// database answers: 204 only after it acknowledged, 400 with its reason when
+// it refused the points for good, 503 with Retry-After otherwise.
+func TestWriteStatusFromDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		status     int
+		body       string
+		down       bool
+		wantStatus int
+		wantBody   string
+	}{
+		{name: "acknowledged", status: http.StatusNoContent, wantStatus: http.StatusNoContent},
+		{name: "field type conflict", status: http.StatusBadRequest,
+			body:       `{"error":"partial write: field type conflict: input field \"value\" on measurement \"up\" is type integer, already exists as type float dropped=1"}`,
+			wantStatus: http.StatusBadRequest, wantBody: "field type conflict"},
+		{name: "server error", status: http.StatusInternalServerError, body: `{"error":"engine: cache-max-memory-size exceeded"}`,
+			wantStatus: http.StatusServiceUnavailable, wantBody: "cache-max-memory-size exceeded"},
+		{name: "overloaded", status: http.StatusServiceUnavailable, wantStatus: http.StatusServiceUnavailable},
+		{name: "unauthorized is a configuration problem, retried", status: http.StatusUnauthorized, body: `{"error":"authorization failed"}`,
+			wantStatus: http.StatusServiceUnavailable, wantBody: "authorization failed"},
+		{name: "database down", down: true, wantStatus: http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFakeInflux(t)
+			fake.fail(tc.status, tc.body)
+			_, ts := startAdapter(t, fakeConfig(fake.URL))
+			if tc.down {
+				fake.Close()
+			}
+			r := writeV1(t, ts.URL+"/api/v1/write", upSample)
+			if r.status != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", r.status, r.body, tc.wantStatus)
+			}
+			if !strings.Contains(r.body, tc.wantBody) || strings.Count(r.body, "\n") > 1 {
+				t.Errorf("body %q: want one line containing %q", r.body, tc.wantBody)
+			}
+			if got := r.header.Get("Retry-After"); (tc.wantStatus == http.StatusServiceUnavailable) != (got != "") {
+				t.Errorf("Retry-After %q with status %d", got, r.status)
+			}
+			if r.header.Get("X-Prometheus-Remote-Write-Samples-Written") != "" {
+				t.Error("RW 1.0 answer carries RW 2.0 headers")
+			}
+		})
+	}
+}
+
+// TestWriteBadInput sends malformed requests: each gets its 4xx and a
+// one-line reason, nothing reaches the database, and the server keeps
+// serving.
+func TestWriteBadInput(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	url := ts.URL + "/api/v1/write"
+	raw, _ := proto.Marshal(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{upSample}})
+	good := snappy.Encode(nil, raw)
+	// A snappy block whose header claims 1 GiB: refused before decoding.
+	huge := append(appendUvarint(nil, 1<<30), 0)
+
+	for _, tc := range []struct {
+		name, contentType, encoding string
+		body                        []byte
+		path                        string
+		want                        int
+		wantBody                    string
+	}{
+		{"text content type", "text/plain", "snappy", good, "", http.StatusUnsupportedMediaType, "text/plain"},
+		{"unknown proto", "application/x-protobuf;proto=foo.Bar", "snappy", good, "", http.StatusUnsupportedMediaType, "foo.Bar"},
+		{"gzip encoding", contentTypeV1, "gzip", good, "", http.StatusUnsupportedMediaType, "gzip"},
+		{"body over limit", contentTypeV1, "snappy", make([]byte, 8<<10), "", http.StatusRequestEntityTooLarge, "max_request_bytes"},
+		{"decoded length over limit", contentTypeV1, "snappy", huge, "", http.StatusBadRequest, "max_decoded_bytes"},
+		{"corrupt snappy", contentTypeV1, "snappy", []byte("\x0anot snappy at all"), "", http.StatusBadRequest, "snappy"},
+		{"bad protobuf", contentTypeV1, "snappy", snappy.Encode(nil, []byte("\x0a\xff\xff\xff")), "", http.StatusBadRequest, "prometheus.WriteRequest"},
+		{"unknown database", contentTypeV1, "snappy", good, "?db=nope", http.StatusBadRequest, `unknown database "nope"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t, url+tc.path, tc.contentType, tc.encoding, tc.body)
+			if r.status != tc.want {
+				t.Fatalf("status %d (%s), want %d", r.status, r.body, tc.want)
+			}
+			if !strings.Contains(r.body, tc.wantBody) || strings.Count(strings.TrimSpace(r.body), "\n") > 0 {
+				t.Errorf("body %q: want one line containing %q", r.body, tc.wantBody)
+			}
+		})
+	}
+	if n := len(fake.written()); n != 0 {
+		t.Fatalf("bad requests wrote %d lines", n)
+	}
+	if r := post(t, url, contentTypeV1, "snappy", good); r.status != http.StatusNoContent {
+		t.Fatalf("server stopped serving: good request got %d %s", r.status, r.body)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /api/v1/write: %d, want 405", resp.StatusCode)
+	}
+}
+
+func appendUvarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// TestWritePartiallyInvalid: invalid series and samples of kinds not stored
+// yet are named in a 400, while the valid rest of the request is written.
+func TestWritePartiallyInvalid(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
+	dup := series("dup", []string{"a", "1", "a", "2"}, prompb.Sample{Value: 1, Timestamp: 1})
+	hist := series("h", nil, prompb.Sample{Value: 7, Timestamp: 5})
+	hist.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{CountInt: 1}, Timestamp: 5}}
+	special := series("special", nil,
+		prompb.Sample{Value: math.NaN(), Timestamp: 1},
+		prompb.Sample{Value: math.Inf(1), Timestamp: 2},
+		prompb.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: 3},
+		prompb.Sample{Value: 2.5, Timestamp: 4})
+
+	r := writeV1(t, ts.URL+"/api/v1/write", noName, upSample, dup, hist, special)
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status %d (%s), want 400", r.status, r.body)
+	}
+	for _, want := range []string{"2 series refused", "__name__", `duplicate label name "a"`, "native histograms are not stored yet", "the other samples were written"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("body %q does not contain %q", r.body, want)
+		}
+	}
+	got := strings.Join(fake.written(), "\n")
+	want := "up,job=x value=1 1000\nh value=7 5\nspecial value=2.5 4"
+	if got != want {
+		t.Errorf("written:\n%s\nwant:\n%s", got, want)
+	}
+
+	// NaN, Inf and stale markers alone do not fail a request.
+	if r := writeV1(t, ts.URL+"/api/v1/write", special); r.status != http.StatusNoContent {
+		t.Errorf("special values: status %d (%s), want 204", r.status, r.body)
+	}
+}
+
+// TestWriteV2Headers checks the exact written counts on every RW 2.0
+// answer, errors included, and their absence on RW 1.0.
+func TestWriteV2Headers(t *testing.T) {
+	fake0, fake1 := newFakeInflux(t), newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake0.URL, fake1.URL))
+	url := ts.URL + "/api/v1/write"
+	two := series("m", []string{"job", "zero"}, prompb.Sample{Value: 1, Timestamp: 1}, prompb.Sample{Value: 2, Timestamp: 2})
+	three := series("m", []string{"job", "one"}, prompb.Sample{Value: 1, Timestamp: 1}, prompb.Sample{Value: 2, Timestamp: 2}, prompb.Sample{Value: 3, Timestamp: 3})
+	stale := series("m", []string{"job", "zero", "s", "1"}, prompb.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: 9})
+	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "zero"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
+
+	check := func(t *testing.T, r response, status int, samples string) {
+		t.Helper()
+		if r.status != status {
+			t.Fatalf("status %d (%s), want %d", r.status, r.body, status)
+		}
+		for name, want := range map[string]string{"Samples": samples, "Histograms": "0", "Exemplars": "0"} {
+			if got := r.header.Get("X-Prometheus-Remote-Write-" + name + "-Written"); got != want {
+				t.Errorf("%s written = %q, want %q", name, got, want)
+			}
+		}
+	}
+	t.Run("all written", func(t *testing.T) {
+		check(t, writeV2(t, url, v2Request(two, three, stale)), http.StatusNoContent, "5")
+	})
+	t.Run("one series refused", func(t *testing.T) {
+		check(t, writeV2(t, url, v2Request(two, noName)), http.StatusBadRequest, "2")
+	})
+	t.Run("one database down", func(t *testing.T) {
+		fake1.fail(http.StatusInternalServerError, "")
+		defer fake1.fail(http.StatusNoContent, "")
+		check(t, writeV2(t, url, v2Request(two, three)), http.StatusServiceUnavailable, "2")
+	})
+	t.Run("undecodable", func(t *testing.T) {
+		check(t, post(t, url, contentTypeV2, "snappy", []byte("garbage")), http.StatusBadRequest, "0")
+	})
+}
+
+// TestWriteRoutesToSeveralDatabases: one request whose series go to two
+// databases is written to both, and ?db= overrides the routes.
+func TestWriteRoutesToSeveralDatabases(t *testing.T) {
+	fake0, fake1 := newFakeInflux(t), newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake0.URL, fake1.URL))
+	a := series("a", []string{"job", "zero"}, prompb.Sample{Value: 1, Timestamp: 1})
+	b := series("b", []string{"job", "one"}, prompb.Sample{Value: 2, Timestamp: 2})
+	if r := writeV1(t, ts.URL+"/api/v1/write", a, b); r.status != http.StatusNoContent {
+		t.Fatalf("status %d (%s)", r.status, r.body)
+	}
+	if got := fake0.written(); fmt.Sprint(got) != "[a,job=zero value=1 1]" {
+		t.Errorf("db0 got %v", got)
+	}
+	if got := fake1.written(); fmt.Sprint(got) != "[b,job=one value=2 2]" {
+		t.Errorf("db1 got %v", got)
+	}
+	if r := writeV1(t, ts.URL+"/api/v1/write?db=db1", a); r.status != http.StatusNoContent {
+		t.Fatalf("?db=: status %d (%s)", r.status, r.body)
+	}
+	if got := fake1.written(); len(got) != 2 || got[1] != "a,job=zero value=1 1" {
+		t.Errorf("?db=db1 did not bypass the routes: db1 got %v", got)
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// promfluxBin is the binary built from this checkout by TestMain: the
+// end-to-end tests run exactly what operators run.
+var promfluxBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "promflux-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	promfluxBin = filepath.Join(dir, "promflux")
+	build := exec.Command("go", "build", "-o", promfluxBin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot build promflux: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// process is a server started by a test, stopped when the test ends.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  syncBuffer
+	done chan struct{}
+	addr string // host:port it listens on
+}
+
+// startProcess runs bin with args, with its output captured, and waits
+// until readyPath on addr answers 200. The process gets SIGTERM at the end
+// of the test; its output is printed when the test failed.
+func startProcess(t *testing.T, name, addr, readyPath, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{name: name, addr: addr, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("cannot start %s: %v", name, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.output())
+		}
+	})
+	if readyPath == "" {
+		return p
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + readyPath)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited during startup:\n%s", name, p.output())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not become ready on %s:\n%s", name, addr, p.output())
+		}
+	}
+}
+
+// stop sends SIGTERM and waits, killing the process group after 15s.
+func (p *process) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+func (p *process) output() string { return p.out.String() }
+
+// syncBuffer collects a process's stdout and stderr, which exec copies from
+// two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// startPromflux writes config into a temporary file and runs the promflux
+// binary on a free port with it.
+func startPromflux(t *testing.T, config string, extraArgs ...string) *process {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "promflux.yml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	args := append([]string{"--config.file=" + path, "--web.listen-address=" + addr, "--log.level=debug"}, extraArgs...)
+	ready := "/-/healthy"
+	for _, a := range extraArgs {
+		if strings.HasPrefix(a, "--web.config.file") {
+			ready = "" // TLS or auth: the test checks readiness itself
+		}
+	}
+	return startProcess(t, "promflux", addr, ready, promfluxBin, args...)
+}
+
+// influxConfig is a promflux configuration with one database.
+func influxConfig(influxURL, database string) string {
+	return fmt.Sprintf(`databases:
+  - name: default
+    url: %s
+    database: %s
+    create_database: true
+    pool: {timeout: 3s}
+`, influxURL, database)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// encodeV1 returns the snappy-compressed RW 1.0 body of series.
+func encodeV1(t *testing.T, series ...prompb.TimeSeries) []byte {
+	t.Helper()
+	raw, err := proto.Marshal(&prompb.WriteRequest{Timeseries: series})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snappy.Encode(nil, raw)
+}
+
+// postWrite sends an RW 1.0 body to url and returns the status and body.
+func postWrite(ctx context.Context, client *http.Client, url string, body []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(b.String()), nil
+}
