@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# promflux demo: installs what is missing, starts InfluxDB, promflux and
+# Prometheus on loopback ports, and shows Prometheus's samples arriving in
+# InfluxDB through promflux. Everything runs from a temporary directory and
+# is stopped at the end (or on Ctrl-C).
+#
+#   DEMO_SECONDS=60   how long to keep the demo running (0: until Ctrl-C)
+#   INFLUX_PORT=18086 PROMETHEUS_PORT=19090 PROMFLUX_PORT=19201
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO_SECONDS=${DEMO_SECONDS:-60}
+INFLUX_PORT=${INFLUX_PORT:-18086}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-19090}
+PROMFLUX_PORT=${PROMFLUX_PORT:-19201}
+INFLUX_RPC_PORT=$((INFLUX_PORT + 2))
+
+./scripts/install-deps.sh
+export PATH="$PATH:/usr/local/go/bin"
+command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
+
+for port in "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$PROMETHEUS_PORT" "$PROMFLUX_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "demo: port $port on 127.0.0.1 is taken; set INFLUX_PORT, PROMETHEUS_PORT or PROMFLUX_PORT" >&2
+    exit 1
+  fi
+done
+
+echo "==> building promflux"
+go build -o promflux .
+
+dir=$(mktemp -d /tmp/promflux-demo.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "==> stopped; logs were in $dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_http() { # url name
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.3
+  done
+  echo "demo: $2 did not come up; its log:" >&2
+  tail -20 "$dir/$2.log" >&2
+  exit 1
+}
+
+influx_query() { # db query
+  curl -fsS -G "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "db=$1" --data-urlencode "q=$2" --data-urlencode "epoch=ms"
+  echo
+}
+
+echo "==> starting influxd on 127.0.0.1:$INFLUX_PORT (data in $dir/influxdb)"
+cat > "$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
+[meta]
+  dir = "$dir/influxdb/meta"
+[data]
+  dir = "$dir/influxdb/data"
+  wal-dir = "$dir/influxdb/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+CONF
+influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$INFLUX_PORT/ping" influxd
+
+echo "==> starting promflux on 127.0.0.1:$PROMFLUX_PORT"
+cat > "$dir/promflux.yml" <<CONF
+databases:
+  - name: default
+    url: http://127.0.0.1:$INFLUX_PORT
+    database: prometheus
+    create_database: true
+  - name: promflux
+    url: http://127.0.0.1:$INFLUX_PORT
+    database: promflux_self
+    create_database: true
+routes:
+  - match: '{job="promflux"}'
+    database: promflux
+default_database: default
+CONF
+./promflux --config.file="$dir/promflux.yml" --web.listen-address="127.0.0.1:$PROMFLUX_PORT" >"$dir/promflux.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$PROMFLUX_PORT/-/ready" promflux
+
+echo "==> starting prometheus on 127.0.0.1:$PROMETHEUS_PORT, remote-writing to promflux"
+cat > "$dir/prometheus.yml" <<CONF
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{targets: ["127.0.0.1:$PROMETHEUS_PORT"]}]
+  - job_name: promflux
+    static_configs: [{targets: ["127.0.0.1:$PROMFLUX_PORT"]}]
+remote_write:
+  - url: http://127.0.0.1:$PROMFLUX_PORT/api/v1/write
+    queue_config: {batch_send_deadline: 1s}
+CONF
+prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometheus" \
+  --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$dir/prometheus.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" prometheus
+
+echo "==> waiting 20s for a few scrapes to flow through promflux"
+sleep 20
+
+echo
+echo "--- InfluxDB database 'prometheus' (the default route): how many measurements (metric names)"
+influx_query prometheus 'SHOW MEASUREMENTS' | grep -o '"values":\[.*' | grep -o '\["' | wc -l
+echo "--- prometheus_build_info as InfluxDB stores it"
+influx_query prometheus 'SELECT * FROM prometheus_build_info ORDER BY time DESC LIMIT 1'
+echo "--- the same series in Prometheus"
+curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=prometheus_build_info"; echo
+echo "--- database 'promflux_self' (route {job=\"promflux\"}): promflux's own samples counter"
+influx_query promflux_self 'SELECT last(value) FROM promflux_samples_received_total GROUP BY "database"'
+echo "--- promflux's metrics"
+curl -fsS "http://127.0.0.1:$PROMFLUX_PORT/metrics" | grep -E '^promflux_(samples_received|influxdb_points_written)_total'
+
+echo
+echo "InfluxDB:   http://127.0.0.1:$INFLUX_PORT   (curl -G .../query --data-urlencode db=prometheus --data-urlencode q='SHOW MEASUREMENTS')"
+echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT"
+echo "promflux:   http://127.0.0.1:$PROMFLUX_PORT/metrics"
+if [ "$DEMO_SECONDS" = 0 ]; then
+  echo "==> running until Ctrl-C"
+  wait
+else
+  echo "==> running $DEMO_SECONDS more seconds (DEMO_SECONDS=0 keeps it running until Ctrl-C)"
+  sleep "$DEMO_SECONDS"
+fi
