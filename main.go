@@ -76,7 +76,10 @@ func run() int {
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// A body must arrive within a minute: a stalled sender must not
+		// hold a connection and its buffers forever.
+		ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute,
 	}
 	serveErr := make(chan error, 1)
 	go func() {

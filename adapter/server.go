@@ -28,7 +28,8 @@ const startupTimeout = 10 * time.Second
 // reload, so a request always sees one consistent configuration.
 type Server struct {
 	configFile string
-	logger     log.Logger
+	logger     log.Logger // the adapter's own, with its component key
+	baseLogger log.Logger // handed to the pools, which add their own key
 	reg        prometheus.Registerer
 	gatherer   prometheus.Gatherer
 	metrics    *metrics
@@ -51,6 +52,7 @@ func New(configFile string, logger log.Logger, reg *prometheus.Registry) (*Serve
 	s := &Server{
 		configFile: configFile,
 		logger:     log.With(logger, "component", "adapter"),
+		baseLogger: logger,
 		reg:        reg,
 		gatherer:   reg,
 		metrics:    newMetrics(reg),
@@ -88,7 +90,7 @@ func (s *Server) reload() error {
 	}
 	pools := make(map[string]*influxworker.Pool, len(cfg.Databases))
 	for _, dbc := range cfg.Databases {
-		p, err := influxworker.New(dbc, s.logger, s.workerM)
+		p, err := influxworker.New(dbc, s.baseLogger, s.workerM)
 		if err != nil {
 			closePools(pools)
 			return fmt.Errorf("database %q: %w", dbc.Name, err)

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -232,5 +233,39 @@ func TestWriteRoutesToSeveralDatabases(t *testing.T) {
 	}
 	if got := fake1.written(); len(got) != 2 || got[1] != "a,job=zero value=1 1" {
 		t.Errorf("?db=db1 did not bypass the routes: db1 got %v", got)
+	}
+}
+
+// TestWriteMetrics checks that what a request did shows up in /metrics.
+func TestWriteMetrics(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	special := series("special", nil,
+		prompb.Sample{Value: math.NaN(), Timestamp: 1},
+		prompb.Sample{Value: math.Inf(-1), Timestamp: 2},
+		prompb.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: 3},
+		prompb.Sample{Value: 2.5, Timestamp: 4})
+	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
+	writeV1(t, ts.URL+"/api/v1/write", special, noName)
+
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`promflux_samples_received_total{database="db0"} 5`,
+		`promflux_samples_skipped_total{reason="nan"} 1`,
+		`promflux_samples_skipped_total{reason="inf"} 1`,
+		`promflux_samples_skipped_total{reason="stale"} 1`,
+		`promflux_series_refused_total 1`,
+		`promflux_influxdb_points_written_total{database="db0"} 1`,
+		`promflux_http_request_duration_seconds_count{code="400",handler="write"} 1`,
+		`promflux_config_last_reload_successful 1`,
+	} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

@@ -1,0 +1,47 @@
+package adapter
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestReload: POST /-/reload applies a changed file; an invalid file is
+// refused and the running configuration kept.
+func TestReload(t *testing.T) {
+	first, second := newFakeInflux(t), newFakeInflux(t)
+	srv, ts := startAdapter(t, fakeConfig(first.URL))
+	rewrite := func(config string) {
+		if err := os.WriteFile(srv.configFile, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rewrite(fakeConfig(second.URL))
+	if r := post(t, ts.URL+"/-/reload", "", "", nil); r.status != http.StatusOK {
+		t.Fatalf("reload: %d %s", r.status, r.body)
+	}
+	if r := writeV1(t, ts.URL+"/api/v1/write", upSample); r.status != http.StatusNoContent {
+		t.Fatalf("write after reload: %d %s", r.status, r.body)
+	}
+	if len(first.written()) != 0 || len(second.written()) != 1 {
+		t.Errorf("after reload the write went to the old database: first %v, second %v", first.written(), second.written())
+	}
+	if got := testutil.ToFloat64(srv.metrics.reloadSuccess); got != 1 {
+		t.Errorf("reload success gauge = %v, want 1", got)
+	}
+
+	rewrite("databases: [{name: x, database: y}]\n")
+	if r := post(t, ts.URL+"/-/reload", "", "", nil); r.status != http.StatusInternalServerError || !strings.Contains(r.body, "url is required") {
+		t.Fatalf("invalid reload: %d %q, want 500 naming the key", r.status, r.body)
+	}
+	if got := testutil.ToFloat64(srv.metrics.reloadSuccess); got != 0 {
+		t.Errorf("reload success gauge = %v after a failed reload, want 0", got)
+	}
+	if r := writeV1(t, ts.URL+"/api/v1/write", upSample); r.status != http.StatusNoContent || len(second.written()) != 2 {
+		t.Fatalf("the running configuration was not kept: %d %s", r.status, r.body)
+	}
+}
