@@ -14,6 +14,7 @@ import (
 const (
 	OpPing           = "ping"
 	OpQuery          = "query"
+	OpQueryStream    = "query_stream"
 	OpPost           = "post"
 	OpWrite          = "write"
 	OpCreateDatabase = "create_database"

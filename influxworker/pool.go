@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,6 +46,9 @@ type Pool struct {
 	timeout time.Duration
 	// authorization is the basic-auth header value, empty without username.
 	authorization string
+	// chunkSize is the chunk_size of QueryStream, streamChunkSize but in
+	// tests.
+	chunkSize int
 
 	pingURL, queryURL, writeURL string
 }
@@ -93,12 +97,13 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 		transport: transport,
 		// No client timeout: each request gets a context deadline, which
 		// also covers reading the body and lets errors say which limit hit.
-		client:   &http.Client{Transport: transport},
-		workers:  make(chan struct{}, cfg.Pool.Workers),
-		timeout:  time.Duration(cfg.Pool.Timeout),
-		pingURL:  base.JoinPath("ping").String(),
-		queryURL: base.JoinPath("query").String(),
-		writeURL: base.JoinPath("write").String() + "?" + writeQuery.Encode(),
+		client:    &http.Client{Transport: transport},
+		workers:   make(chan struct{}, cfg.Pool.Workers),
+		timeout:   time.Duration(cfg.Pool.Timeout),
+		chunkSize: streamChunkSize,
+		pingURL:   base.JoinPath("ping").String(),
+		queryURL:  base.JoinPath("query").String(),
+		writeURL:  base.JoinPath("write").String() + "?" + writeQuery.Encode(),
 	}
 	if cfg.Username != "" {
 		req := &http.Request{Header: http.Header{}}
@@ -130,10 +135,14 @@ type request struct {
 	// singleLine marks a write body of one line, for which 413 means the
 	// line itself is too large.
 	singleLine bool
+	// stream marks a read whose duration grows with the size of its result:
+	// pool.timeout does not apply, only the caller's context bounds it.
+	stream bool
 }
 
-// do sends r while holding a worker and within the pool timeout, and calls
-// read with the body of a 2xx answer. Every error is an *Error.
+// do sends r while holding a worker and within the pool timeout (unless
+// r.stream), and calls read with the body of a 2xx answer. Every error is an
+// *Error; an *Error returned by read is returned as it is.
 func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) error {
 	select {
 	case p.workers <- struct{}{}:
@@ -149,7 +158,13 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 		<-p.workers
 	}()
 
-	reqCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	var reqCtx context.Context
+	var cancel context.CancelFunc
+	if r.stream {
+		reqCtx, cancel = context.WithCancel(ctx)
+	} else {
+		reqCtx, cancel = context.WithTimeout(ctx, p.timeout)
+	}
 	defer cancel()
 	var body io.Reader
 	if r.body != nil {
@@ -186,13 +201,23 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 	if err == nil {
 		return nil
 	}
+	e := p.readError(ctx, reqCtx, r.op, resp.StatusCode, err)
+	// read stopped before the end of the body: the deferred drainClose must
+	// not wait for the rest of a possibly long or stalled answer.
+	cancel()
+	return e
+}
+
+// readError describes a 2xx answer whose body read failed.
+func (p *Pool) readError(ctx, reqCtx context.Context, op string, code int, err error) *Error {
 	if reqCtx.Err() != nil {
-		return p.transportError(ctx, reqCtx, r.op, err)
+		return p.transportError(ctx, reqCtx, op, err)
 	}
-	return &Error{
-		Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Err: err,
-		Message: oneLine(err.Error()),
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
+	return &Error{Op: op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: oneLine(err.Error())}
 }
 
 // transportError describes a request that got no (complete) answer. When a

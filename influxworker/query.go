@@ -58,8 +58,8 @@ type Message struct {
 // If a statement failed, Query returns the Response with the other
 // statements' results together with a retryable *Error naming the statement;
 // only a query InfluxDB cannot parse (400) is a permanent error. The whole
-// answer is read within pool.timeout; large results will need the chunked
-// form of /query.
+// answer is read into memory within pool.timeout: large results belong to
+// QueryStream.
 func (p *Pool) Query(ctx context.Context, q string) (*Response, error) {
 	u := p.queryURL + "?" + url.Values{"db": {p.cfg.Database}, "q": {q}, "epoch": {"ms"}}.Encode()
 	return p.query(ctx, request{op: OpQuery, method: http.MethodGet, url: u})

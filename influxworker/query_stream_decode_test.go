@@ -1,0 +1,400 @@
+package influxworker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// decodeAll decodes a chunked answer into copies of its chunks.
+func decodeAll(r io.Reader) ([]SeriesChunk, error) {
+	var got []SeriesChunk
+	err := newStreamDecoder(r).decode(func(c *SeriesChunk) error {
+		got = append(got, SeriesChunk{
+			Name:    c.Name,
+			Tags:    maps.Clone(c.Tags),
+			Columns: slices.Clone(c.Columns),
+			Times:   slices.Clone(c.Times),
+			Values:  slices.Clone(c.Values),
+			Partial: c.Partial,
+		})
+		return nil
+	})
+	return got, err
+}
+
+// sameChunks compares chunks with float bits, so that -0 differs from 0,
+// and with nil and empty slices and maps alike.
+func sameChunks(a, b []SeriesChunk) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Name != y.Name || x.Partial != y.Partial || !maps.Equal(x.Tags, y.Tags) ||
+			!slices.Equal(x.Columns, y.Columns) || !slices.Equal(x.Times, y.Times) ||
+			!slices.EqualFunc(x.Values, y.Values, func(v, w float64) bool { return math.Float64bits(v) == math.Float64bits(w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestStreamDecodeGolden(t *testing.T) {
+	// Recorded from influxd 1.6.7: SELECT "value"::field FROM "m" GROUP BY *
+	// with chunked=true and chunk_size=3.
+	b, err := os.ReadFile("testdata/query_stream.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := []string{"time", "value"}
+	want := []SeriesChunk{
+		{Name: "m", Tags: map[string]string{"a": "", "b": ""}, Columns: cols, Times: []int64{6, 7}, Values: []float64{5e-324, math.Copysign(0, -1)}},
+		{Name: "m", Tags: map[string]string{"a": "", "b": "y"}, Columns: cols, Times: []int64{5}, Values: []float64{0.30000000000000004}},
+		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1000, 1001, 1002}, Values: []float64{0.5, 1.5, 2.5}, Partial: true},
+		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1003, 1004, 1005}, Values: []float64{3.5, 4.5, 5.5}, Partial: true},
+		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1006}, Values: []float64{6.5}},
+	}
+	for name, r := range map[string]io.Reader{
+		"whole":    bytes.NewReader(b),
+		"one byte": iotest.OneByteReader(bytes.NewReader(b)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := decodeAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameChunks(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestStreamDecode(t *testing.T) {
+	cols := []string{"time", "value"}
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    []SeriesChunk
+		wantErr string // substring; "" for success
+	}{
+		{
+			name: "empty result",
+			in:   `{"results":[{"statement_id":0}]}` + "\n",
+		},
+		{
+			name: "messages are skipped",
+			in:   `{"results":[{"statement_id":0,"messages":[{"level":"warning","text":"deprecated {[\"x"}]}]}`,
+		},
+		{
+			name: "count discovery shape",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"a":"","c":"z"},"columns":["time","count"],"values":[[0,2]]}],"partial":true}]}` +
+				`{"results":[{"statement_id":0,"series":[{"name":"n","tags":{"a":"x","c":""},"columns":["time","count"],"values":[[-1000,9007199254740992]]}]}]}`,
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{"a": "", "c": "z"}, Columns: []string{"time", "count"}, Times: []int64{0}, Values: []float64{2}},
+				{Name: "n", Tags: map[string]string{"a": "x", "c": ""}, Columns: []string{"time", "count"}, Times: []int64{-1000}, Values: []float64{1 << 53}},
+			},
+		},
+		{
+			name: "awkward numbers",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[` +
+				`[1,1e300],[2,-1.7976931348623157e+308],[3,-0],[4,123456789012345],[5,1234567890123456789],[6,-0.0],[7,2.5E-3],[8,0]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1, 2, 3, 4, 5, 6, 7, 8},
+				Values: []float64{1e300, -math.MaxFloat64, math.Copysign(0, -1), 123456789012345, 1234567890123456789, math.Copysign(0, -1), 0.0025, 0}}},
+		},
+		{
+			name: "null values are left out",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","tags":null,"columns":["time","value"],"values":[[1,null],[2,0.5],[3, null ]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{2}, Values: []float64{0.5}}},
+		},
+		{
+			name: "escaped and non-ASCII strings",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"a\u003cb\"c","tags":{"k\\ey":"v\/\n\u00e9","ü":"\ud83d\ude00"},"columns":["time","value"],"values":[[1,1]]}]}]}`,
+			want: []SeriesChunk{{Name: `a<b"c`, Tags: map[string]string{`k\ey`: "v/\né", "ü": "😀"}, Columns: cols, Times: []int64{1}, Values: []float64{1}}},
+		},
+		{
+			name: "any layout and key order",
+			in: "\n {\n \"results\" : [ {\"partial\":false, \"series\" : [ {\"values\": [ [ 1 , 2 ] ] ,\"columns\":[\"time\",\"value\"],\n" +
+				"\"name\":\"m\", \"extra\": {\"x\":[1,true,null]} } ], \"statement_id\": 0 } ] }\t\r\n",
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1}, Values: []float64{2}}},
+		},
+		{
+			name: "statement error after data",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1]],"partial":true}],"partial":true}]}` + "\n" +
+				`{"results":[{"statement_id":0,"error":"max-select-point limit exceeded: (10/5)"}]}` + "\n",
+			want:    []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1}, Values: []float64{1}, Partial: true}},
+			wantErr: "statement 0: max-select-point limit exceeded: (10/5)",
+		},
+		{
+			name:    "database not found",
+			in:      `{"results":[{"statement_id":0,"error":"database not found: missing"}]}` + "\n",
+			wantErr: "statement 0: database not found: missing",
+		},
+		{
+			name:    "top-level error",
+			in:      `{"error":"timeout"}`,
+			wantErr: "timeout",
+		},
+		{
+			name:    "ends inside a partial result",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1]],"partial":true}],"partial":true}]}` + "\n",
+			want:    []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1}, Values: []float64{1}, Partial: true}},
+			wantErr: "answer ended after 131 bytes inside a partial result",
+		},
+		{
+			name:    "ends inside a chunk",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1],[2,`,
+			wantErr: "inside a chunk: unexpected EOF",
+		},
+		{name: "empty answer", in: " \n", wantErr: "empty answer"},
+		{name: "not JSON", in: "<html>", wantErr: `at byte 0: found '<', want '{'`},
+		{name: "not an object", in: `{"results":[]} [1]`, wantErr: `at byte 15: found '[', want '{'`},
+		{
+			name:    "string value",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,"up"]]}]}]}`,
+			wantErr: `at byte 92: found '"', want a number`,
+		},
+		{
+			name:    "three columns",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1,2]]}]}]}`,
+			wantErr: "row has more than 2 columns",
+		},
+		{
+			name:    "columns do not match",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["value","time"],"values":[[1,1]]}]}]}`,
+			wantErr: `cannot decode series "m": columns ["value" "time"], want time and one value column`,
+		},
+		{
+			name:    "time not an integer",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1.5,1]]}]}]}`,
+			wantErr: "number 1.5 is not an integer",
+		},
+		{
+			name:    "time out of range",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[9223372036854775808,1]]}]}]}`,
+			wantErr: "integer 9223372036854775808 out of range",
+		},
+		{
+			name:    "value out of range",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1e400]]}]}]}`,
+			wantErr: "number 1e400 out of float64 range",
+		},
+		{
+			name:    "invalid number",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,01]]}]}]}`,
+			wantErr: `found '1', want ']'`,
+		},
+		{
+			name:    "control character in string",
+			in:      "{\"error\":\"a\tb\"}",
+			wantErr: "control character",
+		},
+		{
+			name:    "deep nesting",
+			in:      `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
+			wantErr: "nested deeper than 64",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, r := range []io.Reader{strings.NewReader(tc.in), iotest.OneByteReader(strings.NewReader(tc.in))} {
+				got, err := decodeAll(r)
+				if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				if !sameChunks(got, tc.want) {
+					t.Fatalf("got %+v\nwant %+v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestStreamDecodeErrorKinds(t *testing.T) {
+	_, err := decodeAll(strings.NewReader(`{"results":[{"statement_id":1,"error":"not executed"}]}`))
+	var ie influxError
+	if !errors.As(err, &ie) || string(ie) != "statement 1: not executed" {
+		t.Fatalf("got %#v, want influxError", err)
+	}
+	broken := iotest.ErrReader(errors.New("connection reset by peer"))
+	_, err = decodeAll(io.MultiReader(strings.NewReader(`{"results":[]}{"results"`), broken))
+	if err == nil || !strings.Contains(err.Error(), "cannot read query response after 24 bytes, inside a chunk: connection reset by peer") || errors.As(err, &ie) {
+		t.Fatalf("got %v, want read error", err)
+	}
+	// A broken connection between two chunks is not the end of the answer.
+	_, err = decodeAll(io.MultiReader(strings.NewReader(`{"results":[]}`), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("got %v, want unexpected EOF", err)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	in := strings.Repeat(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1]]}]}]}`, 3)
+	err = newStreamDecoder(strings.NewReader(in)).decode(func(*SeriesChunk) error { calls++; return stop })
+	if err != stop || calls != 1 {
+		t.Fatalf("got %v after %d calls, want the callback's error after 1", err, calls)
+	}
+}
+
+func TestStreamDecodeChunkLimit(t *testing.T) {
+	// A chunk that never ends must not grow the buffer without bound.
+	d := newStreamDecoder(io.MultiReader(strings.NewReader(`{"error":"`), infiniteReader{}))
+	d.maxObject = 1 << 20
+	err := d.decode(func(*SeriesChunk) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "inside a chunk: chunk larger than 1048576 bytes") || len(d.buf) != 1<<20 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+type infiniteReader struct{}
+
+func (infiniteReader) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = 'x'
+	}
+	return len(b), nil
+}
+
+func FuzzQueryStreamDecode(f *testing.F) {
+	if b, err := os.ReadFile("testdata/query_stream.jsonl"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"a\u00e9":"\"x"},"columns":["time","count"],"values":[[0,2],[1,null]]}]}]}`))
+	f.Add([]byte(`{"results":[{"statement_id":0,"error":"database not found: x"}]}`))
+	f.Add([]byte(`{"error":"e"}{"results":[{"messages":[{"level":"w","text":"t"}],"partial":true}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeAll(bytes.NewReader(b))
+		// Reads of any size must give the same answer.
+		got1, err1 := decodeAll(iotest.OneByteReader(bytes.NewReader(b)))
+		if fmt.Sprint(err) != fmt.Sprint(err1) || !sameChunks(got, got1) {
+			t.Fatalf("whole read: %+v, %v\none-byte reads: %+v, %v", got, err, got1, err1)
+		}
+		for _, c := range got {
+			if len(c.Times) != len(c.Values) {
+				t.Fatalf("%d times, %d values", len(c.Times), len(c.Values))
+			}
+		}
+		if err != nil {
+			return
+		}
+		// What decodes is valid JSON.
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for {
+			var v map[string]any
+			if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("accepted invalid JSON %q: %v", b, err)
+			}
+		}
+	})
+}
+
+// chunkedAnswer is a chunked answer of rows rows in one series, split into
+// chunks of chunkRows rows as InfluxDB does, with values like real samples:
+// integers (counters) and floats of full precision.
+func chunkedAnswer(rows, chunkRows int) []byte {
+	var b bytes.Buffer
+	for start := 0; start < rows; start += chunkRows {
+		partial := start+chunkRows < rows
+		b.WriteString(`{"results":[{"statement_id":0,"series":[{"name":"node_cpu_seconds_total","tags":{"cpu":"0","instance":"host-1:9100","job":"node","mode":"idle"},"columns":["time","value"],"values":[`)
+		for i := start; i < min(start+chunkRows, rows); i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			v := float64(i) * 1.1
+			if i%2 == 0 {
+				v = float64(i * 17)
+			}
+			b.WriteByte('[')
+			b.WriteString(fmt.Sprint(1700000000000 + int64(i)*15000))
+			b.WriteByte(',')
+			b.Write(jsonFloat(v))
+			b.WriteByte(']')
+		}
+		b.WriteString(`]`)
+		if partial {
+			b.WriteString(`,"partial":true}],"partial":true}]}`)
+		} else {
+			b.WriteString(`}]}]}`)
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func jsonFloat(v float64) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestChunkedAnswer(t *testing.T) {
+	// The benchmark's answer decodes to what it was made of.
+	got, err := decodeAll(bytes.NewReader(chunkedAnswer(25, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || !got[0].Partial || !got[1].Partial || got[2].Partial || len(got[2].Times) != 5 {
+		t.Fatalf("got %+v", got)
+	}
+	x := 11.0
+	if got[1].Values[1] != x*1.1 || got[1].Values[0] != 170 || got[2].Times[4] != 1700000000000+24*15000 {
+		t.Fatalf("got %+v", got[1:])
+	}
+}
+
+// BenchmarkQueryStreamDecode decodes a chunked answer of 1M rows, with the
+// stream decoder and, for comparison, with encoding/json into Response as
+// Query does.
+func BenchmarkQueryStreamDecode(b *testing.B) {
+	const rows = 1_000_000
+	body := chunkedAnswer(rows, streamChunkSize)
+	b.Run("stream", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			n := 0
+			err := newStreamDecoder(bytes.NewReader(body)).decode(func(c *SeriesChunk) error {
+				n += len(c.Times)
+				return nil
+			})
+			if err != nil || n != rows {
+				b.Fatalf("%d rows, %v", n, err)
+			}
+		}
+		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			n := 0
+			for {
+				var resp Response
+				if err := dec.Decode(&resp); errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				n += len(resp.Results[0].Series[0].Values)
+			}
+			if n != rows {
+				b.Fatalf("%d rows", n)
+			}
+		}
+		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+}

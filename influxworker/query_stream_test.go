@@ -1,0 +1,342 @@
+package influxworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promflux/promflux/influxworker/influxtest"
+)
+
+// collected is what a QueryStream delivered for one series.
+type collected struct {
+	times  []int64
+	values []float64
+	chunks int
+}
+
+// collect returns a callback that gathers the rows of every series by name
+// and tags, checking that a series' rows come in one run of chunks that are
+// partial but for the last.
+func collect(t *testing.T, got map[string]*collected) func(*SeriesChunk) error {
+	open := ""
+	return func(c *SeriesChunk) error {
+		key := c.Name + fmt.Sprint(c.Tags)
+		if open != "" && key != open {
+			t.Errorf("series %s interrupted by %s", open, key)
+		}
+		s := got[key]
+		if s == nil {
+			s = &collected{}
+			got[key] = s
+		}
+		s.times = append(s.times, c.Times...)
+		s.values = append(s.values, c.Values...)
+		s.chunks++
+		open = ""
+		if c.Partial {
+			open = key
+		}
+		return nil
+	}
+}
+
+func TestInfluxDBQueryStream(t *testing.T) {
+	s := influxtest.Start(t)
+	s.CreateDatabase(t, "db")
+	ctx := context.Background()
+
+	// Awkward floats must come back bit for bit.
+	awkward := []float64{0.1 + tenth(2), 5e-324, 1e300, math.Copysign(0, -1), -math.MaxFloat64, 1.0 / 3, 123456789}
+	const long = 25000
+	var lines strings.Builder
+	for i, v := range awkward {
+		fmt.Fprintf(&lines, "m,job=a,instance=x value=%s %d\n", strconv.FormatFloat(v, 'g', -1, 64), 1000+i)
+	}
+	for i := range long {
+		fmt.Fprintf(&lines, "m,job=b value=%d.25 %d\n", i, 2000+i)
+	}
+	lines.WriteString("m,instance=y value=7 3000\nother,job=c value=8 3000\n")
+	s.Write(t, "db", lines.String())
+
+	p := newTestPool(t, s.URL(), nil, nil)
+	p.chunkSize = 1000
+
+	t.Run("series with tags", func(t *testing.T) {
+		got := map[string]*collected{}
+		if err := p.QueryStream(ctx, `SELECT "value"::field FROM "m" GROUP BY *`, collect(t, got)); err != nil {
+			t.Fatal(err)
+		}
+		a := got["mmap[instance:x job:a]"]
+		b := got["mmap[instance: job:b]"]
+		y := got["mmap[instance:y job:]"]
+		if len(got) != 3 || a == nil || b == nil || y == nil {
+			t.Fatalf("series %v, want 3 with every tag key", slices.Collect(maps.Keys(got)))
+		}
+		for i, v := range awkward {
+			if a.times[i] != int64(1000+i) || math.Float64bits(a.values[i]) != math.Float64bits(v) {
+				t.Errorf("row %d = %d %v, want %d %v", i, a.times[i], a.values[i], 1000+i, v)
+			}
+		}
+		if len(b.times) != long || b.chunks != long/1000 {
+			t.Fatalf("long series: %d rows in %d chunks, want %d in %d", len(b.times), b.chunks, long, long/1000)
+		}
+		for i := range long {
+			if b.times[i] != int64(2000+i) || b.values[i] != float64(i)+0.25 {
+				t.Fatalf("long series row %d = %d %v", i, b.times[i], b.values[i])
+			}
+		}
+		if y.times[0] != 3000 || y.values[0] != 7 {
+			t.Errorf("series y = %+v", y)
+		}
+	})
+
+	t.Run("count discovery", func(t *testing.T) {
+		var got []SeriesChunk
+		err := p.QueryStream(ctx, `SELECT count("value"::field) FROM "m","other" WHERE time >= 1000ms AND time <= 2099ms GROUP BY *`, func(c *SeriesChunk) error {
+			got = append(got, SeriesChunk{Name: c.Name, Tags: maps.Clone(c.Tags), Columns: slices.Clone(c.Columns), Times: slices.Clone(c.Times), Values: slices.Clone(c.Values)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := []string{"time", "count"}
+		want := []SeriesChunk{
+			{Name: "m", Tags: map[string]string{"instance": "", "job": "b"}, Columns: cols, Times: []int64{1000}, Values: []float64{100}},
+			{Name: "m", Tags: map[string]string{"instance": "x", "job": "a"}, Columns: cols, Times: []int64{1000}, Values: []float64{float64(len(awkward))}},
+		}
+		if !sameChunks(got, want) {
+			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	})
+
+	t.Run("no data", func(t *testing.T) {
+		calls := 0
+		err := p.QueryStream(ctx, `SELECT "value"::field FROM "absent" GROUP BY *`, func(*SeriesChunk) error { calls++; return nil })
+		if err != nil || calls != 0 {
+			t.Fatalf("got %v after %d calls", err, calls)
+		}
+	})
+
+	t.Run("missing database is retryable", func(t *testing.T) {
+		q := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database = "missing" })
+		err := q.QueryStream(ctx, `SELECT "value"::field FROM "m"`, func(*SeriesChunk) error { return nil })
+		var e *Error
+		if !errors.As(err, &e) || e.Permanent || e.Op != OpQueryStream ||
+			err.Error() != `influxdb "test": query_stream: 200 OK: statement 0: database not found: missing` {
+			t.Fatalf("got %v, want retryable database not found", err)
+		}
+	})
+
+	t.Run("parse error is permanent", func(t *testing.T) {
+		err := p.QueryStream(ctx, `SELECT "value"::field FROM "m" WHERE job =~ /(/`, func(*SeriesChunk) error { return nil })
+		if !IsPermanent(err) || !strings.Contains(err.Error(), "query_stream: 400 Bad Request: error parsing query: error parsing regexp") {
+			t.Fatalf("got %v, want permanent parse error", err)
+		}
+	})
+
+	t.Run("callback error stops the stream", func(t *testing.T) {
+		stop := errors.New("too many samples")
+		calls := 0
+		err := p.QueryStream(ctx, `SELECT "value"::field FROM "m" WHERE job = 'b'`, func(*SeriesChunk) error {
+			calls++
+			if calls == 3 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || calls != 3 {
+			t.Fatalf("got %v after %d calls, want the callback's error after 3", err, calls)
+		}
+		// The connection was dropped, not drained: the pool still works.
+		if err := p.QueryStream(ctx, `SELECT "value"::field FROM "m" WHERE job = 'a'`, func(*SeriesChunk) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		calls := 0
+		err := p.QueryStream(ctx, `SELECT "value"::field FROM "m" WHERE job = 'b'`, func(*SeriesChunk) error {
+			calls++
+			cancel()
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || Reason(err) != ReasonCanceled || calls != 1 {
+			t.Fatalf("got %v after %d calls, want canceled after 1", err, calls)
+		}
+	})
+
+	if got := value(t, p.metrics.m.requests.WithLabelValues("test", OpQueryStream, "200")); got < 6 {
+		t.Errorf("%v query_stream requests counted, want at least 6", got)
+	}
+}
+
+// tenth keeps 0.1+0.2 a float64 sum rather than an exact constant.
+func tenth(n float64) float64 { return n / 10 }
+
+// fakeInflux is an httptest server that answers /query as serve says,
+// standing in for InfluxDB where influxd cannot be made to misbehave.
+func fakeInflux(t *testing.T, serve func(w http.ResponseWriter, r *http.Request)) *Pool {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(serve))
+	t.Cleanup(ts.Close)
+	return newTestPool(t, ts.URL, nil, func(c *Config) { c.Username, c.Password = "u", "p" })
+}
+
+const fakeChunk = `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,1]],"partial":true}],"partial":true}]}` + "\n"
+
+func TestQueryStreamRequest(t *testing.T) {
+	var got *http.Request
+	var form string
+	p := fakeInflux(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		b, _ := io.ReadAll(r.Body)
+		form = string(b)
+		fmt.Fprint(w, `{"results":[{"statement_id":0}]}`)
+	})
+	p.chunkSize = 123
+	q := `SELECT "value"::field FROM "m" WHERE "k"::tag = 'a&b=c'`
+	if err := p.QueryStream(context.Background(), q, func(*SeriesChunk) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	user, pass, _ := got.BasicAuth()
+	query := got.URL.Query()
+	if got.Method != http.MethodPost || got.URL.Path != "/query" || got.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+		query.Get("db") != "db" || query.Get("epoch") != "ms" || query.Get("chunked") != "true" || query.Get("chunk_size") != "123" ||
+		query.Has("q") || user != "u" || pass != "p" {
+		t.Fatalf("request %s %s %v", got.Method, got.URL, got.Header)
+	}
+	if want := "q=" + strings.NewReplacer(" ", "+", `"`, "%22", ":", "%3A", "=", "%3D", "'", "%27", "&", "%26").Replace(q); form != want {
+		t.Fatalf("body %q, want %q", form, want)
+	}
+}
+
+func TestQueryStreamBrokenAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		serve func(w http.ResponseWriter)
+		want  string
+		is    error
+	}{
+		{
+			name: "connection cut inside a chunk",
+			serve: func(w http.ResponseWriter) {
+				fmt.Fprint(w, fakeChunk+`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[2,`)
+				cut(w)
+			},
+			want: "inside a chunk: unexpected EOF",
+			is:   io.ErrUnexpectedEOF,
+		},
+		{
+			name: "connection cut between chunks",
+			serve: func(w http.ResponseWriter) {
+				fmt.Fprint(w, fakeChunk)
+				cut(w)
+			},
+			want: "cannot read query response after 131 bytes: unexpected EOF",
+			is:   io.ErrUnexpectedEOF,
+		},
+		{
+			name:  "answer ends inside a partial result",
+			serve: func(w http.ResponseWriter) { fmt.Fprint(w, fakeChunk) },
+			want:  "answer ended after 131 bytes inside a partial result",
+		},
+		{
+			name: "error after data",
+			serve: func(w http.ResponseWriter) {
+				fmt.Fprint(w, fakeChunk+`{"results":[{"statement_id":0,"error":"max-select-point limit exceeded: (10/5)"}]}`+"\n")
+			},
+			want: `influxdb "test": query_stream: 200 OK: statement 0: max-select-point limit exceeded: (10/5)`,
+		},
+		{
+			name: "server error",
+			serve: func(w http.ResponseWriter) {
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, `{"error":"engine closed"}`)
+			},
+			want: `influxdb "test": query_stream: 500 Internal Server Error: engine closed`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := fakeInflux(t, func(w http.ResponseWriter, _ *http.Request) { tc.serve(w) })
+			calls := 0
+			err := p.QueryStream(context.Background(), "SELECT 1", func(*SeriesChunk) error { calls++; return nil })
+			var e *Error
+			if !errors.As(err, &e) || e.Permanent || !strings.Contains(err.Error(), tc.want) || tc.is != nil && !errors.Is(err, tc.is) {
+				t.Fatalf("got %v, want retryable %q", err, tc.want)
+			}
+			if strings.Count(err.Error(), "influxdb ") != 1 {
+				t.Errorf("error wrapped twice: %v", err)
+			}
+		})
+	}
+}
+
+// cut flushes what was written and drops the connection without ending the
+// chunked body.
+func cut(w http.ResponseWriter) {
+	w.(http.Flusher).Flush()
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func TestQueryStreamLongerThanPoolTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	p := fakeInflux(t, func(w http.ResponseWriter, _ *http.Request) {
+		for range 3 {
+			fmt.Fprint(w, fakeChunk)
+			w.(http.Flusher).Flush()
+			time.Sleep(timeout)
+		}
+		fmt.Fprint(w, `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[2,2]]}]}]}`)
+	})
+	p.timeout = timeout
+	calls := 0
+	err := p.QueryStream(context.Background(), "SELECT 1", func(c *SeriesChunk) error {
+		calls++
+		if got := value(t, p.metrics.inflight); got != 1 {
+			t.Errorf("%v requests in flight while streaming, want 1 holding a worker", got)
+		}
+		return nil
+	})
+	if err != nil || calls != 4 {
+		t.Fatalf("got %v after %d calls, want success after 4", err, calls)
+	}
+}
+
+func TestQueryStreamCancelStalled(t *testing.T) {
+	// The fake sends one chunk and then nothing until the client goes away.
+	p := fakeInflux(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, fakeChunk)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- p.QueryStream(ctx, "SELECT 1", func(*SeriesChunk) error { return nil })
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) || Reason(err) != ReasonTimeout {
+			t.Fatalf("got %v, want deadline exceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("QueryStream did not return after its context ended")
+	}
+}
