@@ -5,8 +5,9 @@
 // non-empty label, float field "value", millisecond timestamps), the
 // line-protocol encoding and escaping of that schema, the reversible form
 // used for names and values that line protocol cannot carry into InfluxDB
-// 1.x unchanged, and the routing of series to databases by PromQL series
-// selectors. docs/schema.md describes the schema for operators.
+// 1.x unchanged, the routing of series to databases by PromQL series
+// selectors, and, for remote read, the translation of Prometheus matchers
+// into InfluxQL (Selection) and of stored series back into labels. docs/schema.md describes the schema for operators.
 //
 // The package is pure: it performs no I/O, knows nothing about HTTP, the
 // Prometheus wire protocols or how points reach InfluxDB, and keeps no

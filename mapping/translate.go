@@ -1,0 +1,310 @@
+package mapping
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// encodedRegex matches every stored name or value in the reversible form.
+// Conditions on stored forms add it where the stored form cannot be
+// compared with the query's value in InfluxDB, so that Selection.Matches
+// decides on the decoded value.
+const encodedRegex = "^" + EncodedPrefix
+
+// fromClause is the FROM part of a discovery statement before the
+// retention policy is known.
+type fromClause struct {
+	// idents are quoted measurement names; if empty, regex is used.
+	idents []string
+	// regex is the body of a regex over measurement names.
+	regex string
+}
+
+// newFromClause picks the most selective __name__ matcher for FROM: an
+// equality names the measurement (and, if the metric name is stored in the
+// reversible form, also the name as other writers store it); a regex runs
+// on measurement names and keeps every encoded name for Matches to decide;
+// anything else reads all measurements and relies on Matches.
+func newFromClause(ms []*labels.Matcher) fromClause {
+	var re *labels.Matcher
+	for _, m := range ms {
+		if m.Name != MetricNameLabel {
+			continue
+		}
+		if m.Type == labels.MatchEqual && m.Value != "" {
+			return fromEqual(m.Value)
+		}
+		if m.Type == labels.MatchRegexp && re == nil {
+			re = m
+		}
+	}
+	if re != nil {
+		if body, ok := promRegex(re.Value); ok {
+			return fromClause{regex: body + "|" + encodedRegex}
+		}
+	}
+	return fromClause{regex: ".*"}
+}
+
+func fromEqual(name string) fromClause {
+	var fc fromClause
+	for _, stored := range []string{StoredMeasurement(name), name} {
+		id, ok := quoteIdent(stored)
+		if !ok {
+			return fromClause{regex: exactRegex(StoredMeasurement(name)) + "|" + exactRegex(name)}
+		}
+		if !slices.Contains(fc.idents, id) {
+			fc.idents = append(fc.idents, id)
+		}
+	}
+	return fc
+}
+
+// appendFrom appends the sources, qualified by the retention policy unless
+// it is "" (the database's default).
+func (fc *fromClause) appendTo(b *strings.Builder, retentionPolicy string) {
+	rp := ""
+	if retentionPolicy != "" {
+		if id, ok := quoteIdent(retentionPolicy); ok {
+			rp = id + "."
+		}
+	}
+	if len(fc.idents) == 0 {
+		b.WriteString(rp + "/" + fc.regex + "/")
+		return
+	}
+	for i, id := range fc.idents {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(rp + id)
+	}
+}
+
+// tagPrefilter translates the matchers on labels other than __name__ into
+// InfluxQL conditions on stored tags, joined by AND. A condition may accept
+// more series than the matcher (never fewer); InfluxDB 1.x treats a missing
+// tag as ” in =, !=, =~ and !~ exactly as Prometheus treats a missing
+// label (docs/schema.md), so only the reversible form and strings that
+// InfluxQL cannot carry need care.
+func tagPrefilter(ms []*labels.Matcher) string {
+	var conds []string
+	for _, m := range ms {
+		if m.Name == MetricNameLabel {
+			continue
+		}
+		if c := matcherCondition(m); c != "" {
+			conds = append(conds, c)
+		}
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// matcherCondition returns the condition for one matcher, or "" when no
+// condition can be a safe superset.
+func matcherCondition(m *labels.Matcher) string {
+	// Promflux stores the label under its stored key; other writers (such
+	// as InfluxDB's own Prometheus endpoint) under the name itself. A
+	// series has at most one of them, and a condition on the key it lacks
+	// treats it as absent, so OR over both keys is a superset.
+	var alts []string
+	for _, key := range tagKeys(m.Name) {
+		c := keyCondition(key, m)
+		if c == "" {
+			return ""
+		}
+		alts = appendUnique(alts, c)
+	}
+	return orGroup(alts)
+}
+
+// tagKeys returns the quoted tag keys under which a label may be stored,
+// with the ::tag qualifier: InfluxQL would otherwise compare the field
+// "value" for a label named value.
+func tagKeys(name string) []string {
+	var keys []string
+	stored := StoredTagKey(name)
+	if id, ok := quoteIdent(stored); ok {
+		keys = append(keys, id+"::tag")
+	} else {
+		return nil
+	}
+	if stored != name && name != "time" {
+		if id, ok := quoteIdent(name); ok {
+			keys = append(keys, id+"::tag")
+		}
+	}
+	return keys
+}
+
+// keyCondition translates m for one stored tag key.
+func keyCondition(key string, m *labels.Matcher) string {
+	switch m.Type {
+	case labels.MatchEqual:
+		if m.Value == "" {
+			return key + " = ''"
+		}
+		var alts []string
+		stored := StoredTagValue(m.Value)
+		for _, v := range []string{stored, m.Value} {
+			alts = appendUnique(alts, equalCondition(key, v))
+		}
+		return orGroup(alts)
+	case labels.MatchNotEqual:
+		if m.Value == "" {
+			return key + " != ''"
+		}
+		// Only the stored form proves a series differs; a series stored by
+		// another writer with the raw value is kept for Matches to drop.
+		if lit, ok := quoteString(StoredTagValue(m.Value)); ok {
+			return key + " != " + lit
+		}
+		return ""
+	case labels.MatchRegexp, labels.MatchNotRegexp:
+		body, ok := promRegex(m.Value)
+		if !ok {
+			return ""
+		}
+		op := " =~ /"
+		if m.Type == labels.MatchNotRegexp {
+			op = " !~ /"
+		}
+		return "(" + key + op + body + "/ OR " + key + " =~ /" + encodedRegex + "/)"
+	}
+	return ""
+}
+
+// equalCondition compares a tag with a non-empty value, as a string if
+// InfluxQL can carry it and as an exact regex otherwise.
+func equalCondition(key, v string) string {
+	if lit, ok := quoteString(v); ok {
+		return key + " = " + lit
+	}
+	return key + " =~ /" + exactRegex(v) + "/"
+}
+
+func appendUnique(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// orGroup joins alternatives with OR, in parentheses when there are
+// several: AND binds tighter than OR in InfluxQL.
+func orGroup(alts []string) string {
+	switch len(alts) {
+	case 0:
+		return ""
+	case 1:
+		return alts[0]
+	}
+	return "(" + strings.Join(alts, " OR ") + ")"
+}
+
+// DiscoveryQuery returns the statement that lists every stored series that
+// may match, with its number of samples in the time range:
+//
+//	SELECT count("value"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//
+// with the time range in nanoseconds, clamped to what InfluxDB can store.
+// GROUP BY * reports every tag key of the measurements read, "" where a
+// series lacks it. The statement may return series the matchers reject
+// (never fewer than match): decode each with SeriesLabels and keep those
+// Matches accepts. retentionPolicy "" means the database's default.
+func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
+	var b strings.Builder
+	b.WriteString(`SELECT count("` + FieldKey + `"::field) FROM `)
+	s.from.appendTo(&b, retentionPolicy)
+	b.WriteString(" WHERE ")
+	if s.prefilter != "" {
+		b.WriteString(s.prefilter)
+		b.WriteString(" AND ")
+	}
+	b.WriteString(s.timeCond)
+	b.WriteString(" GROUP BY *")
+	return b.String()
+}
+
+// FetchQuery returns the statement that selects the samples of the given
+// stored series of one measurement in the time range, one result series
+// per stored series:
+//
+//	SELECT "value"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR (<series 2>) ...) AND time >= <start> AND time <= <end> GROUP BY *
+//
+// where each series condition compares every tag key of the whole set,
+// with ” for keys the series lacks, so that no series also selects
+// another one with more tags. storedMeasurement and storedTags are exactly
+// as InfluxDB returned them in the discovery result. A tag key or value
+// InfluxQL cannot carry (invalid UTF-8, NUL or carriage return in a key)
+// is left out, so the result may then hold other series too: match the
+// result series by their tags. An empty storedTags selects nothing.
+func (s *Selection) FetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
+	var b strings.Builder
+	b.WriteString(`SELECT "` + FieldKey + `"::field FROM `)
+	fc := fromClause{}
+	if id, ok := quoteIdent(storedMeasurement); ok {
+		fc.idents = []string{id}
+	} else {
+		fc.regex = exactRegex(storedMeasurement)
+	}
+	fc.appendTo(&b, retentionPolicy)
+	b.WriteString(" WHERE ")
+	if len(storedTags) == 0 {
+		b.WriteString("false AND ")
+	} else if cond := seriesConditions(storedTags); cond != "" {
+		b.WriteString(cond)
+		b.WriteString(" AND ")
+	}
+	b.WriteString(s.timeCond)
+	b.WriteString(" GROUP BY *")
+	return b.String()
+}
+
+// seriesConditions returns (<series 1>) OR (<series 2>) ... in
+// parentheses, or "" if no key can be compared.
+func seriesConditions(storedTags []map[string]string) string {
+	type tagKey struct{ key, ident string }
+	var keys []tagKey
+	seen := map[string]bool{}
+	for _, tags := range storedTags {
+		for k := range tags {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if id, ok := quoteIdent(k); ok {
+				keys = append(keys, tagKey{k, id + "::tag"})
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.SortFunc(keys, func(a, b tagKey) int { return strings.Compare(a.key, b.key) })
+
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, tags := range storedTags {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('(')
+		for j, k := range keys {
+			if j > 0 {
+				b.WriteString(" AND ")
+			}
+			v := tags[k.key]
+			if v == "" {
+				b.WriteString(k.ident + " = ''")
+			} else {
+				b.WriteString(equalCondition(k.ident, v))
+			}
+		}
+		b.WriteByte(')')
+	}
+	b.WriteByte(')')
+	return b.String()
+}
