@@ -8,7 +8,15 @@
 // table; remote resolves and bounds-checks every reference so that later code
 // only ever sees plain labels, exemplars and metadata in prompb types.
 //
-// The package must not know InfluxDB, routing or HTTP status codes: it reports
-// failures as errors wrapping ErrUnsupported, ErrTooLarge or ErrInvalid and
-// leaves the mapping to responses to the caller.
+// For remote read, remote decodes and validates prometheus.ReadRequest
+// (DecodeRead), negotiates the response type, and writes both response
+// types: SAMPLES as one snappy-compressed prompb.ReadResponse
+// (WriteReadResponse) and STREAMED_XOR_CHUNKS as CRC-checked frames of
+// XOR-encoded chunks built sample by sample (ChunkedWriter), so that a
+// streamed answer never holds more than one frame. ChunkedReader and
+// DecodeReadResponse are the client side, for tests and load generators.
+//
+// The package must not know InfluxDB, routing, matcher semantics or HTTP
+// status codes: it reports failures as errors wrapping ErrUnsupported,
+// ErrTooLarge or ErrInvalid and leaves the mapping to responses to the caller.
 package remote

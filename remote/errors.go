@@ -5,17 +5,20 @@ import (
 	"fmt"
 )
 
-// Errors returned by DecodeWrite, to be matched with errors.Is. Every error
-// DecodeWrite returns wraps exactly one of them.
+// Errors returned by DecodeWrite and DecodeRead (and by the response
+// decoders), to be matched with errors.Is. Every error DecodeWrite or
+// DecodeRead returns wraps exactly one of them.
 var (
 	// ErrUnsupported means the request asks for a protocol variant remote does
 	// not speak: media type, proto parameter or content encoding (HTTP 415).
 	ErrUnsupported = errors.New("unsupported")
 	// ErrTooLarge means the compressed body exceeds limits.max_request_bytes (HTTP 413).
 	ErrTooLarge = errors.New("request too large")
-	// ErrInvalid means the body cannot be decoded into a valid write request:
+	// ErrInvalid means the body cannot be decoded into a valid request:
 	// decoded size over limits.max_decoded_bytes, corrupt snappy, malformed
-	// protobuf, dangling symbol references, wrong message (HTTP 400).
+	// protobuf, dangling symbol references, a read query that cannot be
+	// answered, a read request sent to the write endpoint or the other way
+	// round, no acceptable read response type (HTTP 400).
 	ErrInvalid = errors.New("invalid request")
 )
 
