@@ -42,28 +42,7 @@ func TestPrometheusRemoteWriteEndToEnd(t *testing.T) {
 	influx := influxtest.Start(t)
 	pf := startPromflux(t, influxConfig(influx.URL(), "e2e"))
 
-	promAddr := freeAddr(t)
-	dir := t.TempDir()
-	promConfig := fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, promAddr, pf.addr)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(promConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	prometheusBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("prometheus not found: install the Debian package prometheus (scripts/test.sh does)")
-	}
-	startProcess(t, "prometheus", promAddr, "/-/ready", prometheusBin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+promAddr)
+	promAddr := startSelfScraper(t, "prometheus", pf.addr).addr
 
 	// Let a few scrapes happen, then fix the instant up to which Prometheus's
 	// samples are compared and wait until InfluxDB holds all of them.

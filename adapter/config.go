@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	"go.yaml.in/yaml/v2"
 
@@ -25,15 +28,36 @@ type Config struct {
 	// DefaultDatabase receives the series no route matched. It may be left
 	// out when exactly one database is configured.
 	DefaultDatabase string `yaml:"default_database,omitempty"`
-	// Limits bound what a single remote-write request may cost.
+	// Limits bound what a single remote-write or remote-read request body
+	// may cost.
 	Limits remote.Config `yaml:"limits,omitempty"`
+	// Read bounds what a remote-read query may cost.
+	Read ReadConfig `yaml:"read,omitempty"`
+}
+
+// ReadConfig bounds remote-read queries.
+type ReadConfig struct {
+	// MaxSamples is the most samples one query of a read request may
+	// return; a larger query is refused with 400 before any sample is read.
+	MaxSamples int64 `yaml:"max_samples,omitempty"`
+	// Timeout bounds a whole read request, InfluxDB's answers included.
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+}
+
+// DefaultReadConfig holds the read defaults. MaxSamples is Prometheus's own
+// --storage.remote.read-sample-limit; Timeout is just under Prometheus's
+// default remote_read remote_timeout of 1m, so that promflux gives up first
+// and says why.
+var DefaultReadConfig = ReadConfig{
+	MaxSamples: 5e7,
+	Timeout:    model.Duration(55 * time.Second),
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler: it applies the defaults of every
 // section and then validates the whole configuration.
 func (c *Config) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	type plain Config
-	*c = Config{Limits: remote.DefaultConfig}
+	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig}
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
@@ -67,6 +91,12 @@ func (c *Config) Validate() error {
 	}
 	if !names[c.DefaultDatabase] {
 		return fmt.Errorf("default_database: %q is not the name of a configured database", c.DefaultDatabase)
+	}
+	if c.Read.MaxSamples <= 0 {
+		return errors.New("read.max_samples must be > 0")
+	}
+	if c.Read.Timeout <= 0 {
+		return errors.New("read.timeout must be > 0")
 	}
 	for i, r := range c.Routes {
 		if !names[r.Database] {

@@ -72,11 +72,17 @@ func post(t *testing.T, url, contentType, encoding string, body []byte) response
 // writeV1 posts series as a snappy RW 1.0 request.
 func writeV1(t *testing.T, url string, series ...prompb.TimeSeries) response {
 	t.Helper()
+	return post(t, url, contentTypeV1, "snappy", writeV1Body(t, series...))
+}
+
+// writeV1Body is the snappy RW 1.0 body of series.
+func writeV1Body(t *testing.T, series ...prompb.TimeSeries) []byte {
+	t.Helper()
 	raw, err := proto.Marshal(&prompb.WriteRequest{Timeseries: series})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return post(t, url, contentTypeV1, "snappy", snappy.Encode(nil, raw))
+	return snappy.Encode(nil, raw)
 }
 
 // writeV2 posts series as a snappy RW 2.0 request.

@@ -13,6 +13,7 @@ type metrics struct {
 	samplesSkipped  *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
 	notStored       *prometheus.CounterVec
+	readsAborted    prometheus.Counter
 	reloadSuccess   prometheus.Gauge
 	reloadTime      prometheus.Gauge
 }
@@ -46,6 +47,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "received_not_stored_total",
 			Help:      "Items received that promflux does not store yet, by kind (histogram, exemplar, metadata).",
 		}, []string{"kind"}),
+		readsAborted: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "reads_aborted_total",
+			Help:      "Remote-read answers broken off after they started: the client went away or a database failed mid-stream.",
+		}),
 		reloadSuccess: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "promflux",
 			Name:      "config_last_reload_successful",

@@ -44,6 +44,7 @@ type state struct {
 	cfg    *Config
 	router *mapping.Router
 	pools  map[string]*influxworker.Pool
+	rp     map[string]string // retention policy by database name, for reads
 }
 
 // New loads the configuration file and builds the pools. It fails on an
@@ -89,7 +90,9 @@ func (s *Server) reload() error {
 		return fmt.Errorf("invalid config file %s: %w", s.configFile, err)
 	}
 	pools := make(map[string]*influxworker.Pool, len(cfg.Databases))
+	rp := make(map[string]string, len(cfg.Databases))
 	for _, dbc := range cfg.Databases {
+		rp[dbc.Name] = dbc.RetentionPolicy
 		p, err := influxworker.New(dbc, s.baseLogger, s.workerM)
 		if err != nil {
 			closePools(pools)
@@ -98,7 +101,7 @@ func (s *Server) reload() error {
 		pools[dbc.Name] = p
 	}
 	s.ensureDatabases(cfg, pools)
-	old := s.state.Swap(&state{cfg: cfg, router: router, pools: pools})
+	old := s.state.Swap(&state{cfg: cfg, router: router, pools: pools, rp: rp})
 	if old != nil {
 		closePools(old.pools)
 	}
@@ -150,6 +153,7 @@ func (s *Server) Handler() http.Handler {
 			s.metrics.requestDuration.MustCurryWith(prometheus.Labels{"handler": name}), h))
 	}
 	handle("POST /api/v1/write", "write", s.handleWrite)
+	handle("POST /api/v1/read", "read", s.handleRead)
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)

@@ -13,6 +13,12 @@ import (
 // which accept quoted UTF-8 names such as {"my.metric", "a.b"="c"}.
 var selectorParser = parser.NewParser(parser.Options{})
 
+// ParseSelector parses a PromQL series selector such as `up{job="node"}`
+// into its matchers, with the options routes use.
+func ParseSelector(selector string) ([]*labels.Matcher, error) {
+	return selectorParser.ParseMetricSelector(selector)
+}
+
 // Route sends the series matching a PromQL series selector to a database.
 type Route struct {
 	// Match is a series selector such as `{job="node"}` or

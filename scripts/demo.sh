@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# promflux demo: installs what is missing, starts InfluxDB, promflux and
-# Prometheus on loopback ports, and shows Prometheus's samples arriving in
-# InfluxDB through promflux. Everything runs from a temporary directory and
-# is stopped at the end (or on Ctrl-C).
+# promflux demo: installs what is missing, starts InfluxDB, promflux and two
+# Prometheus servers on loopback ports, and shows data flowing both ways:
+# Prometheus "A" scrapes itself and remote-writes through promflux into
+# InfluxDB; Prometheus "B" has no targets and answers PromQL from what it
+# remote-reads through promflux. Everything runs from a temporary directory
+# and is stopped at the end (or on Ctrl-C).
 #
 #   DEMO_SECONDS=60   how long to keep the demo running (0: until Ctrl-C)
-#   INFLUX_PORT=18086 PROMETHEUS_PORT=19090 PROMFLUX_PORT=19201
+#   INFLUX_PORT=18086 PROMETHEUS_PORT=19090 READER_PORT=19091 PROMFLUX_PORT=19201
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEMO_SECONDS=${DEMO_SECONDS:-60}
 INFLUX_PORT=${INFLUX_PORT:-18086}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-19090}
+READER_PORT=${READER_PORT:-19091}
 PROMFLUX_PORT=${PROMFLUX_PORT:-19201}
 INFLUX_RPC_PORT=$((INFLUX_PORT + 2))
 
@@ -19,9 +22,9 @@ INFLUX_RPC_PORT=$((INFLUX_PORT + 2))
 export PATH="$PATH:/usr/local/go/bin"
 command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
 
-for port in "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$PROMETHEUS_PORT" "$PROMFLUX_PORT"; do
+for port in "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$PROMETHEUS_PORT" "$READER_PORT" "$PROMFLUX_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "demo: port $port on 127.0.0.1 is taken; set INFLUX_PORT, PROMETHEUS_PORT or PROMFLUX_PORT" >&2
+    echo "demo: port $port on 127.0.0.1 is taken; set INFLUX_PORT, PROMETHEUS_PORT, READER_PORT or PROMFLUX_PORT" >&2
     exit 1
   fi
 done
@@ -94,7 +97,7 @@ CONF
 pids+=($!)
 wait_http "http://127.0.0.1:$PROMFLUX_PORT/-/ready" promflux
 
-echo "==> starting prometheus on 127.0.0.1:$PROMETHEUS_PORT, remote-writing to promflux"
+echo "==> starting prometheus A on 127.0.0.1:$PROMETHEUS_PORT, remote-writing to promflux"
 cat > "$dir/prometheus.yml" <<CONF
 global:
   scrape_interval: 5s
@@ -112,6 +115,17 @@ prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometh
 pids+=($!)
 wait_http "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" prometheus
 
+echo "==> starting prometheus B on 127.0.0.1:$READER_PORT: no targets, remote-reading from promflux"
+cat > "$dir/reader.yml" <<CONF
+remote_read:
+  - url: http://127.0.0.1:$PROMFLUX_PORT/api/v1/read
+    read_recent: true
+CONF
+prometheus --config.file="$dir/reader.yml" --storage.tsdb.path="$dir/reader" \
+  --web.listen-address="127.0.0.1:$READER_PORT" >"$dir/reader.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$READER_PORT/-/ready" reader
+
 echo "==> waiting 20s for a few scrapes to flow through promflux"
 sleep 20
 
@@ -122,6 +136,14 @@ echo "--- prometheus_build_info as InfluxDB stores it"
 influx_query prometheus 'SELECT * FROM prometheus_build_info ORDER BY time DESC LIMIT 1'
 echo "--- the same series in Prometheus"
 curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=prometheus_build_info"; echo
+prom_query() { # port query
+  curl -fsS -G "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2"; echo
+}
+q='sum by (handler) (rate(prometheus_http_requests_total{handler=~"/api/v1/.*|/metrics"}[1m]))'
+echo "--- remote read: Prometheus B (no local data) answers PromQL through promflux: $q"
+prom_query "$READER_PORT" "$q"
+echo "--- the same query on Prometheus A (local data)"
+prom_query "$PROMETHEUS_PORT" "$q"
 echo "--- database 'promflux_self' (route {job=\"promflux\"}): promflux's own samples counter"
 influx_query promflux_self 'SELECT last(value) FROM promflux_samples_received_total GROUP BY "database"'
 echo "--- promflux's metrics"
@@ -129,7 +151,8 @@ curl -fsS "http://127.0.0.1:$PROMFLUX_PORT/metrics" | grep -E '^promflux_(sample
 
 echo
 echo "InfluxDB:   http://127.0.0.1:$INFLUX_PORT   (curl -G .../query --data-urlencode db=prometheus --data-urlencode q='SHOW MEASUREMENTS')"
-echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT"
+echo "Prometheus A (writes): http://127.0.0.1:$PROMETHEUS_PORT"
+echo "Prometheus B (reads):  http://127.0.0.1:$READER_PORT"
 echo "promflux:   http://127.0.0.1:$PROMFLUX_PORT/metrics"
 if [ "$DEMO_SECONDS" = 0 ]; then
   echo "==> running until Ctrl-C"

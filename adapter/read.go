@@ -1,0 +1,480 @@
+package adapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/promflux/promflux/influxworker"
+	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/remote"
+)
+
+// Fetch batches: the samples of consecutive series (in label order) of one
+// measurement are read with one InfluxQL statement. The limits keep the
+// statement text and the series buffered while waiting for their turn small;
+// a series alone may be of any length, it is streamed.
+const (
+	maxBatchSeries  = 500
+	maxBatchSamples = 1 << 18
+)
+
+// readSource is where one series is stored: a database and the stored form
+// of its measurement and tags, as InfluxDB reported them.
+type readSource struct {
+	pool        *influxworker.Pool
+	rp          string
+	measurement string
+	tags        map[string]string
+	count       int64
+}
+
+// readSeries is one series matching a query, with every place it is stored.
+type readSeries struct {
+	labels  []prompb.Label
+	sources []readSource
+	count   int64
+}
+
+// readPlan is one query of a read request, resolved to the series it returns
+// in Prometheus order, before any sample is read.
+type readPlan struct {
+	sel    *mapping.Selection
+	series []*readSeries
+}
+
+// seriesSink receives the series of one query in label order, sample by
+// sample: either a streamed response or a SAMPLES result being built.
+type seriesSink interface {
+	StartSeries(lbls []prompb.Label) error
+	Append(t int64, v float64) error
+	EndSeries() error
+}
+
+// handleRead serves POST /api/v1/read. Every query is planned first (its
+// series found and counted), so that bad queries, the sample limit and an
+// unreachable database are answered with their status code before the first
+// byte of a streamed answer.
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	req, err := remote.DecodeRead(r, st.cfg.Limits)
+	if err != nil {
+		writeError(w, s.logger, decodeError(err))
+		return
+	}
+	respType, err := remote.NegotiateReadResponse(req.AcceptedResponseTypes)
+	if err != nil {
+		writeError(w, s.logger, badRequest(err.Error()))
+		return
+	}
+	only := r.URL.Query().Get("db")
+	if only != "" && st.pools[only] == nil {
+		writeError(w, s.logger, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", only, strings.Join(st.names(), ", "))))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(st.cfg.Read.Timeout))
+	defer cancel()
+
+	plans := make([]*readPlan, len(req.Queries))
+	for i, q := range req.Queries {
+		if plans[i], err = s.plan(ctx, st, q, only); err != nil {
+			writeError(w, s.logger, fmt.Errorf("query %d: %w", i, err))
+			return
+		}
+	}
+
+	switch respType {
+	case prompb.ReadRequest_STREAMED_XOR_CHUNKS:
+		cw := remote.NewChunkedWriter(w, remote.DefaultMaxFrameBytes)
+		for i, p := range plans {
+			if err := s.fetch(ctx, p, &chunkedSink{cw: cw, index: int64(i)}); err != nil {
+				// The status line is gone: abort the connection, so that
+				// the client sees a broken stream, not a short answer.
+				s.readAborted(err)
+				panic(http.ErrAbortHandler)
+			}
+		}
+	default:
+		resp := &prompb.ReadResponse{Results: make([]*prompb.QueryResult, len(plans))}
+		for i, p := range plans {
+			sink := &samplesSink{}
+			if err := s.fetch(ctx, p, sink); err != nil {
+				writeError(w, s.logger, readError(fmt.Errorf("query %d: %w", i, err)))
+				return
+			}
+			resp.Results[i] = &prompb.QueryResult{Timeseries: sink.series}
+		}
+		if err := remote.WriteReadResponse(w, resp); err != nil {
+			s.readAborted(err)
+		}
+	}
+}
+
+// plan finds every series matching q in the databases that can hold it,
+// merges the same series from several databases, checks the sample limit
+// and sorts the series as Prometheus does.
+func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only string) (*readPlan, error) {
+	sel, err := mapping.NewSelection(q)
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	dbs := []string{only}
+	if only == "" {
+		dbs = st.router.ReadDatabases(sel.Matchers())
+	}
+	p := &readPlan{sel: sel}
+	byLabels := map[string]*readSeries{}
+	var total int64
+	for _, db := range dbs {
+		pool, rp := st.pools[db], st.rp[db]
+		err := pool.QueryStream(ctx, sel.DiscoveryQuery(rp), func(c *influxworker.SeriesChunk) error {
+			lbls, err := mapping.SeriesLabels(c.Name, c.Tags)
+			if err != nil {
+				return fmt.Errorf("database %q: measurement %q: %w", db, c.Name, err)
+			}
+			if !sel.Matches(lbls) || len(c.Values) == 0 {
+				return nil
+			}
+			count := int64(c.Values[0])
+			total += count
+			if total > st.cfg.Read.MaxSamples {
+				return errTooManySamples{limit: st.cfg.Read.MaxSamples}
+			}
+			key := labelsKey(lbls)
+			rs := byLabels[key]
+			if rs == nil {
+				rs = &readSeries{labels: lbls}
+				byLabels[key] = rs
+				p.series = append(p.series, rs)
+			}
+			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: maps.Clone(c.Tags), count: count})
+			rs.count += count
+			return nil
+		})
+		if err != nil {
+			return nil, readError(err)
+		}
+	}
+	slices.SortFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
+	return p, nil
+}
+
+// readAborted records a read answer that broke off after its status was
+// sent: the client went away, or a database failed mid-stream.
+func (s *Server) readAborted(err error) {
+	s.metrics.readsAborted.Inc()
+	level.Warn(s.logger).Log("msg", "remote read aborted after the answer started", "err", err)
+}
+
+// errTooManySamples is a query over read.max_samples.
+type errTooManySamples struct{ limit int64 }
+
+func (e errTooManySamples) Error() string {
+	return fmt.Sprintf("query would return more than read.max_samples (%d) samples: narrow the time range or the selector", e.limit)
+}
+
+// readError gives a failed read its status: the sample limit and refused
+// queries are the client's (400), the rest is the database's (503).
+func readError(err error) error {
+	var he *httpError
+	var tooMany errTooManySamples
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.As(err, &tooMany):
+		return badRequest(err.Error())
+	case influxworker.IsPermanent(err):
+		return badRequest("database refused the query: " + err.Error())
+	default:
+		return unavailable("cannot read from the database, retry later: " + err.Error())
+	}
+}
+
+// fetch reads the samples of every series of p, in p's order, into sink.
+func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error {
+	for i := 0; i < len(p.series); {
+		n := batchLen(p.series[i:])
+		batch := p.series[i : i+n]
+		var err error
+		if len(batch[0].sources) > 1 {
+			err = s.fetchMerged(ctx, p.sel, batch[0], sink)
+		} else {
+			err = s.fetchBatch(ctx, p.sel, batch, sink)
+		}
+		if err != nil {
+			return err
+		}
+		i += n
+	}
+	return nil
+}
+
+// batchLen is how many series from the head of series one statement reads:
+// consecutive series stored in one place (database and measurement), within
+// the batch limits. A series stored in several databases is read alone.
+func batchLen(series []*readSeries) int {
+	first := series[0]
+	if len(first.sources) > 1 {
+		return 1
+	}
+	n, samples := 1, first.count
+	for ; n < len(series) && n < maxBatchSeries; n++ {
+		next := series[n]
+		if len(next.sources) > 1 || next.sources[0].pool != first.sources[0].pool ||
+			next.sources[0].measurement != first.sources[0].measurement || samples+next.count > maxBatchSamples {
+			break
+		}
+		samples += next.count
+	}
+	return n
+}
+
+// fetchBatch streams the samples of series stored in one measurement of
+// one database. InfluxDB sends the series in its own order; the one due
+// next in label order goes straight to the sink, the others wait in
+// memory until their turn (bounded by the batch limits).
+func (s *Server) fetchBatch(ctx context.Context, sel *mapping.Selection, batch []*readSeries, sink seriesSink) error {
+	src := batch[0].sources[0]
+	tags := make([]map[string]string, len(batch))
+	index := make(map[string]int, len(batch))
+	for i, rs := range batch {
+		tags[i] = rs.sources[0].tags
+		index[tagsKey(rs.sources[0].tags)] = i
+	}
+	o := &batchOrder{sink: sink, series: batch, waiting: map[int]*waitingSeries{}, current: -1}
+	err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, tags), func(c *influxworker.SeriesChunk) error {
+		i, ok := index[tagsKey(c.Tags)]
+		if !ok {
+			return nil // a series that appeared since discovery: not part of this answer
+		}
+		return o.add(i, c.Times, c.Values, !c.Partial)
+	})
+	if err != nil {
+		return err
+	}
+	return o.finish()
+}
+
+// batchOrder puts the series of one batch, arriving in InfluxDB's order,
+// into label order.
+type batchOrder struct {
+	sink    seriesSink
+	series  []*readSeries
+	next    int // index of the series the sink gets next
+	current int // index of the series being streamed to the sink, or -1
+	waiting map[int]*waitingSeries
+}
+
+type waitingSeries struct {
+	times    []int64
+	values   []float64
+	complete bool
+}
+
+func (o *batchOrder) add(i int, times []int64, values []float64, complete bool) error {
+	if i < o.next {
+		return nil // already answered: a duplicate chunk cannot change it
+	}
+	if i == o.next {
+		if o.current != i {
+			if err := o.sink.StartSeries(o.series[i].labels); err != nil {
+				return err
+			}
+			o.current = i
+		}
+		for j := range times {
+			if err := o.sink.Append(times[j], values[j]); err != nil {
+				return err
+			}
+		}
+		if !complete {
+			return nil
+		}
+		if err := o.sink.EndSeries(); err != nil {
+			return err
+		}
+		o.next, o.current = i+1, -1
+		return o.flushWaiting(false)
+	}
+	ws := o.waiting[i]
+	if ws == nil {
+		ws = &waitingSeries{}
+		o.waiting[i] = ws
+	}
+	ws.times = append(ws.times, times...)
+	ws.values = append(ws.values, values...)
+	ws.complete = complete
+	return nil
+}
+
+// flushWaiting hands the sink the waiting series that are due. At the end
+// of the stream (final) every waiting series is due: series that never
+// arrived had no samples left.
+func (o *batchOrder) flushWaiting(final bool) error {
+	for o.next < len(o.series) {
+		ws := o.waiting[o.next]
+		if ws == nil || !ws.complete {
+			if !final {
+				return nil
+			}
+			if ws == nil {
+				o.next++
+				continue
+			}
+		}
+		delete(o.waiting, o.next)
+		if err := emit(o.sink, o.series[o.next].labels, ws.times, ws.values); err != nil {
+			return err
+		}
+		o.next++
+	}
+	return nil
+}
+
+func (o *batchOrder) finish() error {
+	if o.current >= 0 {
+		// The stream ended inside the series being streamed.
+		if err := o.sink.EndSeries(); err != nil {
+			return err
+		}
+		o.next, o.current = o.current+1, -1
+	}
+	return o.flushWaiting(true)
+}
+
+// fetchMerged reads a series stored in several databases (routes changed
+// over time) from each of them and merges the samples by timestamp: the
+// same timestamp from two sources is one sample.
+func (s *Server) fetchMerged(ctx context.Context, sel *mapping.Selection, rs *readSeries, sink seriesSink) error {
+	var merged waitingSeries
+	for _, src := range rs.sources {
+		var times []int64
+		var values []float64
+		err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, []map[string]string{src.tags}), func(c *influxworker.SeriesChunk) error {
+			if tagsKey(c.Tags) == tagsKey(src.tags) {
+				times = append(times, c.Times...)
+				values = append(values, c.Values...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		merged.times, merged.values = mergeSamples(merged.times, merged.values, times, values)
+	}
+	return emit(sink, rs.labels, merged.times, merged.values)
+}
+
+// mergeSamples merges two time-ordered sample lists; on equal timestamps the
+// first list's sample is kept.
+func mergeSamples(at []int64, av []float64, bt []int64, bv []float64) ([]int64, []float64) {
+	if len(at) == 0 {
+		return bt, bv
+	}
+	t := make([]int64, 0, len(at)+len(bt))
+	v := make([]float64, 0, len(at)+len(bt))
+	i, j := 0, 0
+	for i < len(at) || j < len(bt) {
+		switch {
+		case j == len(bt) || i < len(at) && at[i] < bt[j]:
+			t, v = append(t, at[i]), append(v, av[i])
+			i++
+		case i == len(at) || bt[j] < at[i]:
+			t, v = append(t, bt[j]), append(v, bv[j])
+			j++
+		default: // same timestamp
+			t, v = append(t, at[i]), append(v, av[i])
+			i++
+			j++
+		}
+	}
+	return t, v
+}
+
+func emit(sink seriesSink, lbls []prompb.Label, times []int64, values []float64) error {
+	if len(times) == 0 {
+		return nil
+	}
+	if err := sink.StartSeries(lbls); err != nil {
+		return err
+	}
+	for i := range times {
+		if err := sink.Append(times[i], values[i]); err != nil {
+			return err
+		}
+	}
+	return sink.EndSeries()
+}
+
+// chunkedSink streams one query's series as STREAMED_XOR_CHUNKS frames.
+type chunkedSink struct {
+	cw    *remote.ChunkedWriter
+	index int64
+}
+
+func (c *chunkedSink) StartSeries(lbls []prompb.Label) error { return c.cw.StartSeries(c.index, lbls) }
+func (c *chunkedSink) Append(t int64, v float64) error       { return c.cw.Append(t, v) }
+func (c *chunkedSink) EndSeries() error                      { return c.cw.EndSeries() }
+
+// samplesSink collects one query's series for a SAMPLES response.
+type samplesSink struct {
+	series []*prompb.TimeSeries
+}
+
+func (s *samplesSink) StartSeries(lbls []prompb.Label) error {
+	s.series = append(s.series, &prompb.TimeSeries{Labels: lbls})
+	return nil
+}
+
+func (s *samplesSink) Append(t int64, v float64) error {
+	ts := s.series[len(s.series)-1]
+	ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t, Value: v})
+	return nil
+}
+
+func (s *samplesSink) EndSeries() error {
+	if ts := s.series[len(s.series)-1]; len(ts.Samples) == 0 {
+		s.series = s.series[:len(s.series)-1]
+	}
+	return nil
+}
+
+// labelsKey identifies a label set; \xff cannot occur in valid UTF-8.
+func labelsKey(lbls []prompb.Label) string {
+	var b strings.Builder
+	for _, l := range lbls {
+		b.WriteString(l.Name)
+		b.WriteByte(0xff)
+		b.WriteString(l.Value)
+		b.WriteByte(0xff)
+	}
+	return b.String()
+}
+
+// tagsKey identifies a stored tag set as InfluxDB reports it (empty values
+// are absent tags).
+func tagsKey(tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k, v := range tags {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0xff)
+		b.WriteString(tags[k])
+		b.WriteByte(0xff)
+	}
+	return b.String()
+}

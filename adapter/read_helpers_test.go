@@ -1,0 +1,155 @@
+package adapter
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/remote"
+)
+
+var (
+	samplesOnly  = []prompb.ReadRequest_ResponseType{prompb.ReadRequest_SAMPLES}
+	streamedOnly = []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS}
+)
+
+// query builds a read query from a PromQL series selector.
+func query(t *testing.T, selector string, start, end int64) *prompb.Query {
+	t.Helper()
+	ms, err := mapping.ParseSelector(selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &prompb.Query{StartTimestampMs: start, EndTimestampMs: end}
+	for _, m := range ms {
+		typ := map[labels.MatchType]prompb.LabelMatcher_Type{
+			labels.MatchEqual: prompb.LabelMatcher_EQ, labels.MatchNotEqual: prompb.LabelMatcher_NEQ,
+			labels.MatchRegexp: prompb.LabelMatcher_RE, labels.MatchNotRegexp: prompb.LabelMatcher_NRE,
+		}[m.Type]
+		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: typ, Name: m.Name, Value: m.Value})
+	}
+	return q
+}
+
+// readBody is the snappy body of a read request.
+func readBody(t *testing.T, types []prompb.ReadRequest_ResponseType, queries ...*prompb.Query) []byte {
+	t.Helper()
+	raw, err := proto.Marshal(&prompb.ReadRequest{Queries: queries, AcceptedResponseTypes: types})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snappy.Encode(nil, raw)
+}
+
+// readResult is a read answer decoded into one shape whatever its type:
+// per query, the series in the order sent.
+type readResult struct {
+	response
+	results [][]prompb.TimeSeries
+}
+
+// read sends a remote-read request and decodes the answer as Prometheus
+// would, turning streamed chunks back into samples.
+func read(t *testing.T, url string, types []prompb.ReadRequest_ResponseType, queries ...*prompb.Query) readResult {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(readBody(t, types, queries...)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	out := readResult{response: response{resp.StatusCode, resp.Header, string(body)}}
+	if resp.StatusCode != http.StatusOK {
+		return out
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-streamed-protobuf") {
+		out.results = decodeStreamed(t, body, len(queries))
+		return out
+	}
+	rr, err := remote.DecodeReadResponse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, qr := range rr.Results {
+		var series []prompb.TimeSeries
+		for _, ts := range qr.Timeseries {
+			series = append(series, *ts)
+		}
+		out.results = append(out.results, series)
+	}
+	return out
+}
+
+// decodeStreamed turns frames back into series: consecutive frames of the
+// same query and labels are one series split over several frames.
+func decodeStreamed(t *testing.T, body []byte, queries int) [][]prompb.TimeSeries {
+	t.Helper()
+	out := make([][]prompb.TimeSeries, queries)
+	cr := remote.NewChunkedReader(bytes.NewReader(body), remote.DefaultMaxFrameBytes)
+	lastIndex := int64(-1)
+	for {
+		msg, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.QueryIndex < lastIndex {
+			t.Fatalf("frame of query %d after query %d", msg.QueryIndex, lastIndex)
+		}
+		lastIndex = msg.QueryIndex
+		for _, cs := range msg.ChunkedSeries {
+			series := &out[msg.QueryIndex]
+			n := len(*series)
+			if n == 0 || labelString((*series)[n-1].Labels) != labelString(cs.Labels) {
+				*series = append(*series, prompb.TimeSeries{Labels: cs.Labels})
+				n++
+			}
+			ts := &(*series)[n-1]
+			for _, c := range cs.Chunks {
+				if c.Type != prompb.Chunk_XOR {
+					t.Fatalf("chunk type %v", c.Type)
+				}
+				chk, err := chunkenc.FromData(chunkenc.EncXOR, c.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if chk.NumSamples() > 120 {
+					t.Errorf("chunk of %d samples, want at most 120", chk.NumSamples())
+				}
+				it := chk.Iterator(nil)
+				first := true
+				var tmax int64
+				for it.Next() != chunkenc.ValNone {
+					ts2, v := it.At()
+					if first && ts2 != c.MinTimeMs {
+						t.Errorf("chunk MinTimeMs %d, first sample at %d", c.MinTimeMs, ts2)
+					}
+					first = false
+					tmax = ts2
+					ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: ts2, Value: v})
+				}
+				if tmax != c.MaxTimeMs {
+					t.Errorf("chunk MaxTimeMs %d, last sample at %d", c.MaxTimeMs, tmax)
+				}
+			}
+		}
+	}
+}

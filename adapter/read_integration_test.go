@@ -1,0 +1,342 @@
+package adapter
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/promflux/promflux/mapping"
+
+	"github.com/promflux/promflux/influxworker/influxtest"
+)
+
+// readSet is the data the read tests write: series with and without some
+// labels, awkward values, and samples over a range of timestamps.
+func readSet() []prompb.TimeSeries {
+	samples := func(base float64, n int) []prompb.Sample {
+		out := make([]prompb.Sample, n)
+		for i := range out {
+			out[i] = prompb.Sample{Timestamp: 1_000_000 + int64(i)*1000, Value: base + float64(i)*0.1}
+		}
+		return out
+	}
+	return []prompb.TimeSeries{
+		series("http_requests_total", []string{"job", "api", "code", "200", "path", "/users"}, samples(1, 300)...),
+		series("http_requests_total", []string{"job", "api", "code", "500", "path", "/users"}, samples(2, 10)...),
+		series("http_requests_total", []string{"job", "web", "code", "200"}, samples(3, 10)...),
+		series("http_requests_total", []string{"job", "web", "code", "404", "env", ""}, samples(4, 10)...),
+		series("http_request_duration_seconds_bucket", []string{"job", "api", "le", "0.1"}, samples(5, 10)...),
+		series("http_request_duration_seconds_bucket", []string{"job", "api", "le", "+Inf"}, samples(6, 10)...),
+		series("up", []string{"job", "api", "instance", "a:1"}, samples(1, 10)...),
+		series("up", []string{"job", "web", "instance", "b:1", "value", "a tag named value"}, samples(0, 10)...),
+		series("odd", []string{"q", `it's "quoted" \ / slash`, "nl", "a\nb", "time", "t"}, samples(7, 10)...),
+		series("odd", []string{"q", "') OR 1=1 --", "slash", "/.*/"}, samples(8, 10)...),
+	}
+}
+
+// expect evaluates selector over set with Prometheus's own matchers: the
+// oracle the answers are compared with.
+func expect(t *testing.T, set []prompb.TimeSeries, selector string, start, end int64) []prompb.TimeSeries {
+	t.Helper()
+	ms, err := mapping.ParseSelector(selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []prompb.TimeSeries
+	for _, s := range set {
+		lbls := labels.New()
+		b := labels.NewBuilder(lbls)
+		for _, l := range s.Labels {
+			if l.Value != "" {
+				b.Set(l.Name, l.Value)
+			}
+		}
+		lbls = b.Labels()
+		ok := true
+		for _, m := range ms {
+			ok = ok && m.Matches(lbls.Get(m.Name))
+		}
+		if !ok {
+			continue
+		}
+		var kept []prompb.Sample
+		for _, smp := range s.Samples {
+			if smp.Timestamp >= start && smp.Timestamp <= end {
+				kept = append(kept, smp)
+			}
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		var pl []prompb.Label
+		lbls.Range(func(l labels.Label) { pl = append(pl, prompb.Label{Name: l.Name, Value: l.Value}) })
+		out = append(out, prompb.TimeSeries{Labels: pl, Samples: kept})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return labels.Compare(toLabels(out[i].Labels), toLabels(out[j].Labels)) < 0
+	})
+	return out
+}
+
+func toLabels(pl []prompb.Label) labels.Labels {
+	b := labels.NewScratchBuilder(len(pl))
+	for _, l := range pl {
+		b.Add(l.Name, l.Value)
+	}
+	b.Sort()
+	return b.Labels()
+}
+
+// sameSeries compares answers exactly: order, labels, timestamps and float
+// bits.
+func sameSeries(got, want []prompb.TimeSeries) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d series, want %d:\ngot  %v\nwant %v", len(got), len(want), names(got), names(want))
+	}
+	for i := range want {
+		if g, w := labelString(got[i].Labels), labelString(want[i].Labels); g != w || fmt.Sprint(got[i].Labels) != fmt.Sprint(want[i].Labels) {
+			return fmt.Sprintf("series %d: labels %v, want %v", i, got[i].Labels, want[i].Labels)
+		}
+		if len(got[i].Samples) != len(want[i].Samples) {
+			return fmt.Sprintf("series %d %v: %d samples, want %d", i, want[i].Labels, len(got[i].Samples), len(want[i].Samples))
+		}
+		for j, w := range want[i].Samples {
+			g := got[i].Samples[j]
+			if g.Timestamp != w.Timestamp || math.Float64bits(g.Value) != math.Float64bits(w.Value) {
+				return fmt.Sprintf("series %d %v sample %d: %v, want %v", i, want[i].Labels, j, g, w)
+			}
+		}
+	}
+	return ""
+}
+
+func names(ss []prompb.TimeSeries) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = labelString(s.Labels)
+	}
+	return out
+}
+
+// TestIntegrationReadMatchers writes a set of series through promflux and
+// reads it back with every kind of matcher, through both response types,
+// comparing with what Prometheus's own matchers select.
+func TestIntegrationReadMatchers(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	set := readSet()
+	if r := writeV1(t, ts.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+	const start, end = 1_000_000, 1_000_000 + 299_000
+	selectors := []string{
+		`http_requests_total`,
+		`http_requests_total{job="api"}`,
+		`http_requests_total{job!="api"}`,
+		`http_requests_total{code=~"2.."}`,
+		`http_requests_total{code!~"2..|5.."}`,
+		`http_requests_total{path=""}`,
+		`http_requests_total{path!=""}`,
+		`http_requests_total{path!="/users"}`,
+		`http_requests_total{path=~"/users|"}`,
+		`http_requests_total{path!~"/u.*"}`,
+		`http_requests_total{env=""}`,
+		`{__name__=~"http_.*"}`,
+		`{__name__=~"http_requests_total|up", job="web"}`,
+		`{__name__!="http_requests_total", job="api"}`,
+		`{__name__!~"http.*", job=~".+"}`,
+		`{__name__=~"http_request_duration_seconds_bucket", le="+Inf"}`,
+		`up{value="a tag named value"}`,
+		`up{value!="a tag named value"}`,
+		`{__name__="odd", q=~".*quoted.*"}`,
+		`{__name__="odd", q="it's \"quoted\" \\ / slash"}`,
+		`{__name__="odd", nl="a\nb"}`,
+		`{__name__="odd", nl=~"a.b"}`,
+		`{__name__="odd", time="t"}`,
+		`{__name__="odd", q="') OR 1=1 --"}`,
+		`{__name__="odd", slash="/.*/"}`,
+		`{__name__="odd", q=~"'\\) OR.*"}`,
+		`{job="nope"}`,
+	}
+	for _, sel := range selectors {
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			t.Run(fmt.Sprintf("%s/%v", sel, rt[0]), func(t *testing.T) {
+				r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, start, end))
+				if r.status != http.StatusOK {
+					t.Fatalf("status %d: %s", r.status, r.body)
+				}
+				if diff := sameSeries(r.results[0], expect(t, set, sel, start, end)); diff != "" {
+					t.Error(diff)
+				}
+			})
+		}
+	}
+
+	t.Run("time range inclusive", func(t *testing.T) {
+		sel := `http_requests_total{code="200",job="api"}`
+		r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, sel, 1_005_000, 1_007_000))
+		want := expect(t, set, sel, 1_005_000, 1_007_000)
+		if len(want) != 1 || len(want[0].Samples) != 3 {
+			t.Fatalf("oracle: %v", want)
+		}
+		if diff := sameSeries(r.results[0], want); diff != "" {
+			t.Error(diff)
+		}
+	})
+	t.Run("one result per query, in order", func(t *testing.T) {
+		sels := []string{`up`, `{job="nope"}`, `http_requests_total{job="web"}`}
+		var qs []*prompb.Query
+		for _, s := range sels {
+			qs = append(qs, query(t, s, start, end))
+		}
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			r := read(t, ts.URL+"/api/v1/read", rt, qs...)
+			if len(r.results) != len(sels) {
+				t.Fatalf("%v: %d results for %d queries", rt, len(r.results), len(sels))
+			}
+			for i, s := range sels {
+				if diff := sameSeries(r.results[i], expect(t, set, s, start, end)); diff != "" {
+					t.Errorf("%v query %d %s: %s", rt, i, s, diff)
+				}
+			}
+		}
+	})
+}
+
+// TestIntegrationReadNegotiation checks the response type chosen from the
+// client's list, and the refusals.
+func TestIntegrationReadNegotiation(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	writeV1(t, ts.URL+"/api/v1/write", readSet()...)
+	q := query(t, "up", 0, 2_000_000)
+	for _, tc := range []struct {
+		name  string
+		types []prompb.ReadRequest_ResponseType
+		want  string
+	}{
+		{"empty list means samples", nil, "application/x-protobuf"},
+		{"streamed first", []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS, prompb.ReadRequest_SAMPLES}, "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"},
+		{"samples first", []prompb.ReadRequest_ResponseType{prompb.ReadRequest_SAMPLES, prompb.ReadRequest_STREAMED_XOR_CHUNKS}, "application/x-protobuf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := read(t, ts.URL+"/api/v1/read", tc.types, q)
+			if r.status != http.StatusOK || r.header.Get("Content-Type") != tc.want {
+				t.Fatalf("status %d Content-Type %q, want 200 %q (%s)", r.status, r.header.Get("Content-Type"), tc.want, r.body)
+			}
+			if len(r.results) != 1 || len(r.results[0]) != 2 {
+				t.Errorf("got %v", r.results)
+			}
+		})
+	}
+	r := read(t, ts.URL+"/api/v1/read", []prompb.ReadRequest_ResponseType{99}, q)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("unknown response type only: status %d, want 400", r.status)
+	}
+}
+
+// TestIntegrationReadNativeSchema reads data written by InfluxDB's own
+// /api/v1/prom/write (which also stores a __name__ tag).
+func TestIntegrationReadNativeSchema(t *testing.T) {
+	influx := influxtest.Start(t)
+	influx.CreateDatabase(t, "native")
+	set := []prompb.TimeSeries{
+		series("native_metric", []string{"job", "x", "instance", "i:1"}, prompb.Sample{Value: 1.5, Timestamp: 1000}, prompb.Sample{Value: 2.5, Timestamp: 2000}),
+		series("native_metric", []string{"job", "y"}, prompb.Sample{Value: -3, Timestamp: 1500}),
+	}
+	if r := writeV1(t, influx.URL()+"/api/v1/prom/write?db=native", set...); r.status/100 != 2 {
+		t.Fatalf("InfluxDB's own prom write: %d %s", r.status, r.body)
+	}
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "native"))
+	for _, sel := range []string{`native_metric`, `native_metric{job="x"}`, `{__name__=~"native_.*", instance=""}`} {
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 0, 10_000))
+			if r.status != http.StatusOK {
+				t.Fatalf("%s: status %d: %s", sel, r.status, r.body)
+			}
+			if diff := sameSeries(r.results[0], expect(t, set, sel, 0, 10_000)); diff != "" {
+				t.Errorf("%s %v: %s", sel, rt[0], diff)
+			}
+		}
+	}
+}
+
+// TestIntegrationReadTwoDatabases: a query goes to every database that can
+// hold matching series; the same series in two databases is merged, and the
+// same timestamp from both is one sample.
+func TestIntegrationReadTwoDatabases(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "main", "node"))
+	inNode := series("load", []string{"job", "node"}, prompb.Sample{Value: 1, Timestamp: 1000}, prompb.Sample{Value: 2, Timestamp: 2000})
+	inMain := series("load", []string{"job", "node"}, prompb.Sample{Value: 2, Timestamp: 2000}, prompb.Sample{Value: 3, Timestamp: 3000})
+	other := series("load", []string{"job", "other"}, prompb.Sample{Value: 9, Timestamp: 1000})
+	writeV1(t, ts.URL+"/api/v1/write", inNode, other) // routed: node and main
+	writeV1(t, ts.URL+"/api/v1/write?db=main", inMain)
+
+	merged := series("load", []string{"job", "node"}, prompb.Sample{Value: 1, Timestamp: 1000}, prompb.Sample{Value: 2, Timestamp: 2000}, prompb.Sample{Value: 3, Timestamp: 3000})
+	for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+		r := read(t, ts.URL+"/api/v1/read", rt, query(t, `load`, 0, 10_000))
+		if diff := sameSeries(r.results[0], expect(t, []prompb.TimeSeries{merged, other}, `load`, 0, 10_000)); diff != "" {
+			t.Errorf("%v: %s", rt[0], diff)
+		}
+		// ?db= reads one database only.
+		r = read(t, ts.URL+"/api/v1/read?db=main", rt, query(t, `load`, 0, 10_000))
+		if diff := sameSeries(r.results[0], expect(t, []prompb.TimeSeries{inMain, other}, `load`, 0, 10_000)); diff != "" {
+			t.Errorf("?db=main %v: %s", rt[0], diff)
+		}
+	}
+}
+
+// TestIntegrationReadLimits: max_samples refuses a query with 400 before it
+// reads; a database slower than read.timeout gets 503.
+func TestIntegrationReadLimits(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom")+"read: {max_samples: 100, timeout: 1s}\n")
+	writeV1(t, ts.URL+"/api/v1/write", readSet()...)
+	for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+		r := read(t, ts.URL+"/api/v1/read", rt, query(t, `http_requests_total`, 0, 2_000_000))
+		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "read.max_samples (100)") {
+			t.Errorf("%v over max_samples: %d %q, want 400 naming the limit", rt[0], r.status, r.body)
+		}
+		if r := read(t, ts.URL+"/api/v1/read", rt, query(t, `up`, 0, 2_000_000)); r.status != http.StatusOK {
+			t.Errorf("%v under max_samples: %d %s", rt[0], r.status, r.body)
+		}
+	}
+	influx.Pause()
+	r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, `up`, 0, 2_000_000))
+	influx.Resume()
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("database slower than read.timeout: %d %q, want 503", r.status, r.body)
+	}
+}
+
+// TestReadBadInput: malformed and misdirected read requests get a 4xx with
+// a plain reason.
+func TestReadBadInput(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	writeBody := writeV1Body(t, upSample)
+	for _, tc := range []struct {
+		name, path, contentType string
+		body                    []byte
+		want                    int
+		wantBody                string
+	}{
+		{"write request to read", "/api/v1/read", "application/x-protobuf", writeBody, http.StatusBadRequest, "/api/v1/write"},
+		{"corrupt snappy", "/api/v1/read", "application/x-protobuf", []byte("\x0anonsense"), http.StatusBadRequest, "snappy"},
+		{"bad content type", "/api/v1/read", "text/plain", writeBody, http.StatusUnsupportedMediaType, "text/plain"},
+		{"read request to write", "/api/v1/write", contentTypeV1, readBody(t, nil, query(t, "up", 0, 1)), http.StatusBadRequest, "/api/v1/read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t, ts.URL+tc.path, tc.contentType, "snappy", tc.body)
+			if r.status != tc.want || !strings.Contains(r.body, tc.wantBody) {
+				t.Errorf("status %d %q, want %d containing %q", r.status, r.body, tc.want, tc.wantBody)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/remote"
+)
+
+type readOptions struct {
+	url      string
+	match    string
+	samples  int
+	respType string
+	runs     int
+	pid      int
+	label    string
+}
+
+func runRead(g *generator, o *readOptions) error {
+	ms, err := mapping.ParseSelector(o.match)
+	if err != nil {
+		return fmt.Errorf("--match: %w", err)
+	}
+	q := &prompb.Query{StartTimestampMs: g.start, EndTimestampMs: g.timestamp(o.samples - 1)}
+	for _, m := range ms {
+		q.Matchers = append(q.Matchers, &prompb.LabelMatcher{Type: matchType(m.Type), Name: m.Name, Value: m.Value})
+	}
+	req := &prompb.ReadRequest{Queries: []*prompb.Query{q}}
+	if o.respType == "streamed" {
+		req.AcceptedResponseTypes = []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS}
+	}
+	raw, err := proto.Marshal(req)
+	if err != nil {
+		return err
+	}
+	body := snappy.Encode(nil, raw)
+	if o.pid != 0 {
+		resetPeakRSS(o.pid)
+	}
+
+	client := &http.Client{Timeout: 10 * time.Minute}
+	var best time.Duration
+	var samples, series int
+	for run := 0; run < o.runs; run++ {
+		t0 := time.Now()
+		series, samples, err = readOnce(client, o.url, body)
+		if err != nil {
+			return err
+		}
+		if d := time.Since(t0); best == 0 || d < best {
+			best = d
+		}
+		fmt.Fprintf(os.Stderr, "read %s run %d: %d series, %d samples in %v\n", o.label, run+1, series, samples, time.Since(t0).Round(time.Millisecond))
+	}
+	if samples == 0 {
+		return errors.New("the read returned no samples: is the data loaded?")
+	}
+	rss := "-"
+	if o.pid != 0 {
+		rss = peakRSS(o.pid)
+	}
+	fmt.Printf("%s\t%s\t%d\t%d\t%.3f\t%.0f\t%s\n", o.label, o.respType, series, samples, best.Seconds(), float64(samples)/best.Seconds(), rss)
+	return nil
+}
+
+// readOnce sends one read request and decodes the whole answer, as
+// Prometheus would, returning the series and samples it held.
+func readOnce(client *http.Client, url string, body []byte) (series, samples int, err error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("X-Prometheus-Remote-Read-Version", "0.1.0")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return 0, 0, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-streamed-protobuf") {
+		return countStreamed(resp.Body)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	rr, err := remote.DecodeReadResponse(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range rr.Results {
+		for _, ts := range r.Timeseries {
+			series++
+			samples += len(ts.Samples)
+		}
+	}
+	return series, samples, nil
+}
+
+func countStreamed(r io.Reader) (series, samples int, err error) {
+	cr := remote.NewChunkedReader(bufio.NewReader(r), remote.DefaultMaxFrameBytes)
+	var last string
+	for {
+		msg, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return series, samples, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, cs := range msg.ChunkedSeries {
+			if key := fmt.Sprint(cs.Labels); key != last {
+				series++
+				last = key
+			}
+			for _, c := range cs.Chunks {
+				chk, err := chunkenc.FromData(chunkenc.EncXOR, c.Data)
+				if err != nil {
+					return 0, 0, err
+				}
+				it := chk.Iterator(nil)
+				for it.Next() != chunkenc.ValNone {
+					samples++
+				}
+				if it.Err() != nil {
+					return 0, 0, it.Err()
+				}
+			}
+		}
+	}
+}
+
+func matchType(t labels.MatchType) prompb.LabelMatcher_Type {
+	switch t {
+	case labels.MatchNotEqual:
+		return prompb.LabelMatcher_NEQ
+	case labels.MatchRegexp:
+		return prompb.LabelMatcher_RE
+	case labels.MatchNotRegexp:
+		return prompb.LabelMatcher_NRE
+	default:
+		return prompb.LabelMatcher_EQ
+	}
+}
+
+// resetPeakRSS clears the kernel's high-water mark of the process's resident
+// memory, so that peakRSS reports the peak of what follows.
+func resetPeakRSS(pid int) {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// peakRSS returns VmHWM of the process, in MiB.
+func peakRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			return fmt.Sprintf("%.1fMiB", float64(kb)/1024)
+		}
+	}
+	return "?"
+}

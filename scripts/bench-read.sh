@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Remote-read benchmark, from scratch, in one run: starts a throwaway influxd
+# and promflux on loopback ports, loads the same generated data through
+# promflux (database "promflux") and through InfluxDB's own
+# /api/v1/prom/write (database "native"), then reads it back through
+# promflux (SAMPLES and STREAMED_XOR_CHUNKS) and through InfluxDB's own
+# /api/v1/prom/read, reporting samples/s and each server's peak RSS.
+#
+#   SERIES=1000 SAMPLES=1000 RUNS=3 scripts/bench-read.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERIES=${SERIES:-1000}
+SAMPLES=${SAMPLES:-1000}
+RUNS=${RUNS:-3}
+./scripts/install-deps.sh
+export PATH="$PATH:/usr/local/go/bin"
+
+dir=$(mktemp -d /tmp/promflux-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+
+# A port nothing listens on (a refused connection), from the range above the
+# usual ephemeral ports' start.
+free_port() {
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.2; done; echo "bench: $1 did not come up" >&2; exit 1; }
+
+influx_port=$(free_port); rpc_port=$(free_port); promflux_port=$(free_port)
+cat > "$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc_port"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$influx_port"
+  log-enabled = false
+CONF
+influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+influx_pid=$!; pids+=($influx_pid)
+wait_http "http://127.0.0.1:$influx_port/ping"
+curl -fsS -XPOST "http://127.0.0.1:$influx_port/query" --data-urlencode 'q=CREATE DATABASE native' >/dev/null
+
+go build -o "$dir/promflux" .
+go build -o "$dir/bench" ./bench
+cat > "$dir/promflux.yml" <<CONF
+databases:
+  - {name: promflux, url: "http://127.0.0.1:$influx_port", database: promflux, create_database: true}
+CONF
+"$dir/promflux" --config.file="$dir/promflux.yml" --web.listen-address="127.0.0.1:$promflux_port" >"$dir/promflux.log" 2>&1 &
+promflux_pid=$!; pids+=($promflux_pid)
+wait_http "http://127.0.0.1:$promflux_port/-/ready"
+
+gen=(--series="$SERIES" --samples="$SAMPLES")
+echo "==> loading $SERIES series x $SAMPLES samples through promflux and through InfluxDB's /api/v1/prom/write"
+"$dir/bench" write "${gen[@]}" --url="http://127.0.0.1:$promflux_port/api/v1/write"
+"$dir/bench" write "${gen[@]}" --url="http://127.0.0.1:$influx_port/api/v1/prom/write?db=native"
+
+echo "==> reading back (best of $RUNS runs; promflux, the reader and influxd share this machine's $(nproc) cores)"
+printf 'reader\tresponse\tseries\tsamples\tseconds\tsamples/s\tpeak RSS of the reader'"'"'s server\n'
+"$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=promflux --type=samples --pid="$promflux_pid" --url="http://127.0.0.1:$promflux_port/api/v1/read"
+"$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=promflux --type=streamed --pid="$promflux_pid" --url="http://127.0.0.1:$promflux_port/api/v1/read"
+"$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=influxdb-prom-read --type=samples --pid="$influx_pid" --url="http://127.0.0.1:$influx_port/api/v1/prom/read?db=native"
