@@ -54,7 +54,7 @@ type readPlan struct {
 // seriesSink receives the series of one query in label order, sample by
 // sample: either a streamed response or a SAMPLES result being built.
 type seriesSink interface {
-	StartSeries(lbls []prompb.Label) error
+	StartSeries(rs *readSeries) error
 	Append(t int64, v float64) error
 	EndSeries() error
 }
@@ -285,7 +285,7 @@ func (o *batchOrder) add(i int, times []int64, values []float64, complete bool) 
 	}
 	if i == o.next {
 		if o.current != i {
-			if err := o.sink.StartSeries(o.series[i].labels); err != nil {
+			if err := o.sink.StartSeries(o.series[i]); err != nil {
 				return err
 			}
 			o.current = i
@@ -331,7 +331,7 @@ func (o *batchOrder) flushWaiting(final bool) error {
 			}
 		}
 		delete(o.waiting, o.next)
-		if err := emit(o.sink, o.series[o.next].labels, ws.times, ws.values); err != nil {
+		if err := emit(o.sink, o.series[o.next], ws.times, ws.values); err != nil {
 			return err
 		}
 		o.next++
@@ -370,7 +370,7 @@ func (s *Server) fetchMerged(ctx context.Context, sel *mapping.Selection, rs *re
 		}
 		merged.times, merged.values = mergeSamples(merged.times, merged.values, times, values)
 	}
-	return emit(sink, rs.labels, merged.times, merged.values)
+	return emit(sink, rs, merged.times, merged.values)
 }
 
 // mergeSamples merges two time-ordered sample lists; on equal timestamps the
@@ -399,11 +399,11 @@ func mergeSamples(at []int64, av []float64, bt []int64, bv []float64) ([]int64, 
 	return t, v
 }
 
-func emit(sink seriesSink, lbls []prompb.Label, times []int64, values []float64) error {
+func emit(sink seriesSink, rs *readSeries, times []int64, values []float64) error {
 	if len(times) == 0 {
 		return nil
 	}
-	if err := sink.StartSeries(lbls); err != nil {
+	if err := sink.StartSeries(rs); err != nil {
 		return err
 	}
 	for i := range times {
@@ -420,17 +420,24 @@ type chunkedSink struct {
 	index int64
 }
 
-func (c *chunkedSink) StartSeries(lbls []prompb.Label) error { return c.cw.StartSeries(c.index, lbls) }
-func (c *chunkedSink) Append(t int64, v float64) error       { return c.cw.Append(t, v) }
-func (c *chunkedSink) EndSeries() error                      { return c.cw.EndSeries() }
+func (c *chunkedSink) StartSeries(rs *readSeries) error { return c.cw.StartSeries(c.index, rs.labels) }
+func (c *chunkedSink) Append(t int64, v float64) error  { return c.cw.Append(t, v) }
+func (c *chunkedSink) EndSeries() error                 { return c.cw.EndSeries() }
+
+// maxPresizedSamples caps the capacity taken on trust from a discovered
+// count; a series that grew since discovery grows its slice as usual.
+const maxPresizedSamples = 1 << 20
 
 // samplesSink collects one query's series for a SAMPLES response.
 type samplesSink struct {
 	series []*prompb.TimeSeries
 }
 
-func (s *samplesSink) StartSeries(lbls []prompb.Label) error {
-	s.series = append(s.series, &prompb.TimeSeries{Labels: lbls})
+// StartSeries sizes the series from its discovered count: the whole answer
+// is held in memory, so growing slices by doubling would cost up to twice
+// that.
+func (s *samplesSink) StartSeries(rs *readSeries) error {
+	s.series = append(s.series, &prompb.TimeSeries{Labels: rs.labels, Samples: make([]prompb.Sample, 0, min(rs.count, maxPresizedSamples))})
 	return nil
 }
 

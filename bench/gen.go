@@ -28,19 +28,25 @@ var nodeMetrics = []struct {
 }
 
 // labels returns the label set of series i, sorted by name as Prometheus
-// sends them.
+// sends them. Every i gives a distinct series: the metric comes from i, the
+// instance and the metric's own labels from i's rank within its metric.
 func (g *generator) labels(i int) []prompb.Label {
 	m := nodeMetrics[i%len(nodeMetrics)]
-	lbls := []prompb.Label{{Name: "__name__", Value: m.name}}
-	for j := 0; j < g.labelsExtra; j++ {
-		lbls = append(lbls, prompb.Label{Name: fmt.Sprintf("extra_%02d", j), Value: fmt.Sprintf("value-%d", (i/7+j)%13)})
+	j := i / len(nodeMetrics)
+	lbls := []prompb.Label{
+		{Name: "__name__", Value: m.name},
+		{Name: "instance", Value: fmt.Sprintf("host-%04d.example.org:9100", j/10)},
+		{Name: "job", Value: "node"},
 	}
-	lbls = append(lbls,
-		prompb.Label{Name: "instance", Value: fmt.Sprintf("host-%04d.example.org:9100", i/50)},
-		prompb.Label{Name: "job", Value: "node"},
-	)
+	for k := 0; k < g.labelsExtra; k++ {
+		lbls = append(lbls, prompb.Label{Name: fmt.Sprintf("extra_%02d", k), Value: fmt.Sprintf("value-%d", (j+k)%13)})
+	}
 	for k, name := range m.labels {
-		lbls = append(lbls, prompb.Label{Name: name, Value: fmt.Sprintf("%s%d", name[:2], (i/len(nodeMetrics)+k)%50)})
+		lbls = append(lbls, prompb.Label{Name: name, Value: fmt.Sprintf("%s%d", name[:2], (j+k)%10)})
+	}
+	if len(m.labels) == 0 {
+		// One series per instance and metric: the rank must show in the instance.
+		lbls[1].Value = fmt.Sprintf("host-%05d.example.org:9100", j)
 	}
 	sortLabels(lbls)
 	return lbls

@@ -69,6 +69,8 @@ echo "==> loading $SERIES series x $SAMPLES samples through promflux and through
 
 echo "==> reading back (best of $RUNS runs; promflux, the reader and influxd share this machine's $(nproc) cores)"
 printf 'reader\tresponse\tseries\tsamples\tseconds\tsamples/s\tpeak RSS of the reader'"'"'s server\n'
-"$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=promflux --type=samples --pid="$promflux_pid" --url="http://127.0.0.1:$promflux_port/api/v1/read"
+# Streamed first: a process's peak RSS cannot be reset below what it holds,
+# and the Go runtime returns the memory of a SAMPLES answer only slowly.
 "$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=promflux --type=streamed --pid="$promflux_pid" --url="http://127.0.0.1:$promflux_port/api/v1/read"
+"$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=promflux --type=samples --pid="$promflux_pid" --url="http://127.0.0.1:$promflux_port/api/v1/read"
 "$dir/bench" read "${gen[@]}" --runs="$RUNS" --label=influxdb-prom-read --type=samples --pid="$influx_pid" --url="http://127.0.0.1:$influx_port/api/v1/prom/read?db=native"
