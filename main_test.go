@@ -93,27 +93,15 @@ func TestPrometheusRemoteWriteEndToEnd(t *testing.T) {
 // formats them.
 func promRaw(t *testing.T, addr, query string, at time.Time) map[string][][2]string {
 	t.Helper()
-	u := "http://" + addr + "/api/v1/query?" + url.Values{"query": {query}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}.Encode()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string
-		Error  string
-		Data   struct {
-			Result []struct {
-				Metric map[string]string
-				Values [][2]any
-			}
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
-		t.Fatalf("Prometheus query %s: %v %s", query, err, body.Error)
-	}
 	out := map[string][][2]string{}
-	for _, r := range body.Data.Result {
+	for _, raw := range promResult(t, addr, "/api/v1/query", url.Values{"query": {query}, "time": {promTime(at)}}) {
+		var r struct {
+			Metric map[string]string
+			Values [][2]any
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
 		k := seriesKey(r.Metric)
 		for _, v := range r.Values {
 			ms := int64(math.Round(v[0].(float64) * 1000))

@@ -135,6 +135,19 @@ func promTime(t time.Time) string {
 
 func promAPI(t *testing.T, addr, path string, params url.Values) string {
 	t.Helper()
+	result := promResult(t, addr, path, params)
+	res := make([]string, len(result))
+	for i, r := range result {
+		res[i] = string(r)
+	}
+	sort.Strings(res)
+	out, _ := json.Marshal(res)
+	return string(out)
+}
+
+// promResult calls a Prometheus query API and returns data.result.
+func promResult(t *testing.T, addr, path string, params url.Values) []json.RawMessage {
+	t.Helper()
 	resp, err := http.Get("http://" + addr + path + "?" + params.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -150,11 +163,5 @@ func promAPI(t *testing.T, addr, path string, params url.Values) string {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
 		t.Fatalf("%s %v: %v %s", path, params, err, body.Error)
 	}
-	res := make([]string, len(body.Data.Result))
-	for i, r := range body.Data.Result {
-		res[i] = string(r)
-	}
-	sort.Strings(res)
-	out, _ := json.Marshal(res)
-	return string(out)
+	return body.Data.Result
 }

@@ -3,6 +3,7 @@ package remote
 import (
 	"errors"
 	"io"
+	"net/http"
 	"sync"
 
 	"github.com/golang/snappy"
@@ -91,4 +92,16 @@ func decodeSnappy(compressed []byte, limit int64) ([]byte, error) {
 		return nil, newError(ErrInvalid, "cannot decode snappy body of %d bytes (%d decoded): %w", len(compressed), n, err)
 	}
 	return decoded, nil
+}
+
+// readSnappyBody reads r's body within cfg's limits and decompresses it. The
+// caller must putBuffer the result.
+func readSnappyBody(r *http.Request, cfg Config) ([]byte, error) {
+	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
+	if err != nil {
+		return nil, err
+	}
+	decoded, err := decodeSnappy(compressed, int64(cfg.MaxDecodedBytes))
+	putBuffer(compressed)
+	return decoded, err
 }

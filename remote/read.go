@@ -37,12 +37,7 @@ func DecodeRead(r *http.Request, cfg Config) (*prompb.ReadRequest, error) {
 	if err := checkReadContentType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
-	if err != nil {
-		return nil, err
-	}
-	decoded, err := decodeSnappy(compressed, int64(cfg.MaxDecodedBytes))
-	putBuffer(compressed)
+	decoded, err := readSnappyBody(r, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -69,12 +69,7 @@ func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
-	if err != nil {
-		return nil, err
-	}
-	decoded, err := decodeSnappy(compressed, int64(cfg.MaxDecodedBytes))
-	putBuffer(compressed)
+	decoded, err := readSnappyBody(r, cfg)
 	if err != nil {
 		return nil, err
 	}

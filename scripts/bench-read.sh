@@ -29,27 +29,11 @@ free_port() {
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
-wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.2; done; echo "bench: $1 did not come up" >&2; exit 1; }
+. scripts/lib.sh
 
 influx_port=$(free_port); rpc_port=$(free_port); promflux_port=$(free_port)
-cat > "$dir/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc_port"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$influx_port"
-  log-enabled = false
-CONF
-influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
-influx_pid=$!; pids+=($influx_pid)
-wait_http "http://127.0.0.1:$influx_port/ping"
+start_influxd "$influx_port" "$rpc_port"
+influx_pid=$INFLUXD_PID
 curl -fsS -XPOST "http://127.0.0.1:$influx_port/query" --data-urlencode 'q=CREATE DATABASE native' >/dev/null
 
 go build -o "$dir/promflux" .
@@ -60,7 +44,7 @@ databases:
 CONF
 "$dir/promflux" --config.file="$dir/promflux.yml" --web.listen-address="127.0.0.1:$promflux_port" >"$dir/promflux.log" 2>&1 &
 promflux_pid=$!; pids+=($promflux_pid)
-wait_http "http://127.0.0.1:$promflux_port/-/ready"
+wait_http "http://127.0.0.1:$promflux_port/-/ready" promflux
 
 gen=(--series="$SERIES" --samples="$SAMPLES")
 echo "==> loading $SERIES series x $SAMPLES samples through promflux and through InfluxDB's /api/v1/prom/write"

@@ -42,15 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_http() { # url name
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.3
-  done
-  echo "demo: $2 did not come up; its log:" >&2
-  tail -20 "$dir/$2.log" >&2
-  exit 1
-}
+. scripts/lib.sh
 
 influx_query() { # db query
   curl -fsS -G "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "db=$1" --data-urlencode "q=$2" --data-urlencode "epoch=ms"
@@ -58,24 +50,7 @@ influx_query() { # db query
 }
 
 echo "==> starting influxd on 127.0.0.1:$INFLUX_PORT (data in $dir/influxdb)"
-cat > "$dir/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$INFLUX_RPC_PORT"
-[meta]
-  dir = "$dir/influxdb/meta"
-[data]
-  dir = "$dir/influxdb/data"
-  wal-dir = "$dir/influxdb/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:$INFLUX_PORT"
-  log-enabled = false
-CONF
-influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$INFLUX_PORT/ping" influxd
+start_influxd "$INFLUX_PORT" "$INFLUX_RPC_PORT"
 
 echo "==> starting promflux on 127.0.0.1:$PROMFLUX_PORT"
 cat > "$dir/promflux.yml" <<CONF
@@ -136,8 +111,11 @@ echo "--- prometheus_build_info as InfluxDB stores it"
 influx_query prometheus 'SELECT * FROM prometheus_build_info ORDER BY time DESC LIMIT 1'
 echo "--- the same series in Prometheus"
 curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=prometheus_build_info"; echo
+# Both Prometheus servers evaluate at the same instant, a few seconds ago,
+# so that the samples in flight to InfluxDB do not make them differ.
+at=$(( $(date +%s) - 10 ))
 prom_query() { # port query
-  curl -fsS -G "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2"; echo
+  curl -fsS -G "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" --data-urlencode "time=$at"; echo
 }
 q='sum by (handler) (rate(prometheus_http_requests_total{handler=~"/api/v1/.*|/metrics"}[1m]))'
 echo "--- remote read: Prometheus B (no local data) answers PromQL through promflux: $q"
