@@ -22,12 +22,26 @@ const streamChunkSize = 10000
 //
 // Rows are decoded into typed columns instead of generic cells, because
 // reads are tens of millions of rows: the query must select the time (as
-// integer milliseconds, which QueryStream asks for) and exactly one numeric
-// column, such as a float field or count(). Times[i] and Values[i] are one
-// row; rows whose value is null are left out.
+// integer milliseconds, which QueryStream asks for) and one or more numeric
+// columns, such as float fields or counts. Times[i], Values[i] and
+// Extra[c][i] are one row. A row whose value columns are all null is left
+// out; so with a single value column every row has a value.
 //
-// A SeriesChunk and its map and slices are reused for the next chunk: the
-// callback of QueryStream must copy what it keeps. The strings may be kept.
+// Several value columns come from queries such as
+//
+//	SELECT "value"::field, "special"::field FROM ... GROUP BY *
+//
+// where a row has one field and null for the other, and
+//
+//	SELECT count("value"::field), count("special"::field) FROM ... GROUP BY *
+//
+// whose columns are time, count and count_1. InfluxDB 1.6 answers null,
+// not 0, for the count of a field a series lacks, so such a count is NaN
+// (a series with neither field is not listed at all).
+//
+// A SeriesChunk and its map and slices, those of Extra included, are reused
+// for the next chunk: the callback of QueryStream must copy what it keeps.
+// The strings may be kept.
 type SeriesChunk struct {
 	// Name is the measurement.
 	Name string
@@ -35,13 +49,21 @@ type SeriesChunk struct {
 	// key of the measurement (of all measurements of the query), with ""
 	// for a key the series lacks.
 	Tags map[string]string
-	// Columns are the column names, "time" and the value column.
+	// Columns are the column names: "time" and the value columns.
 	Columns []string
 	// Times are the rows' timestamps in milliseconds since the epoch.
 	Times []int64
-	// Values are the rows' values. Integers (e.g. a count) are converted to
-	// float64, exactly up to 2^53; floats keep every bit, -0 included.
+	// Values are the rows' values of the first value column. Integers (e.g.
+	// a count) are converted to float64, exactly up to 2^53; floats keep
+	// every bit, -0 included. With several value columns, a null cell is
+	// NaN, as in Extra.
 	Values []float64
+	// Extra holds the value columns after the first, each aligned with
+	// Times (Extra[c][i] is row i of column c+2), converted as Values. It is
+	// empty with a single value column.
+	// A null cell is NaN: InfluxDB never returns NaN for a float field or a
+	// count, so NaN can only mean null.
+	Extra [][]float64
 	// Partial is set when more rows of the series follow in the next chunk.
 	Partial bool
 }
@@ -58,7 +80,8 @@ type SeriesChunk struct {
 // for its whole duration.
 //
 // The rows must have the shape SeriesChunk describes, else QueryStream
-// fails. q should hold one statement; the series of several statements
+// fails: cells that are not numbers or null, such as strings, a time that
+// is not an integer, or rows of a series with unlike numbers of cells. q should hold one statement; the series of several statements
 // would arrive one statement after the other, without telling them apart.
 //
 // Errors: when fn returns an error, the stream stops and QueryStream returns

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"unicode/utf8"
 )
@@ -32,6 +33,10 @@ const (
 	// maxSkipDepth bounds the nesting of values that are skipped, such as
 	// messages, so that a hostile answer cannot exhaust the stack.
 	maxSkipDepth = 64
+	// maxStreamColumns bounds the columns of a row, time included. Queries
+	// select a few value columns; without a bound a hostile row of millions
+	// of cells would allocate a slice for each.
+	maxStreamColumns = 1024
 	// maxExactDigits is the most decimal digits of an integer that float64
 	// holds exactly whatever they are: 10^15 < 2^53.
 	maxExactDigits = 15
@@ -61,6 +66,9 @@ type streamDecoder struct {
 
 	chunk  SeriesChunk
 	intern map[string]string
+	// cells is the number of cells, time included, of the rows of the
+	// current series, set by its first row; 0 before.
+	cells int
 	// partial is the Partial flag of the last result: the answer must not
 	// end while it is set.
 	partial bool
@@ -257,7 +265,10 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	c.Name = ""
 	clear(c.Tags)
 	c.Columns, c.Times, c.Values = c.Columns[:0], c.Times[:0], c.Values[:0]
+	// Only the length: the slices past it keep their arrays for reuse.
+	c.Extra = c.Extra[:0]
 	c.Partial = false
+	d.cells = 0
 	rows := 0
 	err := p.members(func(key []byte) error {
 		var err error
@@ -292,13 +303,17 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	if err != nil {
 		return err
 	}
-	if rows > 0 && (len(c.Columns) != 2 || c.Columns[0] != "time") {
-		return fmt.Errorf("cannot decode series %q: columns %q, want time and one value column", c.Name, c.Columns)
+	// The rows are decoded before the columns are checked, because JSON
+	// does not promise the order of the keys; d.cells is then at least 2.
+	if rows > 0 && (len(c.Columns) != d.cells || c.Columns[0] != "time") {
+		return fmt.Errorf("cannot decode series %q: columns %q, want time and the %d value columns of the rows", c.Name, c.Columns, d.cells-1)
 	}
 	return fn(c)
 }
 
-// row decodes [time, value] into d.chunk, skipping a null value.
+// row decodes [time, value, ...] into d.chunk, leaving out a row whose
+// values are all null. Every row of a series must have as many cells as the
+// first.
 func (d *streamDecoder) row(p *parser) error {
 	if err := p.expect('['); err != nil {
 		return err
@@ -308,32 +323,80 @@ func (d *streamDecoder) row(p *parser) error {
 	if err != nil {
 		return err
 	}
-	p.space()
-	if err := p.expect(','); err != nil {
-		return err
+	c := &d.chunk
+	n := len(c.Times)
+	cells, allNull := 1, true
+	for {
+		p.space()
+		if b := p.peek(); b == ']' {
+			p.i++
+			break
+		} else if b != ',' {
+			return p.unexpected("',' or ']'")
+		}
+		p.i++
+		p.space()
+		v, null := math.NaN(), p.peek() == 'n'
+		if null {
+			err = p.literal("null")
+		} else {
+			v, err = p.number()
+		}
+		if err != nil {
+			return err
+		}
+		allNull = allNull && null
+		if cells == 1 {
+			c.Values = append(c.Values, v)
+		} else {
+			col := cells - 2
+			if col == len(c.Extra) {
+				if err := d.addColumn(p); err != nil {
+					return err
+				}
+			}
+			c.Extra[col] = append(c.Extra[col], v)
+		}
+		cells++
 	}
-	p.space()
-	var v float64
-	null := p.peek() == 'n'
-	if null {
-		err = p.literal("null")
-	} else {
-		v, err = p.number()
+	switch {
+	case cells == 1:
+		return p.fail("row has no value column, want time and at least one value")
+	case d.cells == 0:
+		d.cells = cells
+	case cells != d.cells:
+		return p.fail("row has %d columns, want %d as the first row of the series", cells, d.cells)
 	}
-	if err != nil {
-		return err
+	if allNull {
+		// Appended only to be taken back: this keeps the loop above free of
+		// a second pass over the row.
+		c.Values = c.Values[:n]
+		for i := range c.Extra {
+			c.Extra[i] = c.Extra[i][:n]
+		}
+		return nil
 	}
-	p.space()
-	if p.peek() == ',' {
-		return p.fail("row has more than 2 columns, want time and one value")
+	c.Times = append(c.Times, t)
+	return nil
+}
+
+// addColumn adds a column to Extra while the first row of a series is
+// decoded, reusing the array a column had in an earlier chunk.
+func (d *streamDecoder) addColumn(p *parser) error {
+	c := &d.chunk
+	if d.cells != 0 {
+		// Only the first row may add columns; the later ones must fit.
+		return p.fail("row has more than %d columns, want %d as the first row of the series", d.cells, d.cells)
 	}
-	if err := p.expect(']'); err != nil {
-		return err
+	if len(c.Extra)+2 >= maxStreamColumns {
+		return p.fail("row has more than %d columns", maxStreamColumns)
 	}
-	if !null {
-		d.chunk.Times = append(d.chunk.Times, t)
-		d.chunk.Values = append(d.chunk.Values, v)
+	if len(c.Extra) < cap(c.Extra) {
+		c.Extra = c.Extra[:len(c.Extra)+1]
+		c.Extra[len(c.Extra)-1] = c.Extra[len(c.Extra)-1][:0]
+		return nil
 	}
+	c.Extra = append(c.Extra, nil)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,21 +20,33 @@ import (
 func decodeAll(r io.Reader) ([]SeriesChunk, error) {
 	var got []SeriesChunk
 	err := newStreamDecoder(r).decode(func(c *SeriesChunk) error {
-		got = append(got, SeriesChunk{
-			Name:    c.Name,
-			Tags:    maps.Clone(c.Tags),
-			Columns: slices.Clone(c.Columns),
-			Times:   slices.Clone(c.Times),
-			Values:  slices.Clone(c.Values),
-			Partial: c.Partial,
-		})
+		got = append(got, cloneChunk(c))
 		return nil
 	})
 	return got, err
 }
 
-// sameChunks compares chunks with float bits, so that -0 differs from 0,
-// and with nil and empty slices and maps alike.
+// cloneChunk is a deep copy of c, which the decoder reuses.
+func cloneChunk(c *SeriesChunk) SeriesChunk {
+	x := SeriesChunk{
+		Name:    c.Name,
+		Tags:    maps.Clone(c.Tags),
+		Columns: slices.Clone(c.Columns),
+		Times:   slices.Clone(c.Times),
+		Values:  slices.Clone(c.Values),
+		Partial: c.Partial,
+	}
+	for _, col := range c.Extra {
+		x.Extra = append(x.Extra, slices.Clone(col))
+	}
+	return x
+}
+
+// null is a null cell of a column of several.
+var null = math.NaN()
+
+// sameChunks compares chunks with float bits, so that -0 differs from 0
+// and NaN equals NaN, and with nil and empty slices and maps alike.
 func sameChunks(a, b []SeriesChunk) bool {
 	if len(a) != len(b) {
 		return false
@@ -42,41 +55,77 @@ func sameChunks(a, b []SeriesChunk) bool {
 		x, y := a[i], b[i]
 		if x.Name != y.Name || x.Partial != y.Partial || !maps.Equal(x.Tags, y.Tags) ||
 			!slices.Equal(x.Columns, y.Columns) || !slices.Equal(x.Times, y.Times) ||
-			!slices.EqualFunc(x.Values, y.Values, func(v, w float64) bool { return math.Float64bits(v) == math.Float64bits(w) }) {
+			!sameFloats(x.Values, y.Values) || !slices.EqualFunc(x.Extra, y.Extra, sameFloats) {
 			return false
 		}
 	}
 	return true
 }
 
+func sameFloats(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(v, w float64) bool { return math.Float64bits(v) == math.Float64bits(w) })
+}
+
 func TestStreamDecodeGolden(t *testing.T) {
-	// Recorded from influxd 1.6.7: SELECT "value"::field FROM "m" GROUP BY *
-	// with chunked=true and chunk_size=3.
-	b, err := os.ReadFile("testdata/query_stream.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Recorded from influxd 1.6.7 with chunked=true and chunk_size=3 (the
+	// first) or 2.
 	cols := []string{"time", "value"}
-	want := []SeriesChunk{
-		{Name: "m", Tags: map[string]string{"a": "", "b": ""}, Columns: cols, Times: []int64{6, 7}, Values: []float64{5e-324, math.Copysign(0, -1)}},
-		{Name: "m", Tags: map[string]string{"a": "", "b": "y"}, Columns: cols, Times: []int64{5}, Values: []float64{0.30000000000000004}},
-		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1000, 1001, 1002}, Values: []float64{0.5, 1.5, 2.5}, Partial: true},
-		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1003, 1004, 1005}, Values: []float64{3.5, 4.5, 5.5}, Partial: true},
-		{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1006}, Values: []float64{6.5}},
-	}
-	for name, r := range map[string]io.Reader{
-		"whole":    bytes.NewReader(b),
-		"one byte": iotest.OneByteReader(bytes.NewReader(b)),
+	two := []string{"time", "value", "special"}
+	counts := []string{"time", "count", "count_1"}
+	for _, tc := range []struct {
+		file string
+		want []SeriesChunk
+	}{
+		{
+			// SELECT "value"::field FROM "m" GROUP BY *
+			file: "query_stream.jsonl",
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{"a": "", "b": ""}, Columns: cols, Times: []int64{6, 7}, Values: []float64{5e-324, math.Copysign(0, -1)}},
+				{Name: "m", Tags: map[string]string{"a": "", "b": "y"}, Columns: cols, Times: []int64{5}, Values: []float64{0.30000000000000004}},
+				{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1000, 1001, 1002}, Values: []float64{0.5, 1.5, 2.5}, Partial: true},
+				{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1003, 1004, 1005}, Values: []float64{3.5, 4.5, 5.5}, Partial: true},
+				{Name: "m", Tags: map[string]string{"a": "x", "b": ""}, Columns: cols, Times: []int64{1006}, Values: []float64{6.5}},
+			},
+		},
+		{
+			// SELECT "value"::field, "special"::field FROM "m" GROUP BY *
+			file: "query_stream_special.jsonl",
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{"t": "a"}, Columns: two, Times: []int64{1000, 2000}, Values: []float64{1, null}, Extra: [][]float64{{null, 3}}, Partial: true},
+				{Name: "m", Tags: map[string]string{"t": "a"}, Columns: two, Times: []int64{3000, 4000}, Values: []float64{math.Copysign(0, -1), null}, Extra: [][]float64{{null, 2251799813685250}}, Partial: true},
+				{Name: "m", Tags: map[string]string{"t": "a"}, Columns: two, Times: []int64{5000}, Values: []float64{0.1}, Extra: [][]float64{{null}}},
+				{Name: "m", Tags: map[string]string{"t": "b"}, Columns: two, Times: []int64{1000}, Values: []float64{2}, Extra: [][]float64{{null}}},
+				{Name: "m", Tags: map[string]string{"t": "c"}, Columns: two, Times: []int64{3000}, Values: []float64{null}, Extra: [][]float64{{-1}}},
+			},
+		},
+		{
+			// SELECT count("value"::field), count("special"::field) FROM "m" GROUP BY *
+			file: "query_stream_count.jsonl",
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{"t": "a"}, Columns: counts, Times: []int64{0}, Values: []float64{3}, Extra: [][]float64{{2}}},
+				{Name: "m", Tags: map[string]string{"t": "b"}, Columns: counts, Times: []int64{0}, Values: []float64{1}, Extra: [][]float64{{null}}},
+				{Name: "m", Tags: map[string]string{"t": "c"}, Columns: counts, Times: []int64{0}, Values: []float64{null}, Extra: [][]float64{{1}}},
+			},
+		},
 	} {
-		t.Run(name, func(t *testing.T) {
-			got, err := decodeAll(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !sameChunks(got, want) {
-				t.Fatalf("got %+v\nwant %+v", got, want)
-			}
-		})
+		b, err := os.ReadFile(filepath.Join("testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]io.Reader{
+			"whole":    bytes.NewReader(b),
+			"one byte": iotest.OneByteReader(bytes.NewReader(b)),
+		} {
+			t.Run(tc.file+"/"+name, func(t *testing.T) {
+				got, err := decodeAll(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !sameChunks(got, tc.want) {
+					t.Fatalf("got %+v\nwant %+v", got, tc.want)
+				}
+			})
+		}
 	}
 }
 
@@ -116,6 +165,43 @@ func TestStreamDecode(t *testing.T) {
 			name: "null values are left out",
 			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","tags":null,"columns":["time","value"],"values":[[1,null],[2,0.5],[3, null ]]}]}]}`,
 			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{2}, Values: []float64{0.5}}},
+		},
+		{
+			name: "two columns with nulls in every position",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value","special"],"values":[` +
+				`[1,null,null],[2,0.5,null],[3,null,3],[4,-0,-1],[5, null , null ]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "value", "special"},
+				Times: []int64{2, 3, 4}, Values: []float64{0.5, null, math.Copysign(0, -1)}, Extra: [][]float64{{null, 3, -1}}}},
+		},
+		{
+			name: "three columns",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b","c"],"values":[` +
+				`[1,1,null,null],[2,null,2,null],[3,null,null,3],[4,null,null,null],[5,1,2,3],[6,null,2,3]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b", "c"},
+				Times: []int64{1, 2, 3, 5, 6}, Values: []float64{1, null, null, 1, null},
+				Extra: [][]float64{{null, 2, null, 2, 2}, {null, null, 3, 3, 3}}}},
+		},
+		{
+			name: "all rows null",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,null,null],[2,null,null]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"}, Extra: [][]float64{{}}}},
+		},
+		{
+			// Extra is reused across chunks: a series of one value column
+			// after one of two has no Extra, and one of three after it has
+			// fresh columns.
+			name: "column counts change between series",
+			in: `{"results":[{"statement_id":0,"series":[` +
+				`{"name":"m","columns":["time","a","b"],"values":[[1,1,2],[2,3,4]]},` +
+				`{"name":"n","columns":["time","a"],"values":[[1,5]]},` +
+				`{"name":"o","columns":["time","a","b","c"],"values":[[1,6,null,7]]},` +
+				`{"name":"p","columns":["time","a","b"],"values":[]}]}]}`,
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"}, Times: []int64{1, 2}, Values: []float64{1, 3}, Extra: [][]float64{{2, 4}}},
+				{Name: "n", Tags: map[string]string{}, Columns: []string{"time", "a"}, Times: []int64{1}, Values: []float64{5}},
+				{Name: "o", Tags: map[string]string{}, Columns: []string{"time", "a", "b", "c"}, Times: []int64{1}, Values: []float64{6}, Extra: [][]float64{{null}, {7}}},
+				{Name: "p", Tags: map[string]string{}, Columns: []string{"time", "a", "b"}},
+			},
 		},
 		{
 			name: "escaped and non-ASCII strings",
@@ -165,14 +251,59 @@ func TestStreamDecode(t *testing.T) {
 			wantErr: `at byte 92: found '"', want a number`,
 		},
 		{
-			name:    "three columns",
-			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1,2]]}]}]}`,
-			wantErr: "row has more than 2 columns",
-		},
-		{
 			name:    "columns do not match",
 			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["value","time"],"values":[[1,1]]}]}]}`,
-			wantErr: `cannot decode series "m": columns ["value" "time"], want time and one value column`,
+			wantErr: `cannot decode series "m": columns ["value" "time"], want time and the 1 value columns of the rows`,
+		},
+		{
+			name:    "fewer columns than cells",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a"],"values":[[1,1,2]]}]}]}`,
+			wantErr: `columns ["time" "a"], want time and the 2 value columns of the rows`,
+		},
+		{
+			name:    "more columns than cells",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1]]}]}]}`,
+			wantErr: `columns ["time" "a" "b"], want time and the 1 value columns of the rows`,
+		},
+		{
+			name:    "no columns",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","values":[[1,1]]}]}]}`,
+			wantErr: `columns [], want time`,
+		},
+		{
+			name:    "row without value",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time"],"values":[[1]]}]}]}`,
+			wantErr: "row has no value column",
+		},
+		{
+			name:    "row longer than the first",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1,2],[2,1,2,3]]}]}]}`,
+			wantErr: "row has more than 3 columns, want 3 as the first row of the series",
+		},
+		{
+			name:    "row shorter than the first",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,null,null],[2,1]]}]}]}`,
+			wantErr: "row has 2 columns, want 3 as the first row of the series",
+		},
+		{
+			name:    "one value column then two",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a"],"values":[[1,1],[2,1,2]]}]}]}`,
+			wantErr: "row has more than 2 columns, want 2",
+		},
+		{
+			name:    "too many columns",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","values":[[1` + strings.Repeat(",1", maxStreamColumns) + `]]}]}]}`,
+			wantErr: "row has more than 1024 columns",
+		},
+		{
+			name:    "string in a later column",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,null,"x"]]}]}]}`,
+			wantErr: `found '"', want a number`,
+		},
+		{
+			name:    "missing comma between cells",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1 2]]}]}]}`,
+			wantErr: `found '2', want ',' or ']'`,
 		},
 		{
 			name:    "time not an integer",
@@ -192,7 +323,7 @@ func TestStreamDecode(t *testing.T) {
 		{
 			name:    "invalid number",
 			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,01]]}]}]}`,
-			wantErr: `found '1', want ']'`,
+			wantErr: `found '1', want ',' or ']'`,
 		},
 		{
 			name:    "control character in string",
@@ -264,10 +395,13 @@ func (infiniteReader) Read(b []byte) (int, error) {
 }
 
 func FuzzQueryStreamDecode(f *testing.F) {
-	if b, err := os.ReadFile("testdata/query_stream.jsonl"); err == nil {
-		f.Add(b)
+	for _, file := range []string{"query_stream.jsonl", "query_stream_special.jsonl", "query_stream_count.jsonl"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", file)); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"a\u00e9":"\"x"},"columns":["time","count"],"values":[[0,2],[1,null]]}]}]}`))
+	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b","c"],"values":[[1,null,2,null],[2,null,null,null],[3,1,2,3]]},{"name":"n","columns":["time","a"],"values":[[1,1]]}]}]}`))
 	f.Add([]byte(`{"results":[{"statement_id":0,"error":"database not found: x"}]}`))
 	f.Add([]byte(`{"error":"e"}{"results":[{"messages":[{"level":"w","text":"t"}],"partial":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -281,9 +415,29 @@ func FuzzQueryStreamDecode(f *testing.F) {
 			if len(c.Times) != len(c.Values) {
 				t.Fatalf("%d times, %d values", len(c.Times), len(c.Values))
 			}
+			for i, col := range c.Extra {
+				if len(col) != len(c.Times) {
+					t.Fatalf("%d times, %d values in column %d", len(c.Times), len(col), i+2)
+				}
+			}
+			// A row is left out only when all its values are null.
+			for i := range c.Times {
+				null := math.IsNaN(c.Values[i])
+				for _, col := range c.Extra {
+					null = null && math.IsNaN(col[i])
+				}
+				if null {
+					t.Fatalf("row %d of %+v has only nulls", i, c)
+				}
+			}
 		}
 		if err != nil {
 			return
+		}
+		for _, c := range got {
+			if len(c.Times) > 0 && len(c.Columns) != len(c.Extra)+2 {
+				t.Fatalf("columns %q with %d extra value columns", c.Columns, len(c.Extra))
+			}
 		}
 		// What decodes is valid JSON.
 		dec := json.NewDecoder(bytes.NewReader(b))
@@ -300,12 +454,18 @@ func FuzzQueryStreamDecode(f *testing.F) {
 
 // chunkedAnswer is a chunked answer of rows rows in one series, split into
 // chunks of chunkRows rows as InfluxDB does, with values like real samples:
-// integers (counters) and floats of full precision.
-func chunkedAnswer(rows, chunkRows int) []byte {
+// integers (counters) and floats of full precision. With special, the rows
+// have a second value column, "special", null but in every 100th row, whose
+// "value" is null instead, as a read of stored NaN and Inf samples.
+func chunkedAnswer(rows, chunkRows int, special bool) []byte {
+	columns := `["time","value"]`
+	if special {
+		columns = `["time","value","special"]`
+	}
 	var b bytes.Buffer
 	for start := 0; start < rows; start += chunkRows {
 		partial := start+chunkRows < rows
-		b.WriteString(`{"results":[{"statement_id":0,"series":[{"name":"node_cpu_seconds_total","tags":{"cpu":"0","instance":"host-1:9100","job":"node","mode":"idle"},"columns":["time","value"],"values":[`)
+		b.WriteString(`{"results":[{"statement_id":0,"series":[{"name":"node_cpu_seconds_total","tags":{"cpu":"0","instance":"host-1:9100","job":"node","mode":"idle"},"columns":` + columns + `,"values":[`)
 		for i := start; i < min(start+chunkRows, rows); i++ {
 			if i > start {
 				b.WriteByte(',')
@@ -317,7 +477,15 @@ func chunkedAnswer(rows, chunkRows int) []byte {
 			b.WriteByte('[')
 			b.WriteString(fmt.Sprint(1700000000000 + int64(i)*15000))
 			b.WriteByte(',')
-			b.Write(jsonFloat(v))
+			switch {
+			case !special:
+				b.Write(jsonFloat(v))
+			case i%100 == 99:
+				b.WriteString("null,3")
+			default:
+				b.Write(jsonFloat(v))
+				b.WriteString(",null")
+			}
 			b.WriteByte(']')
 		}
 		b.WriteString(`]`)
@@ -341,40 +509,59 @@ func jsonFloat(v float64) []byte {
 
 func TestChunkedAnswer(t *testing.T) {
 	// The benchmark's answer decodes to what it was made of.
-	got, err := decodeAll(bytes.NewReader(chunkedAnswer(25, 10)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || !got[0].Partial || !got[1].Partial || got[2].Partial || len(got[2].Times) != 5 {
-		t.Fatalf("got %+v", got)
-	}
-	x := 11.0
-	if got[1].Values[1] != x*1.1 || got[1].Values[0] != 170 || got[2].Times[4] != 1700000000000+24*15000 {
-		t.Fatalf("got %+v", got[1:])
+	for _, special := range []bool{false, true} {
+		t.Run(fmt.Sprint("special=", special), func(t *testing.T) {
+			got, err := decodeAll(bytes.NewReader(chunkedAnswer(250, 100, special)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 3 || !got[0].Partial || !got[1].Partial || got[2].Partial || len(got[2].Times) != 50 {
+				t.Fatalf("got %+v", got)
+			}
+			x := 101.0
+			if got[1].Values[1] != x*1.1 || got[1].Values[0] != 1700 || got[2].Times[49] != 1700000000000+249*15000 {
+				t.Fatalf("got %+v", got[1:])
+			}
+			if !special {
+				if len(got[0].Extra) != 0 {
+					t.Fatalf("extra columns %v", got[0].Extra)
+				}
+				return
+			}
+			if len(got[0].Extra) != 1 || !math.IsNaN(got[0].Values[99]) || got[0].Extra[0][99] != 3 || !math.IsNaN(got[0].Extra[0][98]) {
+				t.Fatalf("got %+v", got[0])
+			}
+		})
 	}
 }
 
 // BenchmarkQueryStreamDecode decodes a chunked answer of 1M rows, with the
-// stream decoder and, for comparison, with encoding/json into Response as
-// Query does.
+// stream decoder (of one value column, and of two as when reading samples
+// stored as "value" or "special") and, for comparison, with encoding/json
+// into Response as Query does.
 func BenchmarkQueryStreamDecode(b *testing.B) {
 	const rows = 1_000_000
-	body := chunkedAnswer(rows, streamChunkSize)
-	b.Run("stream", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(body)))
-		for b.Loop() {
-			n := 0
-			err := newStreamDecoder(bytes.NewReader(body)).decode(func(c *SeriesChunk) error {
-				n += len(c.Times)
-				return nil
-			})
-			if err != nil || n != rows {
-				b.Fatalf("%d rows, %v", n, err)
+	body := chunkedAnswer(rows, streamChunkSize, false)
+	for name, body := range map[string][]byte{
+		"stream":         body,
+		"stream_special": chunkedAnswer(rows, streamChunkSize, true),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				n := 0
+				err := newStreamDecoder(bytes.NewReader(body)).decode(func(c *SeriesChunk) error {
+					n += len(c.Times)
+					return nil
+				})
+				if err != nil || n != rows {
+					b.Fatalf("%d rows, %v", n, err)
+				}
 			}
-		}
-		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-	})
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 	b.Run("encoding_json", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

@@ -104,7 +104,7 @@ func TestInfluxDBQueryStream(t *testing.T) {
 	t.Run("count discovery", func(t *testing.T) {
 		var got []SeriesChunk
 		err := p.QueryStream(ctx, `SELECT count("value"::field) FROM "m","other" WHERE time >= 1000ms AND time <= 2099ms GROUP BY *`, func(c *SeriesChunk) error {
-			got = append(got, SeriesChunk{Name: c.Name, Tags: maps.Clone(c.Tags), Columns: slices.Clone(c.Columns), Times: slices.Clone(c.Times), Values: slices.Clone(c.Values)})
+			got = append(got, cloneChunk(c))
 			return nil
 		})
 		if err != nil {
@@ -117,6 +117,54 @@ func TestInfluxDBQueryStream(t *testing.T) {
 		}
 		if !sameChunks(got, want) {
 			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	})
+
+	t.Run("two value columns", func(t *testing.T) {
+		// The shapes of reading samples stored as "value" or, for NaN and
+		// Inf, as "special", and of counting both.
+		s.CreateDatabase(t, "special")
+		s.Write(t, "special", "m,t=a value=1 1000\nm,t=a special=3 2000\nm,t=b value=2 1000\nm,t=c special=-1 3000\n")
+		q := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database = "special" })
+		for _, tc := range []struct {
+			query string
+			want  []SeriesChunk
+		}{
+			{
+				query: `SELECT "value"::field, "special"::field FROM m GROUP BY *`,
+				want: []SeriesChunk{
+					{Name: "m", Tags: map[string]string{"t": "a"}, Columns: []string{"time", "value", "special"},
+						Times: []int64{1000, 2000}, Values: []float64{1, null}, Extra: [][]float64{{null, 3}}},
+					{Name: "m", Tags: map[string]string{"t": "b"}, Columns: []string{"time", "value", "special"},
+						Times: []int64{1000}, Values: []float64{2}, Extra: [][]float64{{null}}},
+					{Name: "m", Tags: map[string]string{"t": "c"}, Columns: []string{"time", "value", "special"},
+						Times: []int64{3000}, Values: []float64{null}, Extra: [][]float64{{-1}}},
+				},
+			},
+			{
+				// InfluxDB answers null, not 0, for the count of a field
+				// the series lacks, in either column.
+				query: `SELECT count("value"::field), count("special"::field) FROM m GROUP BY *`,
+				want: []SeriesChunk{
+					{Name: "m", Tags: map[string]string{"t": "a"}, Columns: []string{"time", "count", "count_1"},
+						Times: []int64{0}, Values: []float64{1}, Extra: [][]float64{{1}}},
+					{Name: "m", Tags: map[string]string{"t": "b"}, Columns: []string{"time", "count", "count_1"},
+						Times: []int64{0}, Values: []float64{1}, Extra: [][]float64{{null}}},
+					{Name: "m", Tags: map[string]string{"t": "c"}, Columns: []string{"time", "count", "count_1"},
+						Times: []int64{0}, Values: []float64{null}, Extra: [][]float64{{1}}},
+				},
+			},
+		} {
+			var got []SeriesChunk
+			if err := q.QueryStream(ctx, tc.query, func(c *SeriesChunk) error {
+				got = append(got, cloneChunk(c))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !sameChunks(got, tc.want) {
+				t.Errorf("%s:\ngot %+v\nwant %+v", tc.query, got, tc.want)
+			}
 		}
 	})
 
