@@ -2,14 +2,12 @@ package mapping
 
 import (
 	"bytes"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
-	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -18,14 +16,17 @@ const (
 	// the measurement and is not stored as a tag.
 	MetricNameLabel = "__name__"
 
-	// FieldKey is the name of the float field that holds each sample value.
+	// FieldKey is the name of the float field that holds each finite
+	// sample value; NaN and infinite values go to SpecialFieldKey instead.
 	FieldKey = "value"
 
 	// MaxSeriesKeyLen is the longest escaped series key (measurement and
-	// tags as written in line protocol) InfluxDB 1.x accepts with the field
-	// "value": it limits the key plus "#!~#" plus the field key to 65535
-	// bytes.
-	MaxSeriesKeyLen = 65535 - len("#!~#") - len(FieldKey)
+	// tags as written in line protocol) InfluxDB 1.x accepts for every
+	// sample of the series: it limits the key plus "#!~#" plus the field
+	// key to 65535 bytes, and SpecialFieldKey is the longer field key. A
+	// series whose finite samples fit but whose stale marker would not is
+	// refused as a whole rather than losing its end.
+	MaxSeriesKeyLen = 65535 - len("#!~#") - len(SpecialFieldKey)
 
 	// MinTimestampMs and MaxTimestampMs bound the sample timestamps
 	// (milliseconds since the epoch) that InfluxDB 1.x can store: it keeps
@@ -37,17 +38,11 @@ const (
 // SkipReason says why a sample was not written.
 type SkipReason int
 
-// Reasons for skipping a sample. InfluxDB 1.x cannot store NaN or infinite
-// floats, and Prometheus stale markers are a special NaN.
+// Reasons for skipping a sample. NaN and infinite values are stored (see
+// SpecialCode), so only timestamps InfluxDB cannot store remain.
 const (
-	// SkipNaN is a NaN sample value that is not a stale marker.
-	SkipNaN SkipReason = iota
-	// SkipInf is a +Inf or -Inf sample value.
-	SkipInf
-	// SkipStale is a Prometheus staleness marker.
-	SkipStale
 	// SkipOutOfRange is a timestamp outside InfluxDB's time range.
-	SkipOutOfRange
+	SkipOutOfRange SkipReason = iota
 	// NumSkipReasons is the number of skip reasons, for sizing arrays.
 	NumSkipReasons
 )
@@ -55,14 +50,7 @@ const (
 // String returns the reason as used for the "reason" label of
 // promflux_samples_skipped_total.
 func (r SkipReason) String() string {
-	switch r {
-	case SkipNaN:
-		return "nan"
-	case SkipInf:
-		return "inf"
-	case SkipStale:
-		return "stale"
-	case SkipOutOfRange:
+	if r == SkipOutOfRange {
 		return "out_of_range"
 	}
 	return "unknown"
@@ -70,7 +58,8 @@ func (r SkipReason) String() string {
 
 // Counts accumulates what AppendSeries did across calls.
 type Counts struct {
-	// Points is the number of lines (one per sample) appended.
+	// Points is the number of lines (one per sample) appended, those with
+	// the field SpecialFieldKey included.
 	Points int
 	// Skipped is the number of samples not appended, by reason.
 	Skipped [NumSkipReasons]int
@@ -94,14 +83,18 @@ func (e *SeriesError) Error() string { return "series " + e.Series + " refused: 
 //
 //	<measurement>[,<tag key>=<tag value>...] value=<float> <milliseconds>\n
 //
+// or, for a NaN (stale markers included) or infinite value, which InfluxDB
+// 1.x cannot store as a float, the same line with the field
+// special=<SpecialCode(value)> instead of value,
 // with tags sorted by their stored key, labels with empty values left out,
 // and names and values escaped or, where line protocol cannot carry them
 // into InfluxDB 1.x, in the reversible form (see EncodedPrefix).
 //
 // A series that cannot be stored (no metric name, an empty or repeated label
 // name, invalid UTF-8, a key longer than MaxSeriesKeyLen) appends nothing
-// and returns a *SeriesError. Samples InfluxDB cannot store are skipped and
-// counted in c.Skipped; appended lines are counted in c.Points.
+// and returns a *SeriesError. Samples with a timestamp InfluxDB cannot store
+// are skipped and counted in c.Skipped; appended lines are counted in
+// c.Points.
 func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *Counts) ([]byte, error) {
 	metricName, sorted, reason := validate(lbls)
 	if reason != "" {
@@ -131,16 +124,21 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *C
 	// a slice of dst to dst is safe even when append reallocates.
 	first := true
 	for _, s := range samples {
-		if r, skip := skipReason(s); skip {
-			c.Skipped[r]++
+		if s.Timestamp < MinTimestampMs || s.Timestamp > MaxTimestampMs {
+			c.Skipped[SkipOutOfRange]++
 			continue
 		}
 		if !first {
 			dst = append(dst, dst[keyStart:keyEnd]...)
 		}
 		first = false
-		dst = append(dst, " "+FieldKey+"="...)
-		dst = strconv.AppendFloat(dst, s.Value, 'g', -1, 64)
+		if code, special := SpecialCode(s.Value); special {
+			dst = append(dst, " "+SpecialFieldKey+"="...)
+			dst = strconv.AppendFloat(dst, code, 'g', -1, 64)
+		} else {
+			dst = append(dst, " "+FieldKey+"="...)
+			dst = strconv.AppendFloat(dst, s.Value, 'g', -1, 64)
+		}
 		dst = append(dst, ' ')
 		dst = strconv.AppendInt(dst, s.Timestamp, 10)
 		dst = append(dst, '\n')
@@ -151,20 +149,6 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *C
 		return dst[:keyStart], nil
 	}
 	return dst, nil
-}
-
-func skipReason(s prompb.Sample) (SkipReason, bool) {
-	switch {
-	case s.Timestamp < MinTimestampMs || s.Timestamp > MaxTimestampMs:
-		return SkipOutOfRange, true
-	case value.IsStaleNaN(s.Value):
-		return SkipStale, true
-	case math.IsNaN(s.Value):
-		return SkipNaN, true
-	case math.IsInf(s.Value, 0):
-		return SkipInf, true
-	}
-	return 0, false
 }
 
 // validate checks that the series can be stored and returns its metric

@@ -68,12 +68,20 @@ func modelReadBack(buf []byte) ([]readBack, error) {
 			rb.labels[k] = v
 		}
 		v, ts, ok := strings.Cut(p.fields, " ")
-		f, fok := strings.CutPrefix(v, FieldKey+"=")
-		if !ok || !fok {
-			return nil, fmt.Errorf("line %q: fields %q are not %q=<float> <ms>", line, p.fields, FieldKey)
+		field, f, fok := strings.Cut(v, "=")
+		if !ok || !fok || (field != FieldKey && field != SpecialFieldKey) {
+			return nil, fmt.Errorf("line %q: fields %q are not %s|%s=<float> <ms>", line, p.fields, FieldKey, SpecialFieldKey)
 		}
 		if rb.value, err = strconv.ParseFloat(f, 64); err != nil {
 			return nil, fmt.Errorf("line %q: %w", line, err)
+		}
+		if math.IsNaN(rb.value) || math.IsInf(rb.value, 0) {
+			return nil, fmt.Errorf("line %q: InfluxDB 1.x refuses NaN and infinite fields", line)
+		}
+		if field == SpecialFieldKey {
+			if rb.value, err = SpecialValue(rb.value); err != nil {
+				return nil, fmt.Errorf("line %q: %w", line, err)
+			}
 		}
 		if rb.timestamp, err = strconv.ParseInt(ts, 10, 64); err != nil {
 			return nil, fmt.Errorf("line %q: %w", line, err)
@@ -160,9 +168,30 @@ func TestAppendSeriesLines(t *testing.T) {
 			want:    "m value=1 -9223372036854\nm value=2 9223372036854\n",
 		},
 		{
+			name:   "special values",
+			labels: lbls("__name__", "up", "job", "x"),
+			samples: []prompb.Sample{
+				{Value: 1, Timestamp: 1000}, {Value: math.Float64frombits(value.StaleNaN), Timestamp: 2000},
+				{Value: math.Inf(1), Timestamp: 3000}, {Value: math.Inf(-1), Timestamp: 4000},
+				{Value: math.NaN(), Timestamp: 5000}, {Value: math.Float64frombits(0xfff8000000000001), Timestamp: 6000},
+				{Value: math.Float64frombits(0x7fffffffffffffff), Timestamp: 7000},
+			},
+			// 2.25179981368525e+15 is 2251799813685250, written in the
+			// shortest form like every value.
+			want: "up,job=x value=1 1000\nup,job=x special=3 2000\nup,job=x special=1 3000\nup,job=x special=-1 4000\n" +
+				"up,job=x special=2.25179981368525e+15 5000\nup,job=x special=-2.25179981368525e+15 6000\n" +
+				"up,job=x special=4.503599627370496e+15 7000\n",
+		},
+		{
+			name:    "only a stale marker",
+			labels:  lbls("__name__", "up"),
+			samples: []prompb.Sample{{Value: math.Float64frombits(value.StaleNaN), Timestamp: 1}},
+			want:    "up special=3 1\n",
+		},
+		{
 			name:    "all samples skipped",
 			labels:  lbls("__name__", "m", "job", "x"),
-			samples: []prompb.Sample{{Value: math.NaN(), Timestamp: 1}},
+			samples: []prompb.Sample{{Value: 1, Timestamp: MaxTimestampMs + 1}},
 			want:    "",
 		},
 		{
@@ -189,9 +218,12 @@ func TestAppendSeriesLines(t *testing.T) {
 			if err != nil {
 				t.Fatalf("InfluxDB line model: %v", err)
 			}
-			for _, rb := range rbs {
+			for i, rb := range rbs {
 				if want := wantLabels(tc.labels); !mapsEqual(rb.labels, want) {
 					t.Errorf("read back labels %q, want %q", rb.labels, want)
+				}
+				if s := tc.samples[i]; math.Float64bits(rb.value) != math.Float64bits(s.Value) || rb.timestamp != s.Timestamp {
+					t.Errorf("line %d read back as %v@%d (%#x), want %v@%d (%#x)", i, rb.value, rb.timestamp, math.Float64bits(rb.value), s.Value, s.Timestamp, math.Float64bits(s.Value))
 				}
 			}
 		})
@@ -229,7 +261,7 @@ func TestAppendSeriesRefused(t *testing.T) {
 		{"invalid UTF-8 name", lbls("__name__", "up", "p\xff", "v"), `invalid UTF-8 in label name "p\xff"`, `{__name__="up", "p\xff"="v"}`},
 		{"invalid UTF-8 metric name", lbls("__name__", "up\xc3"), `invalid UTF-8 in label value of "__name__"`, `{__name__="up\xc3"}`},
 		{"UTF-8 label name printed quoted", lbls("__name__", "up", "a.b", "\xff"), `invalid UTF-8 in label value of "a.b"`, `{__name__="up", "a.b"="\xff"}`},
-		{"key too long", lbls("__name__", "up", "k", long), "series key is 65531 bytes in line protocol, InfluxDB 1.x allows 65526", ""},
+		{"key too long", lbls("__name__", "up", "k", long), "series key is 65529 bytes in line protocol, InfluxDB 1.x allows 65524", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Counts
@@ -276,11 +308,11 @@ func TestAppendSeriesSkips(t *testing.T) {
 		{Value: math.NaN(), Timestamp: 2},
 		{Value: stale, Timestamp: 3},
 		{Value: math.Inf(1), Timestamp: 4},
-		{Value: math.Inf(-1), Timestamp: 5},
 		{Value: 2, Timestamp: MaxTimestampMs + 1},
 		{Value: 3, Timestamp: MinTimestampMs - 1},
 		{Value: 4, Timestamp: math.MaxInt64},
 		{Value: stale, Timestamp: math.MinInt64},
+		{Value: math.Inf(-1), Timestamp: MaxTimestampMs + 1},
 		{Value: 5, Timestamp: 6},
 	}
 	var c Counts
@@ -288,28 +320,29 @@ func TestAppendSeriesSkips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "m value=1 1\nm value=5 6\n"; string(got) != want {
+	want := "m value=1 1\nm special=2.25179981368525e+15 2\nm special=3 3\nm special=1 4\nm value=5 6\n"
+	if string(got) != want {
 		t.Errorf("AppendSeries() = %q, want %q", got, want)
 	}
-	want := Counts{Points: 2}
-	want.Skipped[SkipNaN] = 1
-	want.Skipped[SkipStale] = 1
-	want.Skipped[SkipInf] = 2
-	want.Skipped[SkipOutOfRange] = 4
-	if c != want {
-		t.Errorf("Counts = %+v, want %+v", c, want)
+	wantCounts := Counts{Points: 5}
+	wantCounts.Skipped[SkipOutOfRange] = 5
+	if c != wantCounts {
+		t.Errorf("Counts = %+v, want %+v", c, wantCounts)
 	}
 	// Counts accumulate across calls.
 	if _, err := AppendSeries(nil, lbls("__name__", "m"), in, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Points != 4 || c.Skipped[SkipInf] != 4 {
+	if c.Points != 10 || c.Skipped[SkipOutOfRange] != 10 {
 		t.Errorf("Counts after two calls = %+v", c)
 	}
 }
 
 func TestSkipReasonString(t *testing.T) {
-	want := []string{"nan", "inf", "stale", "out_of_range"}
+	want := []string{"out_of_range"}
+	if int(NumSkipReasons) != len(want) {
+		t.Fatalf("NumSkipReasons = %d, want %d", NumSkipReasons, len(want))
+	}
 	for r := SkipReason(0); r < NumSkipReasons; r++ {
 		if got := r.String(); got != want[r] {
 			t.Errorf("SkipReason(%d).String() = %q, want %q", r, got, want[r])
@@ -339,6 +372,10 @@ func TestAppendSeriesAllocs(t *testing.T) {
 	for i := range ss {
 		ss[i] = prompb.Sample{Value: float64(i) * 1.5, Timestamp: 1700000000000 + int64(i)*15000}
 	}
+	// Special values take their own path.
+	ss[10].Value = math.Float64frombits(value.StaleNaN)
+	ss[20].Value = math.NaN()
+	ss[30].Value = math.Inf(-1)
 	for _, tc := range []struct {
 		name   string
 		labels []prompb.Label

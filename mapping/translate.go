@@ -207,16 +207,19 @@ func orGroup(alts []string) string {
 // DiscoveryQuery returns the statement that lists every stored series that
 // may match, with its number of samples in the time range:
 //
-//	SELECT count("value"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//	SELECT count("value"::field), count("special"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
 // with the time range in nanoseconds, clamped to what InfluxDB can store.
+// The result columns are time, count (finite samples) and count_1 (NaN and
+// infinite samples); InfluxDB leaves a count null or out where a series
+// lacks that field. Their sum bounds the samples FetchQuery returns.
 // GROUP BY * reports every tag key of the measurements read, "" where a
 // series lacks it. The statement may return series the matchers reject
 // (never fewer than match): decode each with SeriesLabels and keep those
 // Matches accepts. retentionPolicy "" means the database's default.
 func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT count("` + FieldKey + `"::field) FROM `)
+	b.WriteString(`SELECT count("` + FieldKey + `"::field), count("` + SpecialFieldKey + `"::field) FROM `)
 	s.from.appendTo(&b, retentionPolicy)
 	b.WriteString(" WHERE ")
 	if s.prefilter != "" {
@@ -232,7 +235,12 @@ func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 // stored series of one measurement in the time range, one result series
 // per stored series:
 //
-//	SELECT "value"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR (<series 2>) ...) AND time >= <start> AND time <= <end> GROUP BY *
+//	SELECT "value"::field, "special"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR (<series 2>) ...) AND time >= <start> AND time <= <end> GROUP BY *
+//
+// Each row holds at most one sample: the field value when it is not null,
+// else the field special decoded with SpecialValue; a row with neither is
+// no sample. Prometheus never sends two samples of a series at one
+// timestamp, but should both fields be stored there, value wins.
 //
 // where each series condition compares every tag key of the whole set,
 // with ” for keys the series lacks, so that no series also selects
@@ -243,7 +251,7 @@ func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 // result series by their tags. An empty storedTags selects nothing.
 func (s *Selection) FetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT "` + FieldKey + `"::field FROM `)
+	b.WriteString(`SELECT "` + FieldKey + `"::field, "` + SpecialFieldKey + `"::field FROM `)
 	fc := fromClause{}
 	if id, ok := quoteIdent(storedMeasurement); ok {
 		fc.idents = []string{id}

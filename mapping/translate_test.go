@@ -69,7 +69,7 @@ func TestDiscoveryQuery(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := mustSelection(t, tc.ms...).DiscoveryQuery(tc.rp)
-			want := `SELECT count("value"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
+			want := `SELECT count("value"::field), count("special"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
 			if got != want {
 				t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 			}
@@ -83,7 +83,7 @@ func TestTimeRangeClamped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `SELECT count("value"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
+	want := `SELECT count("value"::field), count("special"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
 	if got := s.DiscoveryQuery(""); got != want {
 		t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 	}
@@ -115,7 +115,7 @@ func TestFetchQuery(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := s.FetchQuery(tc.rp, tc.m, tc.tags)
-			want := `SELECT "value"::field FROM ` + tc.wantFromWhe + " " + timeRange + " GROUP BY *"
+			want := `SELECT "value"::field, "special"::field FROM ` + tc.wantFromWhe + " " + timeRange + " GROUP BY *"
 			if got != want {
 				t.Errorf("FetchQuery()\n got %s\nwant %s", got, want)
 			}
