@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -140,10 +141,10 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 			if err != nil {
 				return fmt.Errorf("database %q: measurement %q: %w", db, c.Name, err)
 			}
-			if !sel.Matches(lbls) || len(c.Values) == 0 {
+			count := discoveredCount(c)
+			if count == 0 || !sel.Matches(lbls) {
 				return nil
 			}
-			count := int64(c.Values[0])
 			total += count
 			if total > st.cfg.Read.MaxSamples {
 				return errTooManySamples{limit: st.cfg.Read.MaxSamples}
@@ -191,6 +192,8 @@ func readError(err error) error {
 		return err
 	case errors.As(err, &tooMany):
 		return badRequest(err.Error())
+	case errors.Is(err, errStoredValue):
+		return &httpError{http.StatusInternalServerError, err.Error()}
 	case influxworker.IsPermanent(err):
 		return badRequest("database refused the query: " + err.Error())
 	default:
@@ -250,12 +253,17 @@ func (s *Server) fetchBatch(ctx context.Context, sel *mapping.Selection, batch [
 		index[tagsKey(rs.sources[0].tags)] = i
 	}
 	o := &batchOrder{sink: sink, series: batch, waiting: map[int]*waitingSeries{}, current: -1}
+	var values []float64
 	err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, tags), func(c *influxworker.SeriesChunk) error {
 		i, ok := index[tagsKey(c.Tags)]
 		if !ok {
 			return nil // a series that appeared since discovery: not part of this answer
 		}
-		return o.add(i, c.Times, c.Values, !c.Partial)
+		var err error
+		if values, err = chunkValues(c, values[:0]); err != nil {
+			return err
+		}
+		return o.add(i, c.Times, values, !c.Partial)
 	})
 	if err != nil {
 		return err
@@ -359,11 +367,13 @@ func (s *Server) fetchMerged(ctx context.Context, sel *mapping.Selection, rs *re
 		var times []int64
 		var values []float64
 		err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, []map[string]string{src.tags}), func(c *influxworker.SeriesChunk) error {
-			if tagsKey(c.Tags) == tagsKey(src.tags) {
-				times = append(times, c.Times...)
-				values = append(values, c.Values...)
+			if tagsKey(c.Tags) != tagsKey(src.tags) {
+				return nil
 			}
-			return nil
+			times = append(times, c.Times...)
+			var err error
+			values, err = chunkValues(c, values)
+			return err
 		})
 		if err != nil {
 			return err
@@ -371,6 +381,43 @@ func (s *Server) fetchMerged(ctx context.Context, sel *mapping.Selection, rs *re
 		merged.times, merged.values = mergeSamples(merged.times, merged.values, times, values)
 	}
 	return emit(sink, rs, merged.times, merged.values)
+}
+
+// discoveredCount is a series' sample count from a discovery row: its
+// `value` points plus its `special` ones (a count of a field the series
+// lacks is null, NaN in the chunk).
+func discoveredCount(c *influxworker.SeriesChunk) int64 {
+	var n float64
+	if len(c.Values) > 0 && !math.IsNaN(c.Values[0]) {
+		n += c.Values[0]
+	}
+	for _, col := range c.Extra {
+		if len(col) > 0 && !math.IsNaN(col[0]) {
+			n += col[0]
+		}
+	}
+	return int64(n)
+}
+
+// errStoredValue marks a stored point that is not a valid encoding of a
+// sample: the database's content is at fault, neither the client nor the
+// database's availability.
+var errStoredValue = errors.New("invalid stored sample")
+
+// chunkValues appends to dst the sample value of every row of a fetched
+// chunk: the `value` field where present, else the float the `special`
+// field encodes (NaN, ±Inf, stale markers).
+func chunkValues(c *influxworker.SeriesChunk, dst []float64) ([]float64, error) {
+	for i, v := range c.Values {
+		if math.IsNaN(v) && len(c.Extra) > 0 {
+			var err error
+			if v, err = mapping.SpecialValue(c.Extra[0][i]); err != nil {
+				return dst, fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, c.Times[i], err)
+			}
+		}
+		dst = append(dst, v)
+	}
+	return dst, nil
 }
 
 // mergeSamples merges two time-ordered sample lists; on equal timestamps the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/promflux/promflux/mapping"
 
@@ -36,6 +37,14 @@ func readSet() []prompb.TimeSeries {
 		series("up", []string{"job", "web", "instance", "b:1", "value", "a tag named value"}, samples(0, 10)...),
 		series("odd", []string{"q", `it's "quoted" \ / slash`, "nl", "a\nb", "time", "t"}, samples(7, 10)...),
 		series("odd", []string{"q", "') OR 1=1 --", "slash", "/.*/"}, samples(8, 10)...),
+		series("special", []string{"job", "api"},
+			prompb.Sample{Timestamp: 1_000_000, Value: 1},
+			prompb.Sample{Timestamp: 1_001_000, Value: math.NaN()},
+			prompb.Sample{Timestamp: 1_002_000, Value: math.Inf(1)},
+			prompb.Sample{Timestamp: 1_003_000, Value: math.Inf(-1)},
+			prompb.Sample{Timestamp: 1_004_000, Value: math.Float64frombits(value.StaleNaN)},
+			prompb.Sample{Timestamp: 1_005_000, Value: math.Float64frombits(0xfff4000000000abc)}),
+		series("only_stale", []string{"job", "api"}, prompb.Sample{Timestamp: 1_000_500, Value: math.Float64frombits(value.StaleNaN)}),
 	}
 }
 
@@ -162,6 +171,9 @@ func TestIntegrationReadMatchers(t *testing.T) {
 		`{__name__="odd", slash="/.*/"}`,
 		`{__name__="odd", q=~"'\\) OR.*"}`,
 		`{job="nope"}`,
+		`special`,
+		`only_stale`,
+		`{__name__=~"special|only_stale|up"}`,
 	}
 	for _, sel := range selectors {
 		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {

@@ -163,12 +163,13 @@ func TestWritePartiallyInvalid(t *testing.T) {
 		}
 	}
 	got := strings.Join(fake.written(), "\n")
-	want := "up,job=x value=1 1000\nh value=7 5\nspecial value=2.5 4"
+	want := "up,job=x value=1 1000\nh value=7 5\n" +
+		"special special=2.25179981368525e+15 1\nspecial special=1 2\nspecial special=3 3\nspecial value=2.5 4"
 	if got != want {
 		t.Errorf("written:\n%s\nwant:\n%s", got, want)
 	}
 
-	// NaN, Inf and stale markers alone do not fail a request.
+	// NaN, Inf and stale markers are stored (docs/schema.md), alone too.
 	if r := writeV1(t, ts.URL+"/api/v1/write", special); r.status != http.StatusNoContent {
 		t.Errorf("special values: status %d (%s), want 204", r.status, r.body)
 	}
@@ -197,7 +198,7 @@ func TestWriteV2Headers(t *testing.T) {
 		}
 	}
 	t.Run("all written", func(t *testing.T) {
-		check(t, writeV2(t, url, v2Request(two, three, stale)), http.StatusNoContent, "5")
+		check(t, writeV2(t, url, v2Request(two, three, stale)), http.StatusNoContent, "6")
 	})
 	t.Run("one series refused", func(t *testing.T) {
 		check(t, writeV2(t, url, v2Request(two, noName)), http.StatusBadRequest, "2")
@@ -244,7 +245,8 @@ func TestWriteMetrics(t *testing.T) {
 		prompb.Sample{Value: math.NaN(), Timestamp: 1},
 		prompb.Sample{Value: math.Inf(-1), Timestamp: 2},
 		prompb.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: 3},
-		prompb.Sample{Value: 2.5, Timestamp: 4})
+		prompb.Sample{Value: 2.5, Timestamp: 4},
+		prompb.Sample{Value: 1, Timestamp: math.MaxInt64}) // beyond InfluxDB's time range
 	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
 	writeV1(t, ts.URL+"/api/v1/write", special, noName)
 
@@ -255,12 +257,10 @@ func TestWriteMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
-		`promflux_samples_received_total{database="db0"} 5`,
-		`promflux_samples_skipped_total{reason="nan"} 1`,
-		`promflux_samples_skipped_total{reason="inf"} 1`,
-		`promflux_samples_skipped_total{reason="stale"} 1`,
+		`promflux_samples_received_total{database="db0"} 6`,
+		`promflux_samples_skipped_total{reason="out_of_range"} 1`,
 		`promflux_series_refused_total 1`,
-		`promflux_influxdb_points_written_total{database="db0"} 1`,
+		`promflux_influxdb_points_written_total{database="db0"} 4`,
 		`promflux_http_request_duration_seconds_count{code="400",handler="write"} 1`,
 		`promflux_config_last_reload_successful 1`,
 	} {
