@@ -3,7 +3,9 @@
 //
 // It owns the storage schema (measurement = metric name, one tag per other
 // non-empty label, float field "value", or "special" for NaN and infinite
-// values, millisecond timestamps), the
+// values, millisecond timestamps; native histograms, exemplars and metric
+// metadata as further fields and points, see AppendHistograms,
+// AppendExemplars and AppendMetadata), the
 // line-protocol encoding and escaping of that schema, the reversible form
 // used for names and values that line protocol cannot carry into InfluxDB
 // 1.x unchanged, the routing of series to databases by PromQL series

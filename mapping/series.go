@@ -25,8 +25,10 @@ const (
 	// sample of the series: it limits the key plus "#!~#" plus the field
 	// key to 65535 bytes, and SpecialFieldKey is the longer field key. A
 	// series whose finite samples fit but whose stale marker would not is
-	// refused as a whole rather than losing its end.
-	MaxSeriesKeyLen = 65535 - len("#!~#") - len(SpecialFieldKey)
+	// refused as a whole rather than losing its end. Series with a start
+	// timestamp, histograms and exemplars write longer field keys, and the
+	// limit shrinks by the difference (the SeriesError says by how much).
+	MaxSeriesKeyLen = maxKeyLen - len(keyFieldSeparator) - len(SpecialFieldKey)
 
 	// MinTimestampMs and MaxTimestampMs bound the sample timestamps
 	// (milliseconds since the epoch) that InfluxDB 1.x can store: it keeps
@@ -56,17 +58,29 @@ func (r SkipReason) String() string {
 	return "unknown"
 }
 
-// Counts accumulates what AppendSeries did across calls.
+// Counts accumulates what the Append functions did across calls.
 type Counts struct {
-	// Points is the number of lines (one per sample) appended, those with
-	// the field SpecialFieldKey included.
+	// Points is the number of float sample lines appended by AppendSeries,
+	// those with the field SpecialFieldKey included.
 	Points int
-	// Skipped is the number of samples not appended, by reason.
+	// Skipped is the number of float samples not appended, by reason.
 	Skipped [NumSkipReasons]int
+	// Histograms is the number of native histogram lines appended by
+	// AppendHistograms.
+	Histograms int
+	// HistogramsSkipped is the number of histogram samples not appended,
+	// by reason.
+	HistogramsSkipped [NumSkipReasons]int
+	// Exemplars is the number of exemplar lines appended by
+	// AppendExemplars.
+	Exemplars int
+	// ExemplarsSkipped is the number of exemplars not appended, by reason.
+	ExemplarsSkipped [NumSkipReasons]int
 }
 
-// SeriesError reports a series that AppendSeries refused. The caller should
-// answer the request with a client error naming it, after writing the rest.
+// SeriesError reports a series that an Append function refused. The caller
+// should answer the request with a client error naming it, after writing
+// the rest.
 type SeriesError struct {
 	// Series is the label set in Prometheus text form, quoted so that any
 	// bytes are safe to print and truncated to a few hundred bytes.
@@ -78,46 +92,39 @@ type SeriesError struct {
 // Error implements error: "series <Series> refused: <Reason>".
 func (e *SeriesError) Error() string { return "series " + e.Series + " refused: " + e.Reason }
 
+// StartTimestampFieldKey is the integer field that carries the RW 2.0
+// start (created) timestamp of a series, in milliseconds, on every float
+// sample and histogram point of the series when the sender knows it.
+const StartTimestampFieldKey = "start_ts"
+
 // AppendSeries appends one line-protocol line per sample of the series to
 // dst and returns the extended buffer:
 //
-//	<measurement>[,<tag key>=<tag value>...] value=<float> <milliseconds>\n
+//	<measurement>[,<tag key>=<tag value>...] value=<float>[,start_ts=<ms>i] <milliseconds>\n
 //
 // or, for a NaN (stale markers included) or infinite value, which InfluxDB
 // 1.x cannot store as a float, the same line with the field
 // special=<SpecialCode(value)> instead of value,
 // with tags sorted by their stored key, labels with empty values left out,
 // and names and values escaped or, where line protocol cannot carry them
-// into InfluxDB 1.x, in the reversible form (see EncodedPrefix).
+// into InfluxDB 1.x, in the reversible form (see EncodedPrefix). startTs is
+// the series' start timestamp in milliseconds (RW 2.0 created timestamp);
+// 0 means unknown and writes no start_ts field.
 //
 // A series that cannot be stored (no metric name, an empty or repeated label
 // name, invalid UTF-8, a key longer than MaxSeriesKeyLen) appends nothing
 // and returns a *SeriesError. Samples with a timestamp InfluxDB cannot store
 // are skipped and counted in c.Skipped; appended lines are counted in
 // c.Points.
-func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *Counts) ([]byte, error) {
-	metricName, sorted, reason := validate(lbls)
-	if reason != "" {
-		return dst, &SeriesError{Series: formatSeries(lbls), Reason: reason}
+func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, startTs int64, c *Counts) ([]byte, error) {
+	longestField := len(SpecialFieldKey)
+	if startTs != 0 {
+		longestField = max(longestField, len(StartTimestampFieldKey))
 	}
-
 	keyStart := len(dst)
-	dst = appendStored(dst, metricName, posMeasurement)
-	if sorted && !anyTagKeyEncoded(lbls) {
-		// The common case: Prometheus sends labels sorted by name, and
-		// plain names sort the same as their stored form.
-		for i := range lbls {
-			dst = appendTag(dst, &lbls[i])
-		}
-	} else {
-		dst = appendTagsSorted(dst, lbls)
-	}
-	keyEnd := len(dst)
-	if keyLen := keyEnd - keyStart; keyLen > MaxSeriesKeyLen {
-		return dst[:keyStart], &SeriesError{
-			Series: formatSeries(lbls),
-			Reason: "series key is " + strconv.Itoa(keyLen) + " bytes in line protocol, InfluxDB 1.x allows " + strconv.Itoa(MaxSeriesKeyLen),
-		}
+	dst, keyEnd, err := appendSeriesKey(dst, lbls, longestField)
+	if err != nil {
+		return dst, err
 	}
 
 	// The key is built once and copied for each further sample; appending
@@ -132,16 +139,9 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *C
 			dst = append(dst, dst[keyStart:keyEnd]...)
 		}
 		first = false
-		if code, special := SpecialCode(s.Value); special {
-			dst = append(dst, " "+SpecialFieldKey+"="...)
-			dst = strconv.AppendFloat(dst, code, 'g', -1, 64)
-		} else {
-			dst = append(dst, " "+FieldKey+"="...)
-			dst = strconv.AppendFloat(dst, s.Value, 'g', -1, 64)
-		}
-		dst = append(dst, ' ')
-		dst = strconv.AppendInt(dst, s.Timestamp, 10)
-		dst = append(dst, '\n')
+		dst = appendFloatField(dst, ' ', FieldKey, SpecialFieldKey, s.Value)
+		dst = appendStartTs(dst, startTs)
+		dst = appendTimestamp(dst, s.Timestamp)
 		c.Points++
 	}
 	if first {
@@ -149,6 +149,82 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, c *C
 		return dst[:keyStart], nil
 	}
 	return dst, nil
+}
+
+// appendSeriesKey validates the series and appends its key (measurement
+// and tags) to dst, returning the end of the key. longestField is the
+// length of the longest field key the caller may write after it: InfluxDB
+// limits the key plus "#!~#" plus each field key to 65535 bytes. On error
+// dst is returned unchanged.
+func appendSeriesKey(dst []byte, lbls []prompb.Label, longestField int) ([]byte, int, error) {
+	metricName, sorted, reason := validate(lbls)
+	if reason != "" {
+		return dst, 0, &SeriesError{Series: formatSeries(lbls), Reason: reason}
+	}
+	keyStart := len(dst)
+	dst = appendStored(dst, metricName, posMeasurement)
+	if sorted && !anyTagKeyEncoded(lbls) {
+		// The common case: Prometheus sends labels sorted by name, and
+		// plain names sort the same as their stored form.
+		for i := range lbls {
+			dst = appendTag(dst, &lbls[i])
+		}
+	} else {
+		dst = appendTagsSorted(dst, lbls)
+	}
+	limit := maxKeyLen - len(keyFieldSeparator) - longestField
+	if keyLen := len(dst) - keyStart; keyLen > limit {
+		return dst[:keyStart], 0, &SeriesError{
+			Series: formatSeries(lbls),
+			Reason: "series key is " + strconv.Itoa(keyLen) + " bytes in line protocol, InfluxDB 1.x allows " + strconv.Itoa(limit),
+		}
+	}
+	return dst, len(dst), nil
+}
+
+// maxKeyLen and keyFieldSeparator describe how InfluxDB 1.x stores each
+// field: under the series key, the separator and the field key, which
+// together may be at most maxKeyLen bytes.
+const (
+	maxKeyLen         = 65535
+	keyFieldSeparator = "#!~#"
+)
+
+// appendFloatField appends sep, then key=<v>, or specialKey=<SpecialCode(v)>
+// for a NaN or infinite v.
+func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) []byte {
+	dst = append(dst, sep)
+	if code, special := SpecialCode(v); special {
+		dst = append(dst, specialKey...)
+		dst = append(dst, '=')
+		return strconv.AppendFloat(dst, code, 'g', -1, 64)
+	}
+	dst = append(dst, key...)
+	dst = append(dst, '=')
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+// appendIntField appends ",key=<v>i".
+func appendIntField(dst []byte, key string, v int64) []byte {
+	dst = append(dst, ',')
+	dst = append(dst, key...)
+	dst = append(dst, '=')
+	dst = strconv.AppendInt(dst, v, 10)
+	return append(dst, 'i')
+}
+
+func appendStartTs(dst []byte, startTs int64) []byte {
+	if startTs == 0 {
+		return dst
+	}
+	return appendIntField(dst, StartTimestampFieldKey, startTs)
+}
+
+// appendTimestamp ends a line with " <ms>\n".
+func appendTimestamp(dst []byte, ts int64) []byte {
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, ts, 10)
+	return append(dst, '\n')
 }
 
 // validate checks that the series can be stored and returns its metric

@@ -204,7 +204,7 @@ func TestAppendSeriesLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Counts
 			prefix := "previous\n"
-			got, err := AppendSeries([]byte(prefix), tc.labels, tc.samples, &c)
+			got, err := AppendSeries([]byte(prefix), tc.labels, tc.samples, 0, &c)
 			if err != nil {
 				t.Fatalf("AppendSeries() error = %v", err)
 			}
@@ -266,7 +266,7 @@ func TestAppendSeriesRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var c Counts
 			dst := []byte("previous\n")
-			got, err := AppendSeries(dst, tc.labels, samples(1, 1000), &c)
+			got, err := AppendSeries(dst, tc.labels, samples(1, 1000), 0, &c)
 			var se *SeriesError
 			if !errors.As(err, &se) {
 				t.Fatalf("AppendSeries() error = %v, want *SeriesError", err)
@@ -291,12 +291,12 @@ func TestAppendSeriesKeyLengthLimit(t *testing.T) {
 	// "up,k=" is 5 bytes; a key of exactly MaxSeriesKeyLen bytes is accepted.
 	var c Counts
 	ok := strings.Repeat("x", MaxSeriesKeyLen-5)
-	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", ok), samples(1, 1), &c); err != nil {
+	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", ok), samples(1, 1), 0, &c); err != nil {
 		t.Errorf("key of %d bytes refused: %v", MaxSeriesKeyLen, err)
 	}
 	// Escaping counts: a space takes two bytes.
 	tooLong := strings.Repeat(" ", (MaxSeriesKeyLen-5)/2+1)
-	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", tooLong), samples(1, 1), &c); err == nil {
+	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", tooLong), samples(1, 1), 0, &c); err == nil {
 		t.Error("escaped key over the limit accepted")
 	}
 }
@@ -316,7 +316,7 @@ func TestAppendSeriesSkips(t *testing.T) {
 		{Value: 5, Timestamp: 6},
 	}
 	var c Counts
-	got, err := AppendSeries(nil, lbls("__name__", "m"), in, &c)
+	got, err := AppendSeries(nil, lbls("__name__", "m"), in, 0, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestAppendSeriesSkips(t *testing.T) {
 		t.Errorf("Counts = %+v, want %+v", c, wantCounts)
 	}
 	// Counts accumulate across calls.
-	if _, err := AppendSeries(nil, lbls("__name__", "m"), in, &c); err != nil {
+	if _, err := AppendSeries(nil, lbls("__name__", "m"), in, 0, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Points != 10 || c.Skipped[SkipOutOfRange] != 10 {
@@ -388,7 +388,7 @@ func TestAppendSeriesAllocs(t *testing.T) {
 			var c Counts
 			allocs := testing.AllocsPerRun(100, func() {
 				var err error
-				buf, err = AppendSeries(buf[:0], tc.labels, ss, &c)
+				buf, err = AppendSeries(buf[:0], tc.labels, ss, 0, &c)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -423,12 +423,12 @@ func BenchmarkAppendSeries(b *testing.B) {
 		ss[i] = prompb.Sample{Value: 123456789.25 + float64(i), Timestamp: 1700000000000 + int64(i)*15000}
 	}
 	var c Counts
-	buf, _ := AppendSeries(nil, ls, ss, &c)
+	buf, _ := AppendSeries(nil, ls, ss, 0, &c)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		buf, _ = AppendSeries(buf[:0], ls, ss, &c)
+		buf, _ = AppendSeries(buf[:0], ls, ss, 0, &c)
 	}
 	b.ReportMetric(float64(b.N*perSeries)/b.Elapsed().Seconds(), "samples/s")
 }
@@ -443,7 +443,7 @@ func FuzzAppendSeries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, k1, v1, k2, v2 string, v float64, ts int64) {
 		in := lbls("__name__", name, k1, v1, k2, v2)
 		var c Counts
-		out, err := AppendSeries(nil, in, []prompb.Sample{{Value: v, Timestamp: ts}, {Value: 1, Timestamp: 0}}, &c)
+		out, err := AppendSeries(nil, in, []prompb.Sample{{Value: v, Timestamp: ts}, {Value: 1, Timestamp: 0}}, 0, &c)
 		if err != nil {
 			var se *SeriesError
 			if !errors.As(err, &se) {
@@ -482,4 +482,29 @@ func FuzzAppendSeries(f *testing.F) {
 			t.Fatalf("sample %v@%d read back as %v@%d", v, ts, rbs[0].value, rbs[0].timestamp)
 		}
 	})
+}
+
+func TestAppendSeriesStartTimestamp(t *testing.T) {
+	var c Counts
+	in := samples(1.5, 1000, math.Float64frombits(value.StaleNaN), 2000)
+	got, err := AppendSeries(nil, lbls("__name__", "m", "job", "x"), in, 1699999999000, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "m,job=x value=1.5,start_ts=1699999999000i 1000\nm,job=x special=3,start_ts=1699999999000i 2000\n"
+	if string(got) != want {
+		t.Fatalf("AppendSeries() =\n%q\nwant\n%q", got, want)
+	}
+
+	// start_ts is one byte longer than special, so the key limit shrinks
+	// by one when the series has a start timestamp.
+	long := lbls("__name__", "m", "k", strings.Repeat("v", MaxSeriesKeyLen-len("m,k=")))
+	if _, err := AppendSeries(nil, long, in, 0, &c); err != nil {
+		t.Fatalf("key of MaxSeriesKeyLen without start timestamp: %v", err)
+	}
+	var se *SeriesError
+	if _, err := AppendSeries(nil, long, in, 1, &c); !errors.As(err, &se) ||
+		se.Reason != "series key is 65524 bytes in line protocol, InfluxDB 1.x allows 65523" {
+		t.Fatalf("key of MaxSeriesKeyLen with start timestamp: error = %v", err)
+	}
 }

@@ -1,0 +1,313 @@
+package mapping
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// Field keys of a native histogram point. Together they keep every part of
+// a prompb.Histogram, so that it can be rebuilt bit for bit; docs/schema.md
+// describes each of them.
+const (
+	// HistogramCountField is the float observation count (CountInt as a
+	// float for integer histograms, CountFloat for float histograms).
+	HistogramCountField = "h_count"
+	// HistogramSumField is the float sum of observations.
+	HistogramSumField = "h_sum"
+	// HistogramZeroCountField is the float count of the zero bucket.
+	HistogramZeroCountField = "h_zero_count"
+	// HistogramZeroThresholdField is the float width of the zero bucket.
+	HistogramZeroThresholdField = "h_zero_threshold"
+	// HistogramSchemaField is the integer schema (-4..8, or -53 for
+	// custom buckets).
+	HistogramSchemaField = "h_schema"
+	// HistogramResetHintField is the integer value of the reset hint enum.
+	HistogramResetHintField = "h_reset_hint"
+	// HistogramFloatField is the boolean that is true for float histograms,
+	// whose bucket lists hold absolute counts; integer histograms store the
+	// deltas Prometheus sends.
+	HistogramFloatField = "h_float"
+	// HistogramPositiveSpansField and HistogramNegativeSpansField are the
+	// spans as "offset:length" joined by ",", left out when there are none.
+	HistogramPositiveSpansField = "h_pos_spans"
+	HistogramNegativeSpansField = "h_neg_spans"
+	// HistogramPositiveField and HistogramNegativeField are the bucket
+	// deltas (integer histograms) or counts (float histograms) joined by
+	// ",", left out when there are none.
+	HistogramPositiveField = "h_pos"
+	HistogramNegativeField = "h_neg"
+	// HistogramCustomValuesField is the custom bucket bounds of schema -53
+	// joined by ",", left out when there are none.
+	HistogramCustomValuesField = "h_custom_values"
+
+	// SpecialSuffix is appended to the key of a float field whose value is
+	// NaN or infinite: the field <key>_special then holds SpecialCode of
+	// the value instead, as SpecialFieldKey does for samples.
+	SpecialSuffix = "_special"
+
+	// ListSpecialPrefix starts an element of a float list field (h_pos,
+	// h_neg, h_custom_values) that is NaN or infinite: the prefix followed
+	// by SpecialCode of the value as an integer, e.g. "special:3".
+	ListSpecialPrefix = "special:"
+)
+
+// longestHistogramField is the longest field key of a histogram point, for
+// the series key length limit.
+const longestHistogramField = len(HistogramZeroThresholdField + SpecialSuffix)
+
+// maxExactCount is the largest integer count a float field holds exactly
+// together with every smaller one.
+const maxExactCount = 1 << 53
+
+// histScratch holds the model/histogram views used to validate a histogram
+// with Prometheus's own rules without allocating per histogram.
+type histScratch struct {
+	ih       histogram.Histogram
+	fh       histogram.FloatHistogram
+	pos, neg []histogram.Span
+}
+
+var histScratchPool = sync.Pool{New: func() any { return new(histScratch) }}
+
+// AppendHistograms appends one line-protocol line per native histogram
+// sample of the series to dst and returns the extended buffer. The line is
+// on the series key of AppendSeries at the histogram's timestamp and holds
+// the histogram fields (HistogramCountField and the others), plus
+// StartTimestampFieldKey when startTs is not 0:
+//
+//	<key> h_count=5,h_sum=12.5,h_zero_count=1,h_zero_threshold=0.001,h_schema=3i,h_reset_hint=0i,h_float=false,h_pos_spans="0:2,3:1",h_pos="1,1,-1" <ms>
+//
+// NaN and infinite float fields are written as <key>_special with their
+// SpecialCode; NaN and infinite list elements as ListSpecialPrefix and the
+// code.
+//
+// The series is refused as a whole, appending nothing and returning a
+// *SeriesError, when its labels cannot be stored (see AppendSeries) or one
+// of its histograms is invalid: Prometheus's own validation fails (spans
+// that do not match the bucket count, a count that does not match the
+// buckets, a bad schema or custom bounds), the count kinds (integer or
+// float) are mixed, or an integer count exceeds 2^53 and would not survive
+// the float field exactly. Histograms with a timestamp InfluxDB cannot
+// store are skipped and counted in c.HistogramsSkipped; appended lines are
+// counted in c.Histograms.
+func AppendHistograms(dst []byte, lbls []prompb.Label, hs []prompb.Histogram, startTs int64, c *Counts) ([]byte, error) {
+	if len(hs) == 0 {
+		return dst, nil
+	}
+	sc := histScratchPool.Get().(*histScratch)
+	defer histScratchPool.Put(sc)
+	for i := range hs {
+		if reason := sc.validate(&hs[i]); reason != "" {
+			return dst, &SeriesError{
+				Series: formatSeries(lbls),
+				Reason: "invalid histogram at " + strconv.FormatInt(hs[i].Timestamp, 10) + ": " + reason,
+			}
+		}
+	}
+	keyStart := len(dst)
+	dst, keyEnd, err := appendSeriesKey(dst, lbls, longestHistogramField)
+	if err != nil {
+		return dst, err
+	}
+	first := true
+	for i := range hs {
+		h := &hs[i]
+		if h.Timestamp < MinTimestampMs || h.Timestamp > MaxTimestampMs {
+			c.HistogramsSkipped[SkipOutOfRange]++
+			continue
+		}
+		if !first {
+			dst = append(dst, dst[keyStart:keyEnd]...)
+		}
+		first = false
+		dst = appendHistogramFields(dst, h)
+		dst = appendStartTs(dst, startTs)
+		dst = appendTimestamp(dst, h.Timestamp)
+		c.Histograms++
+	}
+	if first {
+		return dst[:keyStart], nil
+	}
+	return dst, nil
+}
+
+// appendHistogramFields appends the fields of h, starting with the space
+// that separates them from the key.
+func appendHistogramFields(dst []byte, h *prompb.Histogram) []byte {
+	isFloat := h.IsFloatHistogram()
+	var count, zeroCount float64
+	if isFloat {
+		count, zeroCount = h.GetCountFloat(), h.GetZeroCountFloat()
+	} else {
+		count, zeroCount = float64(h.GetCountInt()), float64(h.GetZeroCountInt())
+	}
+	dst = appendFloatField(dst, ' ', HistogramCountField, HistogramCountField+SpecialSuffix, count)
+	dst = appendFloatField(dst, ',', HistogramSumField, HistogramSumField+SpecialSuffix, h.Sum)
+	dst = appendFloatField(dst, ',', HistogramZeroCountField, HistogramZeroCountField+SpecialSuffix, zeroCount)
+	dst = appendFloatField(dst, ',', HistogramZeroThresholdField, HistogramZeroThresholdField+SpecialSuffix, h.ZeroThreshold)
+	dst = appendIntField(dst, HistogramSchemaField, int64(h.Schema))
+	dst = appendIntField(dst, HistogramResetHintField, int64(h.ResetHint))
+	if isFloat {
+		dst = append(dst, ","+HistogramFloatField+"=true"...)
+	} else {
+		dst = append(dst, ","+HistogramFloatField+"=false"...)
+	}
+	dst = appendSpansField(dst, HistogramPositiveSpansField, h.PositiveSpans)
+	if isFloat {
+		dst = appendFloatsField(dst, HistogramPositiveField, h.PositiveCounts)
+	} else {
+		dst = appendIntsField(dst, HistogramPositiveField, h.PositiveDeltas)
+	}
+	dst = appendSpansField(dst, HistogramNegativeSpansField, h.NegativeSpans)
+	if isFloat {
+		dst = appendFloatsField(dst, HistogramNegativeField, h.NegativeCounts)
+	} else {
+		dst = appendIntsField(dst, HistogramNegativeField, h.NegativeDeltas)
+	}
+	return appendFloatsField(dst, HistogramCustomValuesField, h.CustomValues)
+}
+
+// The list fields hold only digits, signs, '.', 'e', ':', ',' and letters,
+// so they need no escaping inside the quotes of a string field.
+
+func appendSpansField(dst []byte, key string, spans []prompb.BucketSpan) []byte {
+	if len(spans) == 0 {
+		return dst
+	}
+	dst = appendListStart(dst, key)
+	for i, s := range spans {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, int64(s.Offset), 10)
+		dst = append(dst, ':')
+		dst = strconv.AppendUint(dst, uint64(s.Length), 10)
+	}
+	return append(dst, '"')
+}
+
+func appendIntsField(dst []byte, key string, vs []int64) []byte {
+	if len(vs) == 0 {
+		return dst
+	}
+	dst = appendListStart(dst, key)
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, v, 10)
+	}
+	return append(dst, '"')
+}
+
+func appendFloatsField(dst []byte, key string, vs []float64) []byte {
+	if len(vs) == 0 {
+		return dst
+	}
+	dst = appendListStart(dst, key)
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendListFloat(dst, v)
+	}
+	return append(dst, '"')
+}
+
+func appendListStart(dst []byte, key string) []byte {
+	dst = append(dst, ',')
+	dst = append(dst, key...)
+	return append(dst, '=', '"')
+}
+
+// AppendListFloat appends v as an element of a float list field: in the
+// shortest form that parses back to the same float64 when v is finite,
+// otherwise as ListSpecialPrefix followed by SpecialCode(v) as an integer,
+// which keeps NaN payloads and the sign.
+func AppendListFloat(dst []byte, v float64) []byte {
+	if code, special := SpecialCode(v); special {
+		dst = append(dst, ListSpecialPrefix...)
+		return strconv.AppendInt(dst, int64(code), 10)
+	}
+	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+}
+
+// validate returns why h cannot be stored, or "" when it can. It applies
+// Prometheus's Validate to a view of h, then the rules that keep the stored
+// form exact.
+func (sc *histScratch) validate(h *prompb.Histogram) string {
+	isFloat := h.IsFloatHistogram()
+	if isFloat {
+		if _, ok := h.ZeroCount.(*prompb.Histogram_ZeroCountInt); ok {
+			return "float count with an integer zero count"
+		}
+		if len(h.PositiveDeltas) > 0 || len(h.NegativeDeltas) > 0 {
+			return "float histogram with integer bucket deltas"
+		}
+	} else {
+		if _, ok := h.ZeroCount.(*prompb.Histogram_ZeroCountFloat); ok {
+			return "integer count with a float zero count"
+		}
+		if len(h.PositiveCounts) > 0 || len(h.NegativeCounts) > 0 {
+			return "integer histogram with float bucket counts"
+		}
+		if n := h.GetCountInt(); n > maxExactCount {
+			return "count " + strconv.FormatUint(n, 10) + " exceeds 2^53, which a float field cannot store exactly"
+		}
+		if n := h.GetZeroCountInt(); n > maxExactCount {
+			return "zero count " + strconv.FormatUint(n, 10) + " exceeds 2^53, which a float field cannot store exactly"
+		}
+	}
+	sc.pos = appendSpans(sc.pos[:0], h.PositiveSpans)
+	sc.neg = appendSpans(sc.neg[:0], h.NegativeSpans)
+	// The views are reset after use so that the pooled scratch keeps no
+	// references to the request.
+	var err error
+	if isFloat {
+		sc.fh = histogram.FloatHistogram{
+			CounterResetHint: histogram.CounterResetHint(h.ResetHint),
+			Schema:           h.Schema,
+			ZeroThreshold:    h.ZeroThreshold,
+			ZeroCount:        h.GetZeroCountFloat(),
+			Count:            h.GetCountFloat(),
+			Sum:              h.Sum,
+			PositiveSpans:    sc.pos,
+			NegativeSpans:    sc.neg,
+			PositiveBuckets:  h.PositiveCounts,
+			NegativeBuckets:  h.NegativeCounts,
+			CustomValues:     h.CustomValues,
+		}
+		err = sc.fh.Validate()
+		sc.fh = histogram.FloatHistogram{}
+	} else {
+		sc.ih = histogram.Histogram{
+			CounterResetHint: histogram.CounterResetHint(h.ResetHint),
+			Schema:           h.Schema,
+			ZeroThreshold:    h.ZeroThreshold,
+			ZeroCount:        h.GetZeroCountInt(),
+			Count:            h.GetCountInt(),
+			Sum:              h.Sum,
+			PositiveSpans:    sc.pos,
+			NegativeSpans:    sc.neg,
+			PositiveBuckets:  h.PositiveDeltas,
+			NegativeBuckets:  h.NegativeDeltas,
+			CustomValues:     h.CustomValues,
+		}
+		err = sc.ih.Validate()
+		sc.ih = histogram.Histogram{}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func appendSpans(dst []histogram.Span, spans []prompb.BucketSpan) []histogram.Span {
+	for _, s := range spans {
+		dst = append(dst, histogram.Span{Offset: s.Offset, Length: s.Length})
+	}
+	return dst
+}

@@ -1,0 +1,122 @@
+package mapping
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// Metadata schema: one point per metric family and write.
+const (
+	// MetadataMeasurement is the measurement that holds metric metadata.
+	MetadataMeasurement = "promflux_metadata"
+	// MetadataMetricTag is the tag that holds the metric family name, in
+	// the stored form of a label value (see StoredTagValue).
+	MetadataMetricTag = "metric"
+	// MetadataTypeField is the string field with the metric type as
+	// Prometheus writes it: counter, gauge, histogram, gaugehistogram,
+	// summary, info, stateset or unknown.
+	MetadataTypeField = "type"
+	// MetadataHelpField is the string field with the help text.
+	MetadataHelpField = "help"
+	// MetadataUnitField is the string field with the unit.
+	MetadataUnitField = "unit"
+)
+
+// MetadataTypeName returns the name under which a metric type is stored in
+// MetadataTypeField: the enum name lower-cased, "unknown" for values
+// Prometheus does not define.
+func MetadataTypeName(t prompb.MetricMetadata_MetricType) string {
+	switch t {
+	case prompb.MetricMetadata_COUNTER:
+		return "counter"
+	case prompb.MetricMetadata_GAUGE:
+		return "gauge"
+	case prompb.MetricMetadata_HISTOGRAM:
+		return "histogram"
+	case prompb.MetricMetadata_GAUGEHISTOGRAM:
+		return "gaugehistogram"
+	case prompb.MetricMetadata_SUMMARY:
+		return "summary"
+	case prompb.MetricMetadata_INFO:
+		return "info"
+	case prompb.MetricMetadata_STATESET:
+		return "stateset"
+	}
+	return "unknown"
+}
+
+// AppendMetadata appends the metadata of one metric family to dst as one
+// line-protocol line, timestamped nowMs (the time of the write, since
+// metadata has no time of its own), and returns the extended buffer:
+//
+//	promflux_metadata,metric=http_requests_total type="counter",help="Requests served.",unit="" <nowMs>
+//
+// String values are written as AppendStringFieldValue writes them. It
+// appends nothing for a family name that cannot be stored: empty, not
+// valid UTF-8, or so long that the key exceeds InfluxDB's limit.
+func AppendMetadata(dst []byte, m prompb.MetricMetadata, nowMs int64) []byte {
+	name := m.MetricFamilyName
+	if name == "" || !utf8.ValidString(name) {
+		return dst
+	}
+	start := len(dst)
+	dst = append(dst, MetadataMeasurement+","+MetadataMetricTag+"="...)
+	dst = appendStored(dst, name, posTagValue)
+	if len(dst)-start > maxKeyLen-len(keyFieldSeparator)-len(MetadataTypeField) {
+		return dst[:start]
+	}
+	dst = append(dst, " "+MetadataTypeField+"=\""...)
+	dst = append(dst, MetadataTypeName(m.Type)...)
+	dst = append(dst, "\","+MetadataHelpField+"=\""...)
+	dst = AppendStringFieldValue(dst, m.Help)
+	dst = append(dst, "\","+MetadataUnitField+"=\""...)
+	dst = AppendStringFieldValue(dst, m.Unit)
+	dst = append(dst, '"')
+	return appendTimestamp(dst, nowMs)
+}
+
+// AppendStringFieldValue appends s as the inside of a line-protocol string
+// field value: '"' and '\' escaped with a backslash, everything else,
+// newlines included, as it is (InfluxDB 1.x stores it unchanged). A string
+// that is not valid UTF-8, which InfluxDB's JSON answers would not carry
+// unchanged, or that starts with EncodedPrefix, is written in the
+// reversible form instead.
+func AppendStringFieldValue(dst []byte, s string) []byte {
+	if strings.HasPrefix(s, EncodedPrefix) || !utf8.ValidString(s) {
+		dst = append(dst, EncodedPrefix...)
+		return appendBase64URL(dst, s)
+	}
+	start := len(dst)
+	dst = append(dst, s...)
+	return escapeStringInPlace(dst, start)
+}
+
+// escapeStringInPlace backslash-escapes '"' and '\' in dst[start:], growing
+// dst by one byte per escape and working backwards so that no scratch
+// buffer is needed.
+func escapeStringInPlace(dst []byte, start int) []byte {
+	n := 0
+	for _, c := range dst[start:] {
+		if c == '"' || c == '\\' {
+			n++
+		}
+	}
+	if n == 0 {
+		return dst
+	}
+	end := len(dst)
+	dst = append(dst, make([]byte, n)...)
+	w := len(dst)
+	for r := end - 1; r >= start; r-- {
+		c := dst[r]
+		w--
+		dst[w] = c
+		if c == '"' || c == '\\' {
+			w--
+			dst[w] = '\\'
+		}
+	}
+	return dst
+}
