@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogo/protobuf/proto"
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/influxworker/influxtest"
@@ -244,4 +246,64 @@ func TestIntegrationFieldTypeConflict(t *testing.T) {
 	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "field type conflict") {
 		t.Fatalf("status %d %q, want 400 naming the field type conflict", r.status, r.body)
 	}
+}
+
+// TestIntegrationHistogramsExemplarsMetadata writes a native histogram, an
+// exemplar and metadata through promflux into a real influxd and reads the
+// stored fields back with InfluxQL (docs/schema.md).
+func TestIntegrationHistogramsExemplarsMetadata(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	h := series("rpc_duration_seconds", []string{"job", "api"})
+	h.Histograms = []prompb.Histogram{{
+		Count: &prompb.Histogram_CountInt{CountInt: 6}, Sum: 12.5, Schema: 3,
+		ZeroThreshold: 1e-128, ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: 1},
+		PositiveSpans: []prompb.BucketSpan{{Offset: 0, Length: 2}, {Offset: 3, Length: 1}}, PositiveDeltas: []int64{1, 1, -1},
+		NegativeSpans: []prompb.BucketSpan{{Offset: -2, Length: 1}}, NegativeDeltas: []int64{1},
+		ResetHint: prompb.Histogram_NO, Timestamp: 1000,
+	}}
+	h.Exemplars = []prompb.Exemplar{{Labels: []prompb.Label{{Name: "trace_id", Value: `a "quoted", \ id`}}, Value: 0.25, Timestamp: 900}}
+	if r := writeV1(t, ts.URL+"/api/v1/write", h); r.status != http.StatusNoContent {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	meta := writeV1Metadata(t, prompb.MetricMetadata{Type: prompb.MetricMetadata_HISTOGRAM, MetricFamilyName: "rpc_duration_seconds", Help: "RPC latency,\nin seconds.", Unit: "seconds"})
+	if r := post(t, ts.URL+"/api/v1/write", contentTypeV1, "snappy", meta); r.status != http.StatusNoContent {
+		t.Fatalf("metadata: status %d: %s", r.status, r.body)
+	}
+
+	rows := influx.Query(t, "prom", `SELECT * FROM rpc_duration_seconds`)
+	if len(rows) != 1 {
+		t.Fatalf("got %v", rows)
+	}
+	got := map[string]string{}
+	for _, row := range rows[0].Values {
+		for i, col := range rows[0].Columns {
+			if row[i] != nil {
+				got[fmt.Sprint(row[0])+" "+col] = fmt.Sprint(row[i])
+			}
+		}
+	}
+	for k, want := range map[string]string{
+		"1000 h_count": "6", "1000 h_sum": "12.5", "1000 h_schema": "3", "1000 h_zero_count": "1", "1000 h_zero_threshold": "1e-128",
+		"1000 h_pos_spans": "0:2,3:1", "1000 h_pos": "1,1,-1", "1000 h_neg_spans": "-2:1", "1000 h_neg": "1",
+		"1000 h_reset_hint": "2", "1000 h_float": "false", "1000 job": "api",
+		"900 exemplar_value": "0.25", "900 exemplar_labels": `{trace_id="a \"quoted\", \\ id"}`,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
+	}
+	md := influx.Query(t, "prom", `SELECT "type", "help", "unit" FROM promflux_metadata WHERE "metric"::tag = 'rpc_duration_seconds'`)
+	if len(md) != 1 || len(md[0].Values) != 1 || fmt.Sprint(md[0].Values[0][1:]) != "[histogram RPC latency,\nin seconds. seconds]" {
+		t.Errorf("metadata stored as %v", md)
+	}
+}
+
+func writeV1Metadata(t *testing.T, ms ...prompb.MetricMetadata) []byte {
+	t.Helper()
+	raw, err := proto.Marshal(&prompb.WriteRequest{Metadata: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snappy.Encode(nil, raw)
 }

@@ -12,7 +12,6 @@ type metrics struct {
 	samplesReceived *prometheus.CounterVec
 	samplesSkipped  *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
-	notStored       *prometheus.CounterVec
 	readsAborted    prometheus.Counter
 	reloadSuccess   prometheus.Gauge
 	reloadTime      prometheus.Gauge
@@ -42,11 +41,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "series_refused_total",
 			Help:      "Series refused because their labels are invalid (no metric name, empty or repeated label name, invalid UTF-8).",
 		}),
-		notStored: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "promflux",
-			Name:      "received_not_stored_total",
-			Help:      "Items received that promflux does not store yet, by kind (histogram, exemplar, metadata).",
-		}, []string{"kind"}),
 		readsAborted: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Name:      "reads_aborted_total",

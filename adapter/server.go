@@ -34,6 +34,7 @@ type Server struct {
 	gatherer   prometheus.Gatherer
 	metrics    *metrics
 	workerM    *influxworker.Metrics
+	metadata   metadataCache
 
 	reloadMu sync.Mutex
 	state    atomic.Pointer[state]

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/mapping"
@@ -19,11 +22,14 @@ const maxRefusedInMessage = 3
 
 // batch is the line protocol bound for one database in one request.
 type batch struct {
-	pool     *influxworker.Pool
-	lines    []byte
-	samples  int // float samples encoded into lines
-	received int // float samples routed here, written or not
-	err      error
+	pool       *influxworker.Pool
+	lines      []byte
+	samples    int // float samples encoded into lines
+	histograms int // histogram samples encoded into lines
+	exemplars  int // exemplars encoded into lines
+	received   int // float samples routed here, written or not
+	metadata   []prompb.MetricMetadata
+	err        error
 }
 
 // maxPooledBatchBytes keeps the buffers of rare huge requests out of the
@@ -34,14 +40,13 @@ var batchPool = sync.Pool{New: func() any { return &batch{} }}
 
 // writeOutcome is what one remote-write request did, for the answer.
 type writeOutcome struct {
-	samplesWritten  int
-	refused         []string // reasons of the first refused series
-	refusedCount    int
-	histograms      int
-	histogramSeries int
-	exemplars       int
-	unavailable     []string
-	rejected        []string
+	samplesWritten    int
+	histogramsWritten int
+	exemplarsWritten  int
+	refused           []string // reasons of the first refused series
+	refusedCount      int
+	unavailable       []string
+	rejected          []string
 }
 
 // handleWrite serves POST /api/v1/write. It answers 204 only after every
@@ -52,8 +57,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	out, err := s.write(r)
 	if v, verr := remote.NegotiateWrite(r.Header); verr == nil && v == remote.WriteV2 {
 		// RW 2.0 senders learn from these what was stored, on errors too.
-		// Histograms and exemplars are not stored yet.
-		remote.SetWrittenHeaders(w.Header(), out.samplesWritten, 0, 0)
+		remote.SetWrittenHeaders(w.Header(), out.samplesWritten, out.histogramsWritten, out.exemplarsWritten)
 	}
 	if err != nil {
 		writeError(w, s.logger, err)
@@ -84,6 +88,11 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		switch {
 		case b.err == nil:
 			out.samplesWritten += b.samples
+			out.histogramsWritten += b.histograms
+			out.exemplarsWritten += b.exemplars
+			for _, m := range b.metadata {
+				s.metadata.stored(db, m)
+			}
 		case influxworker.IsPermanent(b.err):
 			out.rejected = append(out.rejected, b.err.Error())
 		default:
@@ -97,46 +106,19 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 	return out, out.err()
 }
 
-// encode routes every series of req and appends its samples, as line
-// protocol, to the batch of its database. only, when set, is the database
-// ?db= chose for the whole request.
+// encode routes every series of req and appends its samples, histograms,
+// exemplars and changed metadata, as line protocol, to the batch of its
+// database. only, when set, is the database ?db= chose for the whole
+// request.
 func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *writeOutcome) map[string]*batch {
-	batches := make(map[string]*batch, 1)
-	var counts mapping.Counts
+	e := encoder{s: s, st: st, only: only, out: out, batches: make(map[string]*batch, 1)}
 	for i := range req.Series {
-		ser := &req.Series[i]
-		if n := len(ser.Histograms); n > 0 {
-			out.histograms += n
-			out.histogramSeries++
-		}
-		out.exemplars += len(ser.Exemplars)
-		if len(ser.Samples) == 0 {
-			continue
-		}
-		db := only
-		if db == "" {
-			db = st.router.Route(ser.Labels)
-		}
-		b := batches[db]
-		if b == nil {
-			b = batchPool.Get().(*batch)
-			b.pool = st.pools[db]
-			batches[db] = b
-		}
-		b.received += len(ser.Samples)
-		before := counts.Points
-		var err error
-		b.lines, err = mapping.AppendSeries(b.lines, ser.Labels, ser.Samples, &counts)
-		if err != nil {
-			out.refusedCount++
-			if len(out.refused) < maxRefusedInMessage {
-				out.refused = append(out.refused, err.Error())
-			}
-			continue
-		}
-		b.samples += counts.Points - before
+		e.series(&req.Series[i])
 	}
-	for reason, n := range counts.Skipped {
+	for _, m := range req.Metadata {
+		e.metadata(m)
+	}
+	for reason, n := range e.counts.Skipped {
 		if n > 0 {
 			s.metrics.samplesSkipped.WithLabelValues(mapping.SkipReason(reason).String()).Add(float64(n))
 		}
@@ -144,16 +126,107 @@ func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *w
 	if out.refusedCount > 0 {
 		s.metrics.seriesRefused.Add(float64(out.refusedCount))
 	}
-	if out.histograms > 0 {
-		s.metrics.notStored.WithLabelValues("histogram").Add(float64(out.histograms))
+	return e.batches
+}
+
+// encoder holds the state of encoding one request.
+type encoder struct {
+	s       *Server
+	st      *state
+	only    string
+	out     *writeOutcome
+	batches map[string]*batch
+	counts  mapping.Counts
+	now     int64 // ms, taken once per request for metadata points
+}
+
+// batch returns the batch of the database lbls route to.
+func (e *encoder) batch(lbls []prompb.Label) (string, *batch) {
+	db := e.only
+	if db == "" {
+		db = e.st.router.Route(lbls)
 	}
-	if out.exemplars > 0 {
-		s.metrics.notStored.WithLabelValues("exemplar").Add(float64(out.exemplars))
+	b := e.batches[db]
+	if b == nil {
+		b = batchPool.Get().(*batch)
+		b.pool = e.st.pools[db]
+		e.batches[db] = b
 	}
-	if n := len(req.Metadata); n > 0 {
-		s.metrics.notStored.WithLabelValues("metadata").Add(float64(n))
+	return db, b
+}
+
+// series encodes one series whole or not at all: an invalid label set, or
+// one invalid histogram, refuses the series and nothing of it is written.
+func (e *encoder) series(ser *remote.Series) {
+	if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 && !hasMetadata(ser.Metadata) {
+		return
 	}
-	return batches
+	db, b := e.batch(ser.Labels)
+	b.received += len(ser.Samples)
+	mark, before := len(b.lines), e.counts
+	lines, err := mapping.AppendSeries(b.lines, ser.Labels, ser.Samples, ser.CreatedTimestamp, &e.counts)
+	if err == nil {
+		lines, err = mapping.AppendHistograms(lines, ser.Labels, ser.Histograms, ser.CreatedTimestamp, &e.counts)
+	}
+	if err == nil {
+		lines, err = mapping.AppendExemplars(lines, ser.Labels, ser.Exemplars, &e.counts)
+	}
+	if err != nil {
+		b.lines, e.counts = lines[:mark], before
+		e.refuse(err)
+		return
+	}
+	b.lines = lines
+	b.samples += e.counts.Points - before.Points
+	b.histograms += e.counts.Histograms - before.Histograms
+	b.exemplars += e.counts.Exemplars - before.Exemplars
+	if hasMetadata(ser.Metadata) {
+		// Remote-Write 2.0 carries metadata per series, without the family
+		// name: the series' metric name is it.
+		m := ser.Metadata
+		m.MetricFamilyName = metricName(ser.Labels)
+		e.appendMetadata(db, b, m)
+	}
+}
+
+// metadata encodes Remote-Write 1.0 metadata, sent to the database a series
+// of that metric name alone would be routed to.
+func (e *encoder) metadata(m prompb.MetricMetadata) {
+	db, b := e.batch([]prompb.Label{{Name: "__name__", Value: m.MetricFamilyName}})
+	e.appendMetadata(db, b, m)
+}
+
+// appendMetadata writes m unless db already stored it: Prometheus sends the
+// same metadata over and over.
+func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
+	if m.MetricFamilyName == "" || !e.s.metadata.changed(db, m) {
+		return
+	}
+	if e.now == 0 {
+		e.now = time.Now().UnixMilli()
+	}
+	b.lines = mapping.AppendMetadata(b.lines, m, e.now)
+	b.metadata = append(b.metadata, m)
+}
+
+func (e *encoder) refuse(err error) {
+	e.out.refusedCount++
+	if len(e.out.refused) < maxRefusedInMessage {
+		e.out.refused = append(e.out.refused, err.Error())
+	}
+}
+
+func hasMetadata(m prompb.MetricMetadata) bool {
+	return m.Type != prompb.MetricMetadata_UNKNOWN || m.Help != "" || m.Unit != ""
+}
+
+func metricName(lbls []prompb.Label) string {
+	for _, l := range lbls {
+		if l.Name == "__name__" {
+			return l.Value
+		}
+	}
+	return ""
 }
 
 // store writes every batch to its database, in parallel, and waits for all
@@ -187,24 +260,14 @@ func (o *writeOutcome) err() error {
 	case len(o.rejected) > 0:
 		return badRequest("database refused the samples: " + strings.Join(o.rejected, "; "))
 	}
-	var parts []string
-	if o.refusedCount > 0 {
-		msg := fmt.Sprintf("%d series refused: %s", o.refusedCount, strings.Join(o.refused, "; "))
-		if more := o.refusedCount - len(o.refused); more > 0 {
-			msg += fmt.Sprintf("; and %d more", more)
-		}
-		parts = append(parts, msg)
-	}
-	if o.histograms > 0 {
-		parts = append(parts, fmt.Sprintf("native histograms are not stored yet: %d histogram samples in %d series were not written", o.histograms, o.histogramSeries))
-	}
-	if o.exemplars > 0 {
-		parts = append(parts, fmt.Sprintf("exemplars are not stored yet: %d exemplars were not written", o.exemplars))
-	}
-	if len(parts) == 0 {
+	if o.refusedCount == 0 {
 		return nil
 	}
-	return badRequest(strings.Join(parts, "; ") + " (the other samples were written)")
+	msg := fmt.Sprintf("%d series refused: %s", o.refusedCount, strings.Join(o.refused, "; "))
+	if more := o.refusedCount - len(o.refused); more > 0 {
+		msg += fmt.Sprintf("; and %d more", more)
+	}
+	return badRequest(msg + " (the other series were written)")
 }
 
 // decodeError gives a decoding failure its status code.

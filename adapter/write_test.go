@@ -12,6 +12,7 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
 func fakeConfig(urls ...string) string {
@@ -146,24 +147,30 @@ func TestWritePartiallyInvalid(t *testing.T) {
 	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
 	dup := series("dup", []string{"a", "1", "a", "2"}, prompb.Sample{Value: 1, Timestamp: 1})
 	hist := series("h", nil, prompb.Sample{Value: 7, Timestamp: 5})
-	hist.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{CountInt: 1}, Timestamp: 5}}
+	hist.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{CountInt: 1}, ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: 1}, Sum: 0, Timestamp: 6}}
+	hist.Exemplars = []prompb.Exemplar{{Labels: []prompb.Label{{Name: "trace_id", Value: "abc"}}, Value: 0.5, Timestamp: 7}}
+	// Buckets that do not add up to the count: the whole series is refused.
+	badHist := series("bad_h", nil, prompb.Sample{Value: 1, Timestamp: 5})
+	badHist.Histograms = []prompb.Histogram{{Count: &prompb.Histogram_CountInt{CountInt: 1}, Timestamp: 5}}
 	special := series("special", nil,
 		prompb.Sample{Value: math.NaN(), Timestamp: 1},
 		prompb.Sample{Value: math.Inf(1), Timestamp: 2},
 		prompb.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: 3},
 		prompb.Sample{Value: 2.5, Timestamp: 4})
 
-	r := writeV1(t, ts.URL+"/api/v1/write", noName, upSample, dup, hist, special)
+	r := writeV1(t, ts.URL+"/api/v1/write", noName, upSample, dup, hist, badHist, special)
 	if r.status != http.StatusBadRequest {
 		t.Fatalf("status %d (%s), want 400", r.status, r.body)
 	}
-	for _, want := range []string{"2 series refused", "__name__", `duplicate label name "a"`, "native histograms are not stored yet", "the other samples were written"} {
+	for _, want := range []string{"3 series refused", "__name__", `duplicate label name "a"`, `series {__name__="bad_h"} refused: invalid histogram at 5`, "the other series were written"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("body %q does not contain %q", r.body, want)
 		}
 	}
 	got := strings.Join(fake.written(), "\n")
 	want := "up,job=x value=1 1000\nh value=7 5\n" +
+		"h h_count=1,h_sum=0,h_zero_count=1,h_zero_threshold=0,h_schema=0i,h_reset_hint=0i,h_float=false 6\n" +
+		"h exemplar_value=0.5,exemplar_labels=\"{trace_id=\\\"abc\\\"}\" 7\n" +
 		"special special=2.25179981368525e+15 1\nspecial special=1 2\nspecial special=3 3\nspecial value=2.5 4"
 	if got != want {
 		t.Errorf("written:\n%s\nwant:\n%s", got, want)
@@ -199,6 +206,23 @@ func TestWriteV2Headers(t *testing.T) {
 	}
 	t.Run("all written", func(t *testing.T) {
 		check(t, writeV2(t, url, v2Request(two, three, stale)), http.StatusNoContent, "6")
+	})
+	t.Run("histograms and exemplars", func(t *testing.T) {
+		req := v2Request(two)
+		req.Timeseries[0].Histograms = []writev2.Histogram{
+			{Count: &writev2.Histogram_CountInt{CountInt: 2}, ZeroCount: &writev2.Histogram_ZeroCountInt{ZeroCountInt: 2}, Timestamp: 3},
+			{Count: &writev2.Histogram_CountInt{CountInt: 3}, ZeroCount: &writev2.Histogram_ZeroCountInt{ZeroCountInt: 3}, Timestamp: 4},
+		}
+		req.Timeseries[0].Exemplars = []writev2.Exemplar{{Value: 1, Timestamp: 2}}
+		r := writeV2(t, url, req)
+		if r.status != http.StatusNoContent {
+			t.Fatalf("status %d (%s)", r.status, r.body)
+		}
+		for name, want := range map[string]string{"Samples": "2", "Histograms": "2", "Exemplars": "1"} {
+			if got := r.header.Get("X-Prometheus-Remote-Write-" + name + "-Written"); got != want {
+				t.Errorf("%s written = %q, want %q", name, got, want)
+			}
+		}
 	})
 	t.Run("one series refused", func(t *testing.T) {
 		check(t, writeV2(t, url, v2Request(two, noName)), http.StatusBadRequest, "2")
@@ -266,6 +290,56 @@ func TestWriteMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestWriteMetadataWhenChanged: Prometheus resends all metadata every
+// minute; promflux writes a family's metadata when it is new or changed,
+// and again after a write of it failed.
+func TestWriteMetadataWhenChanged(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	send := func(help string) response {
+		t.Helper()
+		raw, err := proto.Marshal(&prompb.WriteRequest{Metadata: []prompb.MetricMetadata{
+			{Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "http_requests_total", Help: help},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return post(t, ts.URL+"/api/v1/write", contentTypeV1, "snappy", snappy.Encode(nil, raw))
+	}
+	metadataLines := func() int {
+		n := 0
+		for _, l := range fake.written() {
+			if strings.HasPrefix(l, "promflux_metadata,") {
+				n++
+			}
+		}
+		return n
+	}
+	for i, step := range []struct {
+		help  string
+		fail  bool
+		lines int
+	}{
+		{"Requests.", false, 1},
+		{"Requests.", false, 1}, // unchanged: not written again
+		{"All requests.", true, 1},
+		{"All requests.", false, 2}, // the failed write is retried
+		{"All requests.", false, 2},
+	} {
+		if step.fail {
+			fake.fail(http.StatusInternalServerError, "")
+		}
+		r := send(step.help)
+		fake.fail(http.StatusNoContent, "")
+		if want := map[bool]int{false: http.StatusNoContent, true: http.StatusServiceUnavailable}[step.fail]; r.status != want {
+			t.Fatalf("step %d: status %d (%s), want %d", i, r.status, r.body, want)
+		}
+		if got := metadataLines(); got != step.lines {
+			t.Fatalf("step %d: %d metadata lines written, want %d: %v", i, got, step.lines, fake.written())
 		}
 	}
 }

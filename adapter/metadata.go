@@ -1,0 +1,40 @@
+package adapter
+
+import (
+	"sync"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// maxMetadataEntries bounds the metadata cache: past it the cache starts
+// over, which costs one more write of each family's metadata, never a
+// loss.
+const maxMetadataEntries = 100_000
+
+// metadataCache remembers, per database and metric family, the metadata
+// last stored, so that metadata is written when it changes, not with every
+// request (Prometheus resends all of it every minute).
+type metadataCache struct {
+	mu   sync.Mutex
+	seen map[string]prompb.MetricMetadata
+}
+
+func metadataKey(db, family string) string { return db + "\xff" + family }
+
+// changed reports whether m differs from what db last stored for its family.
+func (c *metadataCache) changed(db string, m prompb.MetricMetadata) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.seen[metadataKey(db, m.MetricFamilyName)]
+	return !ok || old.Type != m.Type || old.Help != m.Help || old.Unit != m.Unit
+}
+
+// stored records that db acknowledged m.
+func (c *metadataCache) stored(db string, m prompb.MetricMetadata) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen) >= maxMetadataEntries {
+		c.seen = make(map[string]prompb.MetricMetadata)
+	}
+	c.seen[metadataKey(db, m.MetricFamilyName)] = prompb.MetricMetadata{Type: m.Type, Help: m.Help, Unit: m.Unit, MetricFamilyName: m.MetricFamilyName}
+}
