@@ -22,10 +22,16 @@ const streamChunkSize = 10000
 //
 // Rows are decoded into typed columns instead of generic cells, because
 // reads are tens of millions of rows: the query must select the time (as
-// integer milliseconds, which QueryStream asks for) and one or more numeric
-// columns, such as float fields or counts. Times[i], Values[i] and
-// Extra[c][i] are one row. A row whose value columns are all null is left
+// integer milliseconds, which QueryStream asks for) and one or more value
+// columns, such as fields or counts. Times[i], Values[i], Extra[c][i] and
+// Text[c][i] are one row. A row whose value columns are all null is left
 // out; so with a single value column every row has a value.
+//
+// Numbers are floats. A boolean cell is 1 or 0. A string cell is NaN in
+// Values or Extra and its text in Text, which exists only for chunks with
+// a string cell, so that reads of numbers pay nothing for it. A string or
+// boolean cell is not null: a row of an empty string is kept, although its
+// cell reads NaN and "" as a null cell does.
 //
 // Several value columns come from queries such as
 //
@@ -39,9 +45,10 @@ const streamChunkSize = 10000
 // not 0, for the count of a field a series lacks, so such a count is NaN
 // (a series with neither field is not listed at all).
 //
-// A SeriesChunk and its map and slices, those of Extra included, are reused
-// for the next chunk: the callback of QueryStream must copy what it keeps.
-// The strings may be kept.
+// A SeriesChunk and its map and slices, those of Extra and Text included,
+// are reused for the next chunk: the callback of QueryStream must copy what
+// it keeps. The strings, those of Text included, may be kept: they do not
+// share the buffer of the answer.
 type SeriesChunk struct {
 	// Name is the measurement.
 	Name string
@@ -55,15 +62,22 @@ type SeriesChunk struct {
 	Times []int64
 	// Values are the rows' values of the first value column. Integers (e.g.
 	// a count) are converted to float64, exactly up to 2^53; floats keep
-	// every bit, -0 included. With several value columns, a null cell is
-	// NaN, as in Extra.
+	// every bit, -0 included. Booleans are 1 or 0. A string cell is NaN
+	// (its text is in Text); with several value columns, so is a null cell,
+	// as in Extra.
 	Values []float64
 	// Extra holds the value columns after the first, each aligned with
 	// Times (Extra[c][i] is row i of column c+2), converted as Values. It is
 	// empty with a single value column.
-	// A null cell is NaN: InfluxDB never returns NaN for a float field or a
-	// count, so NaN can only mean null.
+	// A null or string cell is NaN: InfluxDB never returns NaN for a float
+	// field or a count.
 	Extra [][]float64
+	// Text holds the string cells of every value column, aligned with
+	// Times: Text[c][i] is row i of value column c (c = 0 is the first
+	// value column, the one in Values). It is nil when the chunk has no
+	// string cell; a cell that is not a string is "". JSON escapes are
+	// decoded as encoding/json does.
+	Text [][]string
 	// Partial is set when more rows of the series follow in the next chunk.
 	Partial bool
 }
@@ -80,9 +94,11 @@ type SeriesChunk struct {
 // for its whole duration.
 //
 // The rows must have the shape SeriesChunk describes, else QueryStream
-// fails: cells that are not numbers or null, such as strings, a time that
-// is not an integer, or rows of a series with unlike numbers of cells. q should hold one statement; the series of several statements
-// would arrive one statement after the other, without telling them apart.
+// fails: cells that are not numbers, strings, booleans or null (arrays,
+// objects), a time that is not an integer, or rows of a series with unlike
+// numbers of cells. q should hold one statement; the series of several
+// statements would arrive one statement after the other, without telling
+// them apart.
 //
 // Errors: when fn returns an error, the stream stops and QueryStream returns
 // that error unchanged. Everything else is an *Error, classified as by

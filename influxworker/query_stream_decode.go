@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -64,7 +65,10 @@ type streamDecoder struct {
 	// maxObject is maxStreamObjectBytes but in tests.
 	maxObject int
 
-	chunk  SeriesChunk
+	chunk SeriesChunk
+	// text keeps the arrays of Text while a chunk has no string cell, for
+	// the next that has.
+	text   [][]string
 	intern map[string]string
 	// cells is the number of cells, time included, of the rows of the
 	// current series, set by its first row; 0 before.
@@ -267,6 +271,10 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	c.Columns, c.Times, c.Values = c.Columns[:0], c.Times[:0], c.Values[:0]
 	// Only the length: the slices past it keep their arrays for reuse.
 	c.Extra = c.Extra[:0]
+	if c.Text != nil {
+		d.text = c.Text
+	}
+	c.Text = nil
 	c.Partial = false
 	d.cells = 0
 	rows := 0
@@ -336,26 +344,40 @@ func (d *streamDecoder) row(p *parser) error {
 		}
 		p.i++
 		p.space()
-		v, null := math.NaN(), p.peek() == 'n'
-		if null {
-			err = p.literal("null")
-		} else {
-			v, err = p.number()
-		}
+		col := cells - 1
+		v, null, isText, err := p.cell()
 		if err != nil {
 			return err
 		}
 		allNull = allNull && null
-		if cells == 1 {
+		if col == 0 {
 			c.Values = append(c.Values, v)
 		} else {
-			col := cells - 2
-			if col == len(c.Extra) {
+			if col-1 == len(c.Extra) {
 				if err := d.addColumn(p); err != nil {
 					return err
 				}
 			}
-			c.Extra[col] = append(c.Extra[col], v)
+			c.Extra[col-1] = append(c.Extra[col-1], v)
+		}
+		if isText && c.Text == nil {
+			d.startText(col, n)
+		}
+		if c.Text != nil {
+			if col == len(c.Text) {
+				d.addTextColumn(n)
+			}
+			text := ""
+			if isText {
+				prev := ""
+				if k := len(c.Text[col]); k > 0 {
+					prev = c.Text[col][k-1]
+				}
+				if text, err = p.text(prev); err != nil {
+					return err
+				}
+			}
+			c.Text[col] = append(c.Text[col], text)
 		}
 		cells++
 	}
@@ -374,10 +396,42 @@ func (d *streamDecoder) row(p *parser) error {
 		for i := range c.Extra {
 			c.Extra[i] = c.Extra[i][:n]
 		}
+		for i := range c.Text {
+			c.Text[i] = c.Text[i][:n]
+		}
 		return nil
 	}
 	c.Times = append(c.Times, t)
 	return nil
+}
+
+// startText makes Text of the chunk, at the first string cell, in column
+// col of row n: the cells before it, of this row and the earlier ones, are
+// not strings. Until then the rows cost no string column at all.
+func (d *streamDecoder) startText(col, n int) {
+	c := &d.chunk
+	c.Text = d.text[:0]
+	if c.Text == nil {
+		c.Text = make([][]string, 0, col+1)
+	}
+	for range col {
+		d.addTextColumn(n)
+		c.Text[len(c.Text)-1] = append(c.Text[len(c.Text)-1], "")
+	}
+}
+
+// addTextColumn adds a column of n "" to Text, reusing the array a column
+// had in an earlier chunk.
+func (d *streamDecoder) addTextColumn(n int) {
+	c := &d.chunk
+	if len(c.Text) < cap(c.Text) {
+		c.Text = c.Text[:len(c.Text)+1]
+	} else {
+		c.Text = append(c.Text, nil)
+	}
+	last := &c.Text[len(c.Text)-1]
+	*last = slices.Grow((*last)[:0], n+1)[:n]
+	clear(*last)
 }
 
 // addColumn adds a column to Extra while the first row of a series is
@@ -584,12 +638,8 @@ func (p *parser) stringBytes() ([]byte, error) {
 	if err != nil || !complex {
 		return raw, err
 	}
-	var s string
-	if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
-		p.i = start
-		return nil, p.fail("invalid string: %v", err)
-	}
-	return []byte(s), nil
+	s, err := p.unquote(start)
+	return []byte(s), err
 }
 
 // string decodes a string, through intern unless it is nil.
@@ -617,6 +667,57 @@ func internString(intern map[string]string, b []byte) string {
 	}
 	intern[s] = s
 	return s
+}
+
+// cell decodes a value cell: a number as by number, a boolean as 1 or 0,
+// null as NaN. A string is NaN and isText, and is left to text, which
+// needs the string before it in the column.
+func (p *parser) cell() (v float64, null, isText bool, err error) {
+	switch c := p.peek(); {
+	case c == 'n':
+		return math.NaN(), true, false, p.literal("null")
+	case c == '"':
+		return math.NaN(), false, true, nil
+	case c == 't':
+		return 1, false, false, p.literal("true")
+	case c == 'f':
+		return 0, false, false, p.literal("false")
+	case c == '-' || c >= '0' && c <= '9':
+		v, err = p.number()
+		return v, false, false, err
+	default:
+		return 0, false, false, p.unexpected("a number, string, boolean or null")
+	}
+}
+
+// text decodes a string into a string that does not share the buffer and
+// may be kept. A string equal to prev is prev: the strings of a histogram
+// column, such as its spans, often repeat from row to row, and are then
+// not allocated again.
+func (p *parser) text(prev string) (string, error) {
+	start := p.i
+	raw, complex, err := p.scanString()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case complex:
+		return p.unquote(start)
+	case string(raw) == prev:
+		return prev, nil
+	}
+	return string(raw), nil
+}
+
+// unquote decodes the string p.b[start:p.i] by encoding/json, so that it
+// reads exactly as with Query.
+func (p *parser) unquote(start int) (string, error) {
+	var s string
+	if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+		p.i = start
+		return "", p.fail("invalid string: %v", err)
+	}
+	return s, nil
 }
 
 // scanNumber consumes a number with JSON's grammar. It returns the digits

@@ -39,6 +39,9 @@ func cloneChunk(c *SeriesChunk) SeriesChunk {
 	for _, col := range c.Extra {
 		x.Extra = append(x.Extra, slices.Clone(col))
 	}
+	for _, col := range c.Text {
+		x.Text = append(x.Text, slices.Clone(col))
+	}
 	return x
 }
 
@@ -55,7 +58,8 @@ func sameChunks(a, b []SeriesChunk) bool {
 		x, y := a[i], b[i]
 		if x.Name != y.Name || x.Partial != y.Partial || !maps.Equal(x.Tags, y.Tags) ||
 			!slices.Equal(x.Columns, y.Columns) || !slices.Equal(x.Times, y.Times) ||
-			!sameFloats(x.Values, y.Values) || !slices.EqualFunc(x.Extra, y.Extra, sameFloats) {
+			!sameFloats(x.Values, y.Values) || !slices.EqualFunc(x.Extra, y.Extra, sameFloats) ||
+			(x.Text == nil) != (y.Text == nil) || !slices.EqualFunc(x.Text, y.Text, slices.Equal) {
 			return false
 		}
 	}
@@ -72,6 +76,7 @@ func TestStreamDecodeGolden(t *testing.T) {
 	cols := []string{"time", "value"}
 	two := []string{"time", "value", "special"}
 	counts := []string{"time", "count", "count_1"}
+	hist := []string{"time", "h_count", "h_sum", "h_schema", "h_float", "h_pos_spans", "h_pos"}
 	for _, tc := range []struct {
 		file string
 		want []SeriesChunk
@@ -105,6 +110,23 @@ func TestStreamDecodeGolden(t *testing.T) {
 				{Name: "m", Tags: map[string]string{"t": "a"}, Columns: counts, Times: []int64{0}, Values: []float64{3}, Extra: [][]float64{{2}}},
 				{Name: "m", Tags: map[string]string{"t": "b"}, Columns: counts, Times: []int64{0}, Values: []float64{1}, Extra: [][]float64{{null}}},
 				{Name: "m", Tags: map[string]string{"t": "c"}, Columns: counts, Times: []int64{0}, Values: []float64{null}, Extra: [][]float64{{1}}},
+			},
+		},
+		{
+			// SELECT "h_count"::field, "h_sum"::field, "h_schema"::field, "h_float"::field, "h_pos_spans"::field, "h_pos"::field FROM m GROUP BY *
+			// of native histogram fields: strings (escaped, UTF-8, empty),
+			// booleans, an integer.
+			file: "query_stream_text.jsonl",
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{"le": "a"}, Columns: hist, Times: []int64{1000, 2000}, Values: []float64{6, 0},
+					Extra: [][]float64{{12.5, null}, {3, null}, {0, null}, {null, null}, {null, null}},
+					Text:  [][]string{{"", ""}, {"", ""}, {"", ""}, {"", ""}, {"0:2,3:1", ""}, {"1,1,-1", ""}}, Partial: true},
+				{Name: "m", Tags: map[string]string{"le": "a"}, Columns: hist, Times: []int64{3000}, Values: []float64{null},
+					Extra: [][]float64{{null}, {null}, {1}, {null}, {null}},
+					Text:  [][]string{{""}, {""}, {""}, {""}, {""}, {`é "q" \ x\ty` + "\t" + `z😀`}}},
+				{Name: "m", Tags: map[string]string{"le": "b"}, Columns: hist, Times: []int64{1000}, Values: []float64{null},
+					Extra: [][]float64{{math.Copysign(0, -1)}, {null}, {1}, {null}, {null}},
+					Text:  [][]string{{""}, {""}, {""}, {""}, {""}, {""}}},
 			},
 		},
 	} {
@@ -246,9 +268,76 @@ func TestStreamDecode(t *testing.T) {
 		{name: "not JSON", in: "<html>", wantErr: `at byte 0: found '<', want '{'`},
 		{name: "not an object", in: `{"results":[]} [1]`, wantErr: `at byte 15: found '[', want '{'`},
 		{
-			name:    "string value",
-			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,"up"]]}]}]}`,
-			wantErr: `at byte 92: found '"', want a number`,
+			name: "string value",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,"up"],[2,null],[3,""]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1, 3}, Values: []float64{null, null}, Text: [][]string{{"up", ""}}}},
+		},
+		{
+			name: "booleans",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,true,null],[2,null,false],[3,null,null],[4,false,true]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"},
+				Times: []int64{1, 2, 4}, Values: []float64{1, null, 0}, Extra: [][]float64{{null, 0, 1}}}},
+		},
+		{
+			// The first string comes in a later row and a middle column:
+			// Text covers the rows and cells before it, and the rows left
+			// out are left out of Text too.
+			name: "strings mixed with numbers booleans and nulls",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","h_count","h_float","h_pos_spans","h_pos"],"values":[` +
+				`[1,6,false,null,null],[2,null,null,null,null],[3,7,true,"0:2,3:1","1,1,-1"],[4,null,null,null,null],[5,null,null,null,"x"],[6,-0,null,"",null]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "h_count", "h_float", "h_pos_spans", "h_pos"},
+				Times: []int64{1, 3, 5, 6}, Values: []float64{6, 7, null, math.Copysign(0, -1)},
+				Extra: [][]float64{{0, 1, null, null}, {null, null, null, null}, {null, null, null, null}},
+				Text:  [][]string{{"", "", "", ""}, {"", "", "", ""}, {"", "0:2,3:1", "", ""}, {"", "1,1,-1", "x", ""}}}},
+		},
+		{
+			name: "string in the first row and the last column",
+			in:   `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,1,"x"],[2,2,null]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"},
+				Times: []int64{1, 2}, Values: []float64{1, 2}, Extra: [][]float64{{null, null}}, Text: [][]string{{"", ""}, {"x", ""}}}},
+		},
+		{
+			name: "string escapes and UTF-8",
+			in: `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","s"],"values":[` +
+				`[1,"a\"b\\c\/d"],[2,"\n\t\r\b\f"],[3,"\u00e9\u0000"],[4,"\ud83d\ude00"],[5,"é€😀"],[6,"\ud800"],[7,"\u003c\u003e\u0026"]]}]}]}`,
+			want: []SeriesChunk{{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "s"},
+				Times: []int64{1, 2, 3, 4, 5, 6, 7}, Values: []float64{null, null, null, null, null, null, null},
+				Text: [][]string{{`a"b\c/d`, "\n\t\r\b\f", "é\x00", "😀", "é€😀", "\ufffd", "<>&"}}}},
+		},
+		{
+			// Text of one chunk must not leak into the next, which has no
+			// string; its arrays are reused by a later chunk with strings.
+			name: "text between chunks",
+			in: `{"results":[{"statement_id":0,"series":[` +
+				`{"name":"m","columns":["time","a","b"],"values":[[1,"x","y"],[2,null,"z"]],"partial":true}],"partial":true}]}` +
+				`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[3,1,2]]}]}]}` +
+				`{"results":[{"statement_id":0,"series":[{"name":"n","columns":["time","a"],"values":[[4,"w"]]}]}]}`,
+			want: []SeriesChunk{
+				{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"}, Times: []int64{1, 2}, Values: []float64{null, null},
+					Extra: [][]float64{{null, null}}, Text: [][]string{{"x", ""}, {"y", "z"}}, Partial: true},
+				{Name: "m", Tags: map[string]string{}, Columns: []string{"time", "a", "b"}, Times: []int64{3}, Values: []float64{1}, Extra: [][]float64{{2}}},
+				{Name: "n", Tags: map[string]string{}, Columns: []string{"time", "a"}, Times: []int64{4}, Values: []float64{null}, Text: [][]string{{"w"}}},
+			},
+		},
+		{
+			name:    "array value",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,[1]]]}]}]}`,
+			wantErr: `at byte 92: found '[', want a number, string, boolean or null`,
+		},
+		{
+			name:    "object in a later column",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,null,{}]]}]}]}`,
+			wantErr: `found '{', want a number, string, boolean or null`,
+		},
+		{
+			name:    "invalid escape in a string value",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,"\x"]]}]}]}`,
+			wantErr: `invalid string`,
+		},
+		{
+			name:    "bad literal",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,tru]]}]}]}`,
+			wantErr: `want true`,
 		},
 		{
 			name:    "columns do not match",
@@ -294,11 +383,6 @@ func TestStreamDecode(t *testing.T) {
 			name:    "too many columns",
 			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","values":[[1` + strings.Repeat(",1", maxStreamColumns) + `]]}]}]}`,
 			wantErr: "row has more than 1024 columns",
-		},
-		{
-			name:    "string in a later column",
-			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b"],"values":[[1,null,"x"]]}]}]}`,
-			wantErr: `found '"', want a number`,
 		},
 		{
 			name:    "missing comma between cells",
@@ -395,13 +479,14 @@ func (infiniteReader) Read(b []byte) (int, error) {
 }
 
 func FuzzQueryStreamDecode(f *testing.F) {
-	for _, file := range []string{"query_stream.jsonl", "query_stream_special.jsonl", "query_stream_count.jsonl"} {
+	for _, file := range []string{"query_stream.jsonl", "query_stream_special.jsonl", "query_stream_count.jsonl", "query_stream_text.jsonl"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", file)); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"a\u00e9":"\"x"},"columns":["time","count"],"values":[[0,2],[1,null]]}]}]}`))
 	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b","c"],"values":[[1,null,2,null],[2,null,null,null],[3,1,2,3]]},{"name":"n","columns":["time","a"],"values":[[1,1]]}]}]}`))
+	f.Add([]byte(`{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b","c"],"values":[[1,6,false,null],[2,null,null,null],[3,7,true,"0:2,3:1"],[4,null,null,"\u00e9\ud83d\ude00\""]],"partial":true}],"partial":true}]}{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","a","b","c"],"values":[[5,1,2,3]]}]}]}`))
 	f.Add([]byte(`{"results":[{"statement_id":0,"error":"database not found: x"}]}`))
 	f.Add([]byte(`{"error":"e"}{"results":[{"messages":[{"level":"w","text":"t"}],"partial":true}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -420,9 +505,18 @@ func FuzzQueryStreamDecode(f *testing.F) {
 					t.Fatalf("%d times, %d values in column %d", len(c.Times), len(col), i+2)
 				}
 			}
-			// A row is left out only when all its values are null.
+			if c.Text != nil && len(c.Text) != len(c.Extra)+1 {
+				t.Fatalf("%d text columns, %d value columns", len(c.Text), len(c.Extra)+1)
+			}
+			for i, col := range c.Text {
+				if len(col) != len(c.Times) {
+					t.Fatalf("%d times, %d strings in column %d", len(c.Times), len(col), i+1)
+				}
+			}
+			// A row is left out only when all its values are null. A
+			// string cell is NaN too, and "" is not told from null.
 			for i := range c.Times {
-				null := math.IsNaN(c.Values[i])
+				null := math.IsNaN(c.Values[i]) && c.Text == nil
 				for _, col := range c.Extra {
 					null = null && math.IsNaN(col[i])
 				}
@@ -499,6 +593,41 @@ func chunkedAnswer(rows, chunkRows int, special bool) []byte {
 	return b.Bytes()
 }
 
+// histogramAnswer is a chunked answer of rows rows of native histogram
+// fields in one series, split into chunks of chunkRows rows: numbers, a
+// boolean and two strings per row.
+func histogramAnswer(rows, chunkRows int) []byte {
+	var b bytes.Buffer
+	for start := 0; start < rows; start += chunkRows {
+		b.WriteString(`{"results":[{"statement_id":0,"series":[{"name":"http_request_duration_seconds","tags":{"instance":"host-1:9100","job":"api"},` +
+			`"columns":["time","h_count","h_sum","h_schema","h_float","h_pos_spans","h_pos"],"values":[`)
+		for i := start; i < min(start+chunkRows, rows); i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `[%d,%d,%s,3,false,"0:4,2:3","%d,1,-1,0,2,-3,1"]`, 1700000000000+int64(i)*15000, i*7, jsonFloat(float64(i)*1.1), i%5)
+		}
+		if start+chunkRows < rows {
+			b.WriteString(`],"partial":true}],"partial":true}]}`)
+		} else {
+			b.WriteString(`]}]}]}`)
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func TestHistogramAnswer(t *testing.T) {
+	got, err := decodeAll(bytes.NewReader(histogramAnswer(15, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[0].Partial || len(got[1].Times) != 5 || got[1].Values[4] != 14*7 ||
+		got[1].Extra[2][4] != 0 || got[1].Text[4][4] != "0:4,2:3" || got[1].Text[5][4] != "4,1,-1,0,2,-3,1" || got[1].Text[0][4] != "" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
 func jsonFloat(v float64) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -536,8 +665,9 @@ func TestChunkedAnswer(t *testing.T) {
 }
 
 // BenchmarkQueryStreamDecode decodes a chunked answer of 1M rows, with the
-// stream decoder (of one value column, and of two as when reading samples
-// stored as "value" or "special") and, for comparison, with encoding/json
+// stream decoder (of one value column, of two as when reading samples
+// stored as "value" or "special", and of the fields of native histograms,
+// strings included) and, for comparison, with encoding/json
 // into Response as Query does.
 func BenchmarkQueryStreamDecode(b *testing.B) {
 	const rows = 1_000_000
@@ -545,6 +675,7 @@ func BenchmarkQueryStreamDecode(b *testing.B) {
 	for name, body := range map[string][]byte{
 		"stream":         body,
 		"stream_special": chunkedAnswer(rows, streamChunkSize, true),
+		"stream_text":    histogramAnswer(rows, streamChunkSize),
 	} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -168,6 +168,39 @@ func TestInfluxDBQueryStream(t *testing.T) {
 		}
 	})
 
+	t.Run("strings and booleans", func(t *testing.T) {
+		// The fields of a native histogram sample, which include strings,
+		// a boolean and an integer; rows of one field only leave the others
+		// null. Chunks of 2 rows: Text is per chunk.
+		s.CreateDatabase(t, "hist")
+		s.Write(t, "hist", `m h_count=6,h_sum=12.5,h_schema=3i,h_float=false,h_pos_spans="0:2,3:1",h_pos="1,1,-1" 1000`+"\n"+
+			`m h_count=0 2000`+"\n"+
+			`m h_float=true,h_pos="é \"q\" \\ x\ty`+"\t"+`z😀" 3000`+"\n")
+		q := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database = "hist" })
+		q.chunkSize = 2
+		var got []SeriesChunk
+		err := q.QueryStream(ctx, `SELECT "h_count"::field, "h_sum"::field, "h_schema"::field, "h_float"::field, "h_pos_spans"::field, "h_pos"::field FROM m GROUP BY *`,
+			func(c *SeriesChunk) error {
+				got = append(got, cloneChunk(c))
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := []string{"time", "h_count", "h_sum", "h_schema", "h_float", "h_pos_spans", "h_pos"}
+		want := []SeriesChunk{
+			{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{1000, 2000}, Values: []float64{6, 0},
+				Extra: [][]float64{{12.5, null}, {3, null}, {0, null}, {null, null}, {null, null}},
+				Text:  [][]string{{"", ""}, {"", ""}, {"", ""}, {"", ""}, {"0:2,3:1", ""}, {"1,1,-1", ""}}, Partial: true},
+			{Name: "m", Tags: map[string]string{}, Columns: cols, Times: []int64{3000}, Values: []float64{null},
+				Extra: [][]float64{{null}, {null}, {1}, {null}, {null}},
+				Text:  [][]string{{""}, {""}, {""}, {""}, {""}, {`é "q" \ x\ty` + "\t" + `z😀`}}},
+		}
+		if !sameChunks(got, want) {
+			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	})
+
 	t.Run("no data", func(t *testing.T) {
 		calls := 0
 		err := p.QueryStream(ctx, `SELECT "value"::field FROM "absent" GROUP BY *`, func(*SeriesChunk) error { calls++; return nil })
