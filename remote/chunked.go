@@ -19,8 +19,8 @@ import (
 // frames up to its remote_read chunked_read_limit (50 MB by default).
 const DefaultMaxFrameBytes = 1 << 20
 
-// MaxSamplesPerChunk is the number of samples at which ChunkedWriter cuts an
-// XOR chunk, the chunk size the Prometheus TSDB head cuts at, which its
+// MaxSamplesPerChunk is the number of samples at which ChunkedWriter cuts a
+// chunk of any kind, the chunk size the Prometheus TSDB head cuts at, which its
 // chunk iterators and memory estimates are tuned for.
 const MaxSamplesPerChunk = 120
 
@@ -46,8 +46,11 @@ var (
 // prompb.ChunkedReadResponse, each holding one series, each preceded by the
 // uvarint length of the message and its big-endian CRC32 (Castagnoli).
 //
-// Samples are encoded into an XOR chunk as they arrive; a chunk is cut at
-// MaxSamplesPerChunk samples and joins the pending frame. The frame is sent
+// Samples are encoded as they arrive into a chunk of their kind: XOR for
+// floats, HISTOGRAM and FLOAT_HISTOGRAM for native histograms. A chunk is cut
+// at MaxSamplesPerChunk samples, when the kind of sample changes and when the
+// histogram chunk appender starts a new chunk (see AppendHistogram); the cut
+// chunk joins the pending frame. The frame is sent
 // when the next chunk would make its message larger than maxFrameBytes, and
 // at EndSeries; a long series thus spans several frames with the same labels
 // and query index. A frame always holds at least one chunk, so a frame whose
@@ -75,7 +78,10 @@ type ChunkedWriter struct {
 	hasSamples bool
 	lastT      int64
 
-	// The open chunk, reused from chunk to chunk.
+	// The open chunk: cur is either chunk, the XOR chunk reused from chunk
+	// to chunk, or a histogram chunk, allocated for each chunk because the
+	// histogram appender may replace it when it recodes.
+	cur        chunkenc.Chunk
 	chunk      *chunkenc.XORChunk
 	chunkBuf   []byte
 	app        chunkenc.Appender
@@ -133,23 +139,19 @@ func (c *ChunkedWriter) StartSeries(queryIndex int64, lbls []prompb.Label) error
 	return nil
 }
 
-// Append adds a sample to the open series. Timestamps must increase strictly
-// within a series, as in Prometheus's storage; a sample that does not is
-// rejected, because XOR chunks would carry it but readers would misbehave.
+// Append adds a float sample to the open series. Timestamps must increase
+// strictly within a series, as in Prometheus's storage; a sample that does not
+// is rejected, because chunks would carry it but readers would misbehave. A
+// float sample after histogram samples cuts the open chunk and starts an XOR
+// chunk.
 func (c *ChunkedWriter) Append(t int64, v float64) error {
-	if c.err != nil {
-		return c.err
+	if err := c.checkAppend(t); err != nil {
+		return err
 	}
-	if !c.open {
-		return errNoSeries
-	}
-	if c.samples == MaxSamplesPerChunk {
+	if c.samples == MaxSamplesPerChunk || (c.samples > 0 && c.cur.Encoding() != chunkenc.EncXOR) {
 		if err := c.cutChunk(); err != nil {
 			return err
 		}
-	}
-	if c.hasSamples && t <= c.lastT {
-		return fmt.Errorf("sample at %d ms does not follow the previous one at %d ms in series %s", t, c.lastT, labelsString(c.labels))
 	}
 	if c.samples == 0 {
 		c.minT = t
@@ -157,6 +159,20 @@ func (c *ChunkedWriter) Append(t int64, v float64) error {
 	c.app.Append(0, t, v)
 	c.maxT, c.lastT, c.hasSamples = t, t, true
 	c.samples++
+	return nil
+}
+
+// checkAppend reports whether a sample at t may join the open series.
+func (c *ChunkedWriter) checkAppend(t int64) error {
+	if c.err != nil {
+		return c.err
+	}
+	if !c.open {
+		return errNoSeries
+	}
+	if c.hasSamples && t <= c.lastT {
+		return fmt.Errorf("sample at %d ms does not follow the previous one at %d ms in series %s", t, c.lastT, labelsString(c.labels))
+	}
 	return nil
 }
 
@@ -184,11 +200,12 @@ func (c *ChunkedWriter) EndSeries() error {
 	return nil
 }
 
-// resetChunk empties the open chunk, keeping its buffer. A two-byte zero
-// sample count is the state NewXORChunk starts from.
+// resetChunk makes the reused XOR chunk the open one, empty, keeping its
+// buffer. A two-byte zero sample count is the state NewXORChunk starts from.
 func (c *ChunkedWriter) resetChunk() {
 	c.chunkBuf = append(c.chunkBuf[:0], 0, 0)
 	c.chunk.Reset(c.chunkBuf)
+	c.cur = c.chunk
 	// An empty chunk's appender is built without decoding anything.
 	c.app, _ = c.chunk.Appender()
 	c.samples = 0
@@ -197,7 +214,7 @@ func (c *ChunkedWriter) resetChunk() {
 // cutChunk moves the open chunk into the pending frame, sending the frame
 // first when the chunk would push it over maxFrameBytes.
 func (c *ChunkedWriter) cutChunk() error {
-	data := c.chunk.Bytes()
+	data := c.cur.Bytes()
 	entry := fieldBytes(prompbChunkSize(c.minT, c.maxT, len(data)))
 	if len(c.chunks) > 0 && c.frameBytes(c.chunkBytes+entry) > c.maxFrameBytes {
 		if err := c.writeFrame(); err != nil {
@@ -216,12 +233,14 @@ func (c *ChunkedWriter) cutChunk() error {
 	c.chunks = append(c.chunks, prompb.Chunk{
 		MinTimeMs: c.minT,
 		MaxTimeMs: c.maxT,
-		Type:      prompb.Chunk_XOR,
+		Type:      chunkType(c.cur.Encoding()),
 		Data:      c.arena[start:len(c.arena):len(c.arena)],
 	})
 	c.chunkBytes += entry
-	// Bytes may have grown the chunk's stream beyond chunkBuf.
-	c.chunkBuf = data
+	if c.cur == chunkenc.Chunk(c.chunk) {
+		// Bytes may have grown the chunk's stream beyond chunkBuf.
+		c.chunkBuf = data
+	}
 	c.resetChunk()
 	return nil
 }
@@ -270,10 +289,22 @@ func (c *ChunkedWriter) writeFrame() error {
 	return nil
 }
 
-// prompbChunkSize is prompb.Chunk.Size for an XOR chunk, computed without
-// building the struct.
+// chunkType is the prompb type of the chunks ChunkedWriter builds.
+func chunkType(e chunkenc.Encoding) prompb.Chunk_Encoding {
+	switch e {
+	case chunkenc.EncHistogram:
+		return prompb.Chunk_HISTOGRAM
+	case chunkenc.EncFloatHistogram:
+		return prompb.Chunk_FLOAT_HISTOGRAM
+	default:
+		return prompb.Chunk_XOR
+	}
+}
+
+// prompbChunkSize is prompb.Chunk.Size for a chunk ChunkedWriter builds,
+// computed without building the struct.
 func prompbChunkSize(minT, maxT int64, dataLen int) int {
-	n := 2 // Type XOR = 1: tag and one-byte varint
+	n := 2 // Type XOR, HISTOGRAM or FLOAT_HISTOGRAM: tag and one-byte varint
 	if minT != 0 {
 		n += 1 + uvarintBytes(uint64(minT))
 	}

@@ -12,9 +12,10 @@
 // (DecodeRead), negotiates the response type, and writes both response
 // types: SAMPLES as one snappy-compressed prompb.ReadResponse
 // (WriteReadResponse) and STREAMED_XOR_CHUNKS as CRC-checked frames of
-// XOR-encoded chunks built sample by sample (ChunkedWriter), so that a
-// streamed answer never holds more than one frame. ChunkedReader and
-// DecodeReadResponse are the client side, for tests and load generators.
+// XOR, HISTOGRAM and FLOAT_HISTOGRAM chunks built sample by sample
+// (ChunkedWriter), so that a streamed answer never holds more than one
+// frame. ChunkedReader and DecodeReadResponse are the client side, for tests
+// and load generators.
 //
 // The package must not know InfluxDB, routing, matcher semantics or HTTP
 // status codes: it reports failures as errors wrapping ErrUnsupported,
