@@ -173,6 +173,7 @@ func checkHistogramRoundTrip(t *testing.T, out []byte, hs []prompb.Histogram, st
 		if !bytes.Equal(wantPB, gotPB) {
 			t.Fatalf("line %q read back as\n%v\nwant\n%v", p.fields, got.String(), h.String())
 		}
+		checkDecodeHistogram(t, p.fields, h)
 	}
 	if i != len(lines) {
 		t.Fatalf("%d lines for %d histograms", len(lines), i)

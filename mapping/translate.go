@@ -207,19 +207,22 @@ func orGroup(alts []string) string {
 // DiscoveryQuery returns the statement that lists every stored series that
 // may match, with its number of samples in the time range:
 //
-//	SELECT count("value"::field), count("special"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//	SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
 // with the time range in nanoseconds, clamped to what InfluxDB can store.
-// The result columns are time, count (finite samples) and count_1 (NaN and
-// infinite samples); InfluxDB leaves a count null or out where a series
-// lacks that field. Their sum bounds the samples FetchQuery returns.
+// The result columns are time, count (finite samples), count_1 (NaN and
+// infinite samples) and count_2 (native histogram samples: every histogram
+// point has the field h_schema); InfluxDB leaves a count null or out where
+// a series lacks that field. The sum of all count columns bounds the
+// samples FetchQuery and HistogramFetchQuery return together; a series
+// whose count_2 is above 0 has histograms and needs HistogramFetchQuery.
 // GROUP BY * reports every tag key of the measurements read, "" where a
 // series lacks it. The statement may return series the matchers reject
 // (never fewer than match): decode each with SeriesLabels and keep those
 // Matches accepts. retentionPolicy "" means the database's default.
 func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT count("` + FieldKey + `"::field), count("` + SpecialFieldKey + `"::field) FROM `)
+	b.WriteString(`SELECT count("` + FieldKey + `"::field), count("` + SpecialFieldKey + `"::field), count("` + HistogramSchemaField + `"::field) FROM `)
 	s.from.appendTo(&b, retentionPolicy)
 	b.WriteString(" WHERE ")
 	if s.prefilter != "" {
@@ -250,8 +253,49 @@ func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 // is left out, so the result may then hold other series too: match the
 // result series by their tags. An empty storedTags selects nothing.
 func (s *Selection) FetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
+	return s.fetchQuery(sampleSelectList, retentionPolicy, storedMeasurement, storedTags)
+}
+
+// HistogramFetchQuery is FetchQuery for native histogram points: it
+// selects the fields HistogramColumns names, in that order, instead of the
+// sample fields:
+//
+//	SELECT "h_count"::field, "h_count_special"::field, ..., "start_ts"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR ...) AND time >= <start> AND time <= <end> GROUP BY *
+//
+// The result columns are time and HistogramColumns; pass each row to
+// DecodeHistogram. InfluxDB 1.6.7 leaves out rows whose selected fields
+// are all null, so float sample points of the same series do not come
+// back; a row that does come back without h_schema is reported by
+// DecodeHistogram with ok=false. The series conditions are those of
+// FetchQuery.
+func (s *Selection) HistogramFetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
+	return s.fetchQuery(histogramSelectList, retentionPolicy, storedMeasurement, storedTags)
+}
+
+// sampleSelectList and histogramSelectList are the select lists of
+// FetchQuery and HistogramFetchQuery; the ::field qualifier keeps a tag of
+// the same name (a label "value") out of the result.
+var (
+	sampleSelectList    = `"` + FieldKey + `"::field, "` + SpecialFieldKey + `"::field`
+	histogramSelectList = fieldSelectList(HistogramColumns)
+)
+
+func fieldSelectList(keys []string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT "` + FieldKey + `"::field, "` + SpecialFieldKey + `"::field FROM `)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"` + k + `"::field`)
+	}
+	return b.String()
+}
+
+func (s *Selection) fetchQuery(selectList, retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(selectList)
+	b.WriteString(" FROM ")
 	fc := fromClause{}
 	if id, ok := quoteIdent(storedMeasurement); ok {
 		fc.idents = []string{id}

@@ -69,7 +69,7 @@ func TestDiscoveryQuery(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := mustSelection(t, tc.ms...).DiscoveryQuery(tc.rp)
-			want := `SELECT count("value"::field), count("special"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
+			want := `SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
 			if got != want {
 				t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 			}
@@ -83,7 +83,7 @@ func TestTimeRangeClamped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `SELECT count("value"::field), count("special"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
+	want := `SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
 	if got := s.DiscoveryQuery(""); got != want {
 		t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 	}
@@ -121,6 +121,28 @@ func TestFetchQuery(t *testing.T) {
 			}
 			checkStatement(t, got)
 		})
+	}
+}
+
+func TestHistogramFetchQuery(t *testing.T) {
+	s := mustSelection(t, pm(eq, "__name__", "up"))
+	got := s.HistogramFetchQuery("rp", "up", []map[string]string{{"job": "a", "value": "v"}, {"job": "b"}})
+	want := `SELECT "h_count"::field, "h_count_special"::field, "h_sum"::field, "h_sum_special"::field, ` +
+		`"h_zero_count"::field, "h_zero_count_special"::field, "h_zero_threshold"::field, "h_zero_threshold_special"::field, ` +
+		`"h_schema"::field, "h_reset_hint"::field, "h_float"::field, "h_pos_spans"::field, "h_pos"::field, ` +
+		`"h_neg_spans"::field, "h_neg"::field, "h_custom_values"::field, "start_ts"::field ` +
+		`FROM "rp"."up" WHERE (("job"::tag = 'a' AND "value"::tag = 'v') OR ("job"::tag = 'b' AND "value"::tag = '')) AND ` +
+		timeRange + " GROUP BY *"
+	if got != want {
+		t.Errorf("HistogramFetchQuery()\n got %s\nwant %s", got, want)
+	}
+	checkStatement(t, got)
+	// Same series conditions as FetchQuery, only the select list differs.
+	tags := []map[string]string{{"job": "a"}}
+	_, fetchRest, _ := strings.Cut(s.FetchQuery("", "up", tags), " FROM ")
+	_, histRest, _ := strings.Cut(s.HistogramFetchQuery("", "up", tags), " FROM ")
+	if fetchRest != histRest {
+		t.Errorf("HistogramFetchQuery FROM ... = %q, FetchQuery FROM ... = %q", histRest, fetchRest)
 	}
 }
 
