@@ -15,8 +15,9 @@ import (
 	"github.com/promflux/promflux/influxworker/influxtest"
 )
 
-// startPrometheus runs a real Prometheus with config, listening on addr.
-func startPrometheus(t *testing.T, name, addr, config string) *process {
+// startPrometheus runs a real Prometheus with config, listening on addr,
+// with extra command-line arguments.
+func startPrometheus(t *testing.T, name, addr, config string, extra ...string) *process {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -24,10 +25,12 @@ func startPrometheus(t *testing.T, name, addr, config string) *process {
 	}
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), []byte(config))
-	return startProcess(t, name, addr, "/-/ready", bin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr)
+	args := append([]string{
+		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+	}, extra...)
+	return startProcess(t, name, addr, "/-/ready", bin, args...)
 }
 
 // startSelfScraper runs a Prometheus that scrapes itself every second and

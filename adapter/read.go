@@ -35,7 +35,8 @@ type readSource struct {
 	rp          string
 	measurement string
 	tags        map[string]string
-	count       int64
+	count       int64 // samples of every kind
+	histograms  int64 // native histogram samples among them
 }
 
 // readSeries is one series matching a query, with every place it is stored.
@@ -43,6 +44,13 @@ type readSeries struct {
 	labels  []prompb.Label
 	sources []readSource
 	count   int64
+}
+
+// alone reports whether the series is read on its own, merged in memory:
+// it is stored in several databases, or it has native histograms, which
+// come from a query of their own.
+func (rs *readSeries) alone() bool {
+	return len(rs.sources) > 1 || rs.sources[0].histograms > 0
 }
 
 // readPlan is one query of a read request, resolved to the series it returns
@@ -57,6 +65,7 @@ type readPlan struct {
 type seriesSink interface {
 	StartSeries(rs *readSeries) error
 	Append(t int64, v float64) error
+	AppendHistogram(t int64, h *prompb.Histogram) error
 	EndSeries() error
 }
 
@@ -156,7 +165,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 				byLabels[key] = rs
 				p.series = append(p.series, rs)
 			}
-			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: maps.Clone(c.Tags), count: count})
+			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: maps.Clone(c.Tags), count: count, histograms: histogramCount(c)})
 			rs.count += count
 			return nil
 		})
@@ -207,8 +216,8 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 		n := batchLen(p.series[i:])
 		batch := p.series[i : i+n]
 		var err error
-		if len(batch[0].sources) > 1 {
-			err = s.fetchMerged(ctx, p.sel, batch[0], sink)
+		if batch[0].alone() {
+			err = s.fetchAlone(ctx, p.sel, batch[0], sink)
 		} else {
 			err = s.fetchBatch(ctx, p.sel, batch, sink)
 		}
@@ -225,13 +234,13 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 // the batch limits. A series stored in several databases is read alone.
 func batchLen(series []*readSeries) int {
 	first := series[0]
-	if len(first.sources) > 1 {
+	if first.alone() {
 		return 1
 	}
 	n, samples := 1, first.count
 	for ; n < len(series) && n < maxBatchSeries; n++ {
 		next := series[n]
-		if len(next.sources) > 1 || next.sources[0].pool != first.sources[0].pool ||
+		if next.alone() || next.sources[0].pool != first.sources[0].pool ||
 			next.sources[0].measurement != first.sources[0].measurement || samples+next.count > maxBatchSamples {
 			break
 		}
@@ -358,29 +367,145 @@ func (o *batchOrder) finish() error {
 	return o.flushWaiting(true)
 }
 
-// fetchMerged reads a series stored in several databases (routes changed
-// over time) from each of them and merges the samples by timestamp: the
-// same timestamp from two sources is one sample.
-func (s *Server) fetchMerged(ctx context.Context, sel *mapping.Selection, rs *readSeries, sink seriesSink) error {
-	var merged waitingSeries
+// readSample is one sample of a series read on its own: a float, or a
+// native histogram when h is set.
+type readSample struct {
+	t int64
+	v float64
+	h *prompb.Histogram
+}
+
+// fetchAlone reads one series from every database it is stored in, floats
+// and native histograms, and merges them by timestamp: the same timestamp
+// from two sources is one sample (the first source's).
+func (s *Server) fetchAlone(ctx context.Context, sel *mapping.Selection, rs *readSeries, sink seriesSink) error {
+	var merged []readSample
 	for _, src := range rs.sources {
-		var times []int64
-		var values []float64
-		err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, []map[string]string{src.tags}), func(c *influxworker.SeriesChunk) error {
-			if tagsKey(c.Tags) != tagsKey(src.tags) {
-				return nil
-			}
-			times = append(times, c.Times...)
-			var err error
-			values, err = chunkValues(c, values)
-			return err
-		})
+		samples, err := fetchSource(ctx, sel, src)
 		if err != nil {
 			return err
 		}
-		merged.times, merged.values = mergeSamples(merged.times, merged.values, times, values)
+		merged = mergeSamples(merged, samples)
 	}
-	return emit(sink, rs, merged.times, merged.values)
+	if len(merged) == 0 {
+		return nil
+	}
+	if err := sink.StartSeries(rs); err != nil {
+		return err
+	}
+	for _, smp := range merged {
+		var err error
+		if smp.h != nil {
+			err = sink.AppendHistogram(smp.t, smp.h)
+		} else {
+			err = sink.Append(smp.t, smp.v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return sink.EndSeries()
+}
+
+// fetchSource reads the floats and the native histograms of one stored
+// series, in time order.
+func fetchSource(ctx context.Context, sel *mapping.Selection, src readSource) ([]readSample, error) {
+	tags := []map[string]string{src.tags}
+	key := tagsKey(src.tags)
+	var floats []readSample
+	var values []float64
+	err := src.pool.QueryStream(ctx, sel.FetchQuery(src.rp, src.measurement, tags), func(c *influxworker.SeriesChunk) error {
+		if tagsKey(c.Tags) != key {
+			return nil
+		}
+		var err error
+		if values, err = chunkValues(c, values[:0]); err != nil {
+			return err
+		}
+		for i, v := range values {
+			floats = append(floats, readSample{t: c.Times[i], v: v})
+		}
+		return nil
+	})
+	if err != nil || src.histograms == 0 {
+		return floats, err
+	}
+	var hists []readSample
+	nums := make([]float64, len(mapping.HistogramColumns))
+	text := make([]string, len(mapping.HistogramColumns))
+	err = src.pool.QueryStream(ctx, sel.HistogramFetchQuery(src.rp, src.measurement, tags), func(c *influxworker.SeriesChunk) error {
+		if tagsKey(c.Tags) != key {
+			return nil
+		}
+		for i, t := range c.Times {
+			for col := range nums {
+				nums[col], text[col] = cell(c, col, i)
+			}
+			h, ok, err := mapping.DecodeHistogram(t, nums, text)
+			if err != nil {
+				return fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, t, err)
+			}
+			if ok {
+				hists = append(hists, readSample{t: t, h: &h})
+			}
+		}
+		return nil
+	})
+	return mergeSamples(floats, hists), err
+}
+
+// cell is value column col of row i of a chunk, as a number (NaN when null
+// or not a number) and as text ("" when not a string).
+func cell(c *influxworker.SeriesChunk, col, i int) (float64, string) {
+	num := math.NaN()
+	switch {
+	case col == 0:
+		num = c.Values[i]
+	case col-1 < len(c.Extra):
+		num = c.Extra[col-1][i]
+	}
+	var text string
+	if col < len(c.Text) {
+		text = c.Text[col][i]
+	}
+	return num, text
+}
+
+// mergeSamples merges two time-ordered sample lists; on equal timestamps the
+// first list's sample is kept.
+func mergeSamples(a, b []readSample) []readSample {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]readSample, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i].t < b[j].t:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].t < a[i].t:
+			out = append(out, b[j])
+			j++
+		default: // same timestamp
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// histogramCount is the number of native histogram samples a discovery row
+// reports (its third count column, mapping.DiscoveryQuery).
+func histogramCount(c *influxworker.SeriesChunk) int64 {
+	if len(c.Extra) < 2 || len(c.Extra[1]) == 0 || math.IsNaN(c.Extra[1][0]) {
+		return 0
+	}
+	return int64(c.Extra[1][0])
 }
 
 // discoveredCount is a series' sample count from a discovery row: its
@@ -420,32 +545,6 @@ func chunkValues(c *influxworker.SeriesChunk, dst []float64) ([]float64, error) 
 	return dst, nil
 }
 
-// mergeSamples merges two time-ordered sample lists; on equal timestamps the
-// first list's sample is kept.
-func mergeSamples(at []int64, av []float64, bt []int64, bv []float64) ([]int64, []float64) {
-	if len(at) == 0 {
-		return bt, bv
-	}
-	t := make([]int64, 0, len(at)+len(bt))
-	v := make([]float64, 0, len(at)+len(bt))
-	i, j := 0, 0
-	for i < len(at) || j < len(bt) {
-		switch {
-		case j == len(bt) || i < len(at) && at[i] < bt[j]:
-			t, v = append(t, at[i]), append(v, av[i])
-			i++
-		case i == len(at) || bt[j] < at[i]:
-			t, v = append(t, bt[j]), append(v, bv[j])
-			j++
-		default: // same timestamp
-			t, v = append(t, at[i]), append(v, av[i])
-			i++
-			j++
-		}
-	}
-	return t, v
-}
-
 func emit(sink seriesSink, rs *readSeries, times []int64, values []float64) error {
 	if len(times) == 0 {
 		return nil
@@ -470,6 +569,9 @@ type chunkedSink struct {
 func (c *chunkedSink) StartSeries(rs *readSeries) error { return c.cw.StartSeries(c.index, rs.labels) }
 func (c *chunkedSink) Append(t int64, v float64) error  { return c.cw.Append(t, v) }
 func (c *chunkedSink) EndSeries() error                 { return c.cw.EndSeries() }
+func (c *chunkedSink) AppendHistogram(t int64, h *prompb.Histogram) error {
+	return c.cw.AppendHistogram(t, h)
+}
 
 // maxPresizedSamples caps the capacity taken on trust from a discovered
 // count; a series that grew since discovery grows its slice as usual.
@@ -494,8 +596,15 @@ func (s *samplesSink) Append(t int64, v float64) error {
 	return nil
 }
 
+func (s *samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
+	ts := s.series[len(s.series)-1]
+	h.Timestamp = t
+	ts.Histograms = append(ts.Histograms, *h)
+	return nil
+}
+
 func (s *samplesSink) EndSeries() error {
-	if ts := s.series[len(s.series)-1]; len(ts.Samples) == 0 {
+	if ts := s.series[len(s.series)-1]; len(ts.Samples)+len(ts.Histograms) == 0 {
 		s.series = s.series[:len(s.series)-1]
 	}
 	return nil

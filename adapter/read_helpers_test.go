@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -124,32 +126,52 @@ func decodeStreamed(t *testing.T, body []byte, queries int) [][]prompb.TimeSerie
 			}
 			ts := &(*series)[n-1]
 			for _, c := range cs.Chunks {
-				if c.Type != prompb.Chunk_XOR {
-					t.Fatalf("chunk type %v", c.Type)
-				}
-				chk, err := chunkenc.FromData(chunkenc.EncXOR, c.Data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if chk.NumSamples() > 120 {
-					t.Errorf("chunk of %d samples, want at most 120", chk.NumSamples())
-				}
-				it := chk.Iterator(nil)
-				first := true
-				var tmax int64
-				for it.Next() != chunkenc.ValNone {
-					ts2, v := it.At()
-					if first && ts2 != c.MinTimeMs {
-						t.Errorf("chunk MinTimeMs %d, first sample at %d", c.MinTimeMs, ts2)
-					}
-					first = false
-					tmax = ts2
-					ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: ts2, Value: v})
-				}
-				if tmax != c.MaxTimeMs {
-					t.Errorf("chunk MaxTimeMs %d, last sample at %d", c.MaxTimeMs, tmax)
-				}
+				appendChunk(t, ts, c)
 			}
 		}
+	}
+}
+
+// appendChunk decodes one streamed chunk into ts's samples or histograms,
+// checking its sample count and its min and max times. Histograms are
+// copied (the iterator reuses its buffers) and compacted: a chunk may carry
+// empty buckets the sender did not have.
+func appendChunk(t *testing.T, ts *prompb.TimeSeries, c prompb.Chunk) {
+	t.Helper()
+	enc := map[prompb.Chunk_Encoding]chunkenc.Encoding{
+		prompb.Chunk_XOR: chunkenc.EncXOR, prompb.Chunk_HISTOGRAM: chunkenc.EncHistogram, prompb.Chunk_FLOAT_HISTOGRAM: chunkenc.EncFloatHistogram,
+	}[c.Type]
+	chk, err := chunkenc.FromData(enc, c.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chk.NumSamples() > 120 {
+		t.Errorf("chunk of %d samples, want at most 120", chk.NumSamples())
+	}
+	it := chk.Iterator(nil)
+	first, last := int64(math.MinInt64), int64(0)
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		var st int64
+		switch vt {
+		case chunkenc.ValFloat:
+			var v float64
+			st, v = it.At()
+			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: st, Value: v})
+		case chunkenc.ValHistogram:
+			var h *histogram.Histogram
+			st, h = it.AtHistogram(nil)
+			ts.Histograms = append(ts.Histograms, prompb.FromIntHistogram(st, h.Copy().Compact(0)))
+		case chunkenc.ValFloatHistogram:
+			var h *histogram.FloatHistogram
+			st, h = it.AtFloatHistogram(nil)
+			ts.Histograms = append(ts.Histograms, prompb.FromFloatHistogram(st, h.Copy().Compact(0)))
+		}
+		if first == math.MinInt64 {
+			first = st
+		}
+		last = st
+	}
+	if first != c.MinTimeMs || last != c.MaxTimeMs {
+		t.Errorf("chunk MinTimeMs %d MaxTimeMs %d, samples from %d to %d", c.MinTimeMs, c.MaxTimeMs, first, last)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogo/protobuf/proto"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
@@ -351,4 +352,98 @@ func TestReadBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIntegrationReadHistograms writes native histograms (integer and
+// float, a stale one, in series mixed with floats) through promflux into a
+// real influxd and reads them back through both response types.
+func TestIntegrationReadHistograms(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	intHist := func(ts int64, zero uint64, deltas ...int64) prompb.Histogram {
+		count := zero
+		var c int64
+		for _, d := range deltas {
+			c += d
+			count += uint64(c)
+		}
+		return prompb.Histogram{
+			Count: &prompb.Histogram_CountInt{CountInt: count}, ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: zero},
+			Sum: float64(count) * 0.5, Schema: 2, ZeroThreshold: 1e-128,
+			PositiveSpans: []prompb.BucketSpan{{Offset: 1, Length: uint32(len(deltas))}}, PositiveDeltas: deltas,
+			ResetHint: prompb.Histogram_NO, Timestamp: ts,
+		}
+	}
+	mixed := series("mixed", []string{"job", "api"}, prompb.Sample{Value: 1, Timestamp: 1000}, prompb.Sample{Value: 2, Timestamp: 2000}, prompb.Sample{Value: 5, Timestamp: 5000})
+	mixed.Histograms = []prompb.Histogram{intHist(3000, 1, 2, 1), intHist(4000, 2, 3, 1, -2)}
+	stale := intHist(6000, 2, 3, 1, -2)
+	stale.Sum = math.Float64frombits(value.StaleNaN)
+	mixed.Histograms = append(mixed.Histograms, stale)
+	floatH := series("float_hist", []string{"job", "api"})
+	floatH.Histograms = []prompb.Histogram{{
+		Count: &prompb.Histogram_CountFloat{CountFloat: 3.5}, ZeroCount: &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: 0.5},
+		Sum: -1.25, Schema: -1, ZeroThreshold: 0.001,
+		NegativeSpans: []prompb.BucketSpan{{Offset: 0, Length: 2}}, NegativeCounts: []float64{1, 2},
+		ResetHint: prompb.Histogram_GAUGE, Timestamp: 1500,
+	}}
+	if r := writeV1(t, ts.URL+"/api/v1/write", mixed, floatH); r.status != http.StatusNoContent {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+
+	r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, `{job="api"}`, 0, 10_000))
+	if r.status != http.StatusOK || len(r.results[0]) != 2 {
+		t.Fatalf("SAMPLES: %d %s %v", r.status, r.body, r.results)
+	}
+	for i, want := range []prompb.TimeSeries{floatH, mixed} {
+		got := r.results[0][i]
+		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
+			t.Errorf("SAMPLES floats: %s", diff)
+		}
+		if g, w := histogramBytes(t, got.Histograms, false), histogramBytes(t, want.Histograms, false); g != w {
+			t.Errorf("SAMPLES histograms of %v:\n got %s\nwant %s", want.Labels, g, w)
+		}
+	}
+
+	r = read(t, ts.URL+"/api/v1/read", streamedOnly, query(t, `{job="api"}`, 0, 10_000))
+	if r.status != http.StatusOK || len(r.results[0]) != 2 {
+		t.Fatalf("STREAMED: %d %s %v", r.status, r.body, r.results)
+	}
+	for i, want := range []prompb.TimeSeries{floatH, mixed} {
+		got := r.results[0][i]
+		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
+			t.Errorf("STREAMED floats: %s", diff)
+		}
+		if g, w := histogramBytes(t, got.Histograms, true), histogramBytes(t, want.Histograms, true); g != w {
+			t.Errorf("STREAMED histograms of %v:\n got %s\nwant %s", want.Labels, g, w)
+		}
+	}
+}
+
+// histogramBytes renders histograms for comparison: their protobuf bytes,
+// or, for chunks, the form Prometheus's chunk formats keep: buckets
+// compacted, no reset hint, and of a stale histogram only its stale sum.
+func histogramBytes(t *testing.T, hs []prompb.Histogram, chunked bool) string {
+	t.Helper()
+	var b strings.Builder
+	for _, h := range hs {
+		if chunked && value.IsStaleNaN(h.Sum) {
+			h = prompb.Histogram{Sum: h.Sum, Timestamp: h.Timestamp}
+			if h.IsFloatHistogram() {
+				h.Count = &prompb.Histogram_CountFloat{}
+			}
+		} else if chunked {
+			if h.IsFloatHistogram() {
+				h = prompb.FromFloatHistogram(h.Timestamp, h.ToFloatHistogram().Compact(0))
+			} else {
+				h = prompb.FromIntHistogram(h.Timestamp, h.ToIntHistogram().Compact(0))
+			}
+			h.ResetHint = 0
+		}
+		raw, err := proto.Marshal(&h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%x\n", raw)
+	}
+	return b.String()
 }
