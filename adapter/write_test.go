@@ -343,3 +343,27 @@ func TestWriteMetadataWhenChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteV2ExemplarAndMetadataOnly: RW 2.0 series that carry only
+// exemplars or only metadata are stored and acknowledged.
+func TestWriteV2ExemplarAndMetadataOnly(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	req := v2Request(series("rpc_seconds", []string{"job", "api"}), series("rpc_total", []string{"job", "api"}))
+	req.Timeseries[0].Exemplars = []writev2.Exemplar{{Value: 0.5, Timestamp: 7}}
+	req.Symbols = append(req.Symbols, "Total RPCs.")
+	req.Timeseries[1].Metadata = writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_COUNTER, HelpRef: uint32(len(req.Symbols) - 1)}
+	r := writeV2(t, ts.URL+"/api/v1/write", req)
+	if r.status != http.StatusNoContent {
+		t.Fatalf("status %d (%s), want 204", r.status, r.body)
+	}
+	if got := r.header.Get("X-Prometheus-Remote-Write-Exemplars-Written"); got != "1" {
+		t.Errorf("exemplars written = %q, want 1", got)
+	}
+	written := strings.Join(fake.written(), "\n")
+	for _, want := range []string{`rpc_seconds,job=api exemplar_value=0.5,exemplar_labels="{}" 7`, `promflux_metadata,metric=rpc_total type="counter",help="Total RPCs."`} {
+		if !strings.Contains(written, want) {
+			t.Errorf("written lines lack %q:\n%s", want, written)
+		}
+	}
+}
