@@ -101,8 +101,8 @@ prometheus --config.file="$dir/reader.yml" --storage.tsdb.path="$dir/reader" \
 pids+=($!)
 wait_http "http://127.0.0.1:$READER_PORT/-/ready" reader
 
-echo "==> waiting 20s for a few scrapes to flow through promflux"
-sleep 20
+echo "==> waiting 25s for a few scrapes to flow through promflux"
+sleep 25
 
 echo
 echo "--- InfluxDB database 'prometheus' (the default route): how many measurements (metric names)"
@@ -113,11 +113,11 @@ echo "--- the same series in Prometheus"
 curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=prometheus_build_info"; echo
 # Both Prometheus servers evaluate at the same instant, a few seconds ago,
 # so that the samples in flight to InfluxDB do not make them differ.
-at=$(( $(date +%s) - 10 ))
+at=$(( $(date +%s) - 5 ))
 prom_query() { # port query
   curl -fsS -G "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" --data-urlencode "time=$at"; echo
 }
-q='sum by (handler) (rate(prometheus_http_requests_total{handler=~"/api/v1/.*|/metrics"}[1m]))'
+q='count by (job) ({__name__=~"prometheus_http_.*"})'
 echo "--- remote read: Prometheus B (no local data) answers PromQL through promflux: $q"
 prom_query "$READER_PORT" "$q"
 echo "--- the same query on Prometheus A (local data)"
