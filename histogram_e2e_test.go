@@ -57,16 +57,9 @@ func TestNativeHistogramsEndToEnd(t *testing.T) {
 	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer target.Close()
 
-	a := startPrometheus(t, "prometheus", freeAddr(t), fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: target
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    send_native_histograms: true
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, strings.TrimPrefix(target.URL, "http://"), pf.addr), "--enable-feature=native-histograms")
+	a := startPrometheus(t, "prometheus", freeAddr(t),
+		scraperConfig("target", strings.TrimPrefix(target.URL, "http://"), pf.addr, "send_native_histograms: true"),
+		"--enable-feature=native-histograms")
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {

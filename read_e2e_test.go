@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,20 +34,42 @@ func startPrometheus(t *testing.T, name, addr, config string, extra ...string) *
 	return startProcess(t, name, addr, "/-/ready", bin, args...)
 }
 
+// scraperConfig is a Prometheus configuration that scrapes target every
+// second as job and remote-writes through the promflux at promfluxAddr;
+// remoteWrite adds settings to the remote_write entry.
+func scraperConfig(job, target, promfluxAddr string, remoteWrite ...string) string {
+	var extra strings.Builder
+	for _, r := range remoteWrite {
+		extra.WriteString("\n    " + r)
+	}
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: %s
+    static_configs: [{targets: [%q]}]
+remote_write:
+  - url: http://%s/api/v1/write%s
+    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
+`, job, target, promfluxAddr, extra.String())
+}
+
+// readerConfig is a Prometheus configuration with no targets that reads
+// everything through the promflux at promfluxAddr.
+func readerConfig(promfluxAddr string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1m
+remote_read:
+  - url: http://%s/api/v1/read
+    read_recent: true
+`, promfluxAddr)
+}
+
 // startSelfScraper runs a Prometheus that scrapes itself every second and
 // remote-writes through the promflux at promfluxAddr.
 func startSelfScraper(t *testing.T, name, promfluxAddr string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	return startPrometheus(t, name, addr, fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, addr, promfluxAddr))
+	return startPrometheus(t, name, addr, scraperConfig("prometheus", addr, promfluxAddr))
 }
 
 // TestRemoteReadPromQLEndToEnd runs two real Prometheus servers: A scrapes
@@ -58,12 +81,7 @@ func TestRemoteReadPromQLEndToEnd(t *testing.T) {
 	pf := startPromflux(t, influxConfig(influx.URL(), "e2e"))
 
 	a := startSelfScraper(t, "prometheus A", pf.addr)
-	b := startPrometheus(t, "prometheus B", freeAddr(t), fmt.Sprintf(`global:
-  scrape_interval: 1m
-remote_read:
-  - url: http://%s/api/v1/read
-    read_recent: true
-`, pf.addr))
+	b := startPrometheus(t, "prometheus B", freeAddr(t), readerConfig(pf.addr))
 
 	// A's API handlers get series of their own once used: use them before
 	// the evaluation instant, so that the queries below find them.

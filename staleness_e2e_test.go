@@ -25,22 +25,8 @@ func TestStalenessEndToEnd(t *testing.T) {
 		fmt.Fprintln(w, `demo_gauge{kind="b"} 2.5`)
 	}))
 	defer target.Close()
-	aAddr := freeAddr(t)
-	a := startPrometheus(t, "prometheus A", aAddr, fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: target
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, strings.TrimPrefix(target.URL, "http://"), pf.addr))
-	b := startPrometheus(t, "prometheus B", freeAddr(t), fmt.Sprintf(`global:
-  scrape_interval: 1m
-remote_read:
-  - url: http://%s/api/v1/read
-    read_recent: true
-`, pf.addr))
+	a := startPrometheus(t, "prometheus A", freeAddr(t), scraperConfig("target", strings.TrimPrefix(target.URL, "http://"), pf.addr))
+	b := startPrometheus(t, "prometheus B", freeAddr(t), readerConfig(pf.addr))
 
 	// A few scrapes with the target up, then it goes away: the next scrape
 	// fails and A writes stale markers for demo_gauge.

@@ -355,7 +355,7 @@ func TestReadBadInput(t *testing.T) {
 }
 
 // TestIntegrationReadHistograms writes native histograms (integer and
-// float, a stale one, in series mixed with floats) through promflux into a
+// float, custom buckets, a stale one, in series mixed with floats) through promflux into a
 // real influxd and reads them back through both response types.
 func TestIntegrationReadHistograms(t *testing.T) {
 	influx := influxtest.Start(t)
@@ -386,15 +386,22 @@ func TestIntegrationReadHistograms(t *testing.T) {
 		NegativeSpans: []prompb.BucketSpan{{Offset: 0, Length: 2}}, NegativeCounts: []float64{1, 2},
 		ResetHint: prompb.Histogram_GAUGE, Timestamp: 1500,
 	}}
-	if r := writeV1(t, ts.URL+"/api/v1/write", mixed, floatH); r.status != http.StatusNoContent {
+	custom := series("custom_buckets", []string{"job", "api"})
+	custom.Histograms = []prompb.Histogram{{
+		Count: &prompb.Histogram_CountInt{CountInt: 6}, ZeroCount: &prompb.Histogram_ZeroCountInt{}, Sum: 2.5, Schema: -53,
+		PositiveSpans: []prompb.BucketSpan{{Offset: 0, Length: 3}}, PositiveDeltas: []int64{1, 1, 1},
+		CustomValues: []float64{0.1, 0.5, 1}, Timestamp: 2500,
+	}}
+	if r := writeV1(t, ts.URL+"/api/v1/write", mixed, floatH, custom); r.status != http.StatusNoContent {
 		t.Fatalf("write: %d %s", r.status, r.body)
 	}
+	ordered := []prompb.TimeSeries{custom, floatH, mixed}
 
 	r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, `{job="api"}`, 0, 10_000))
-	if r.status != http.StatusOK || len(r.results[0]) != 2 {
+	if r.status != http.StatusOK || len(r.results[0]) != len(ordered) {
 		t.Fatalf("SAMPLES: %d %s %v", r.status, r.body, r.results)
 	}
-	for i, want := range []prompb.TimeSeries{floatH, mixed} {
+	for i, want := range ordered {
 		got := r.results[0][i]
 		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
 			t.Errorf("SAMPLES floats: %s", diff)
@@ -405,10 +412,10 @@ func TestIntegrationReadHistograms(t *testing.T) {
 	}
 
 	r = read(t, ts.URL+"/api/v1/read", streamedOnly, query(t, `{job="api"}`, 0, 10_000))
-	if r.status != http.StatusOK || len(r.results[0]) != 2 {
+	if r.status != http.StatusOK || len(r.results[0]) != len(ordered) {
 		t.Fatalf("STREAMED: %d %s %v", r.status, r.body, r.results)
 	}
-	for i, want := range []prompb.TimeSeries{floatH, mixed} {
+	for i, want := range ordered {
 		got := r.results[0][i]
 		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
 			t.Errorf("STREAMED floats: %s", diff)

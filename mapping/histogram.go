@@ -155,73 +155,49 @@ func appendHistogramFields(dst []byte, h *prompb.Histogram) []byte {
 	} else {
 		dst = append(dst, ","+HistogramFloatField+"=false"...)
 	}
-	dst = appendSpansField(dst, HistogramPositiveSpansField, h.PositiveSpans)
+	dst = appendListField(dst, HistogramPositiveSpansField, h.PositiveSpans, appendSpan)
 	if isFloat {
-		dst = appendFloatsField(dst, HistogramPositiveField, h.PositiveCounts)
+		dst = appendListField(dst, HistogramPositiveField, h.PositiveCounts, AppendListFloat)
 	} else {
-		dst = appendIntsField(dst, HistogramPositiveField, h.PositiveDeltas)
+		dst = appendListField(dst, HistogramPositiveField, h.PositiveDeltas, appendInt)
 	}
-	dst = appendSpansField(dst, HistogramNegativeSpansField, h.NegativeSpans)
+	dst = appendListField(dst, HistogramNegativeSpansField, h.NegativeSpans, appendSpan)
 	if isFloat {
-		dst = appendFloatsField(dst, HistogramNegativeField, h.NegativeCounts)
+		dst = appendListField(dst, HistogramNegativeField, h.NegativeCounts, AppendListFloat)
 	} else {
-		dst = appendIntsField(dst, HistogramNegativeField, h.NegativeDeltas)
+		dst = appendListField(dst, HistogramNegativeField, h.NegativeDeltas, appendInt)
 	}
-	return appendFloatsField(dst, HistogramCustomValuesField, h.CustomValues)
+	return appendListField(dst, HistogramCustomValuesField, h.CustomValues, AppendListFloat)
 }
 
 // The list fields hold only digits, signs, '.', 'e', ':', ',' and letters,
 // so they need no escaping inside the quotes of a string field.
 
-func appendSpansField(dst []byte, key string, spans []prompb.BucketSpan) []byte {
-	if len(spans) == 0 {
-		return dst
-	}
-	dst = appendListStart(dst, key)
-	for i, s := range spans {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendInt(dst, int64(s.Offset), 10)
-		dst = append(dst, ':')
-		dst = strconv.AppendUint(dst, uint64(s.Length), 10)
-	}
-	return append(dst, '"')
-}
-
-func appendIntsField(dst []byte, key string, vs []int64) []byte {
+// appendListField appends the string field key holding vs joined by ',',
+// each element written by appendElem; nothing when vs is empty.
+func appendListField[T any](dst []byte, key string, vs []T, appendElem func([]byte, T) []byte) []byte {
 	if len(vs) == 0 {
 		return dst
 	}
-	dst = appendListStart(dst, key)
-	for i, v := range vs {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendInt(dst, v, 10)
-	}
-	return append(dst, '"')
-}
-
-func appendFloatsField(dst []byte, key string, vs []float64) []byte {
-	if len(vs) == 0 {
-		return dst
-	}
-	dst = appendListStart(dst, key)
-	for i, v := range vs {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = AppendListFloat(dst, v)
-	}
-	return append(dst, '"')
-}
-
-func appendListStart(dst []byte, key string) []byte {
 	dst = append(dst, ',')
 	dst = append(dst, key...)
-	return append(dst, '=', '"')
+	dst = append(dst, '=', '"')
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendElem(dst, v)
+	}
+	return append(dst, '"')
 }
+
+func appendSpan(dst []byte, s prompb.BucketSpan) []byte {
+	dst = strconv.AppendInt(dst, int64(s.Offset), 10)
+	dst = append(dst, ':')
+	return strconv.AppendUint(dst, uint64(s.Length), 10)
+}
+
+func appendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
 
 // AppendListFloat appends v as an element of a float list field: in the
 // shortest form that parses back to the same float64 when v is finite,
