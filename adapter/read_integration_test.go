@@ -397,31 +397,20 @@ func TestIntegrationReadHistograms(t *testing.T) {
 	}
 	ordered := []prompb.TimeSeries{custom, floatH, mixed}
 
-	r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, `{job="api"}`, 0, 10_000))
-	if r.status != http.StatusOK || len(r.results[0]) != len(ordered) {
-		t.Fatalf("SAMPLES: %d %s %v", r.status, r.body, r.results)
-	}
-	for i, want := range ordered {
-		got := r.results[0][i]
-		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
-			t.Errorf("SAMPLES floats: %s", diff)
+	for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+		chunked := rt[0] == prompb.ReadRequest_STREAMED_XOR_CHUNKS
+		r := read(t, ts.URL+"/api/v1/read", rt, query(t, `{job="api"}`, 0, 10_000))
+		if r.status != http.StatusOK || len(r.results[0]) != len(ordered) {
+			t.Fatalf("%v: %d %s %v", rt[0], r.status, r.body, r.results)
 		}
-		if g, w := histogramBytes(t, got.Histograms, false), histogramBytes(t, want.Histograms, false); g != w {
-			t.Errorf("SAMPLES histograms of %v:\n got %s\nwant %s", want.Labels, g, w)
-		}
-	}
-
-	r = read(t, ts.URL+"/api/v1/read", streamedOnly, query(t, `{job="api"}`, 0, 10_000))
-	if r.status != http.StatusOK || len(r.results[0]) != len(ordered) {
-		t.Fatalf("STREAMED: %d %s %v", r.status, r.body, r.results)
-	}
-	for i, want := range ordered {
-		got := r.results[0][i]
-		if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
-			t.Errorf("STREAMED floats: %s", diff)
-		}
-		if g, w := histogramBytes(t, got.Histograms, true), histogramBytes(t, want.Histograms, true); g != w {
-			t.Errorf("STREAMED histograms of %v:\n got %s\nwant %s", want.Labels, g, w)
+		for i, want := range ordered {
+			got := r.results[0][i]
+			if diff := sameSeries([]prompb.TimeSeries{{Labels: got.Labels, Samples: got.Samples}}, []prompb.TimeSeries{{Labels: want.Labels, Samples: want.Samples}}); diff != "" {
+				t.Errorf("%v floats: %s", rt[0], diff)
+			}
+			if g, w := histogramBytes(t, got.Histograms, chunked), histogramBytes(t, want.Histograms, chunked); g != w {
+				t.Errorf("%v histograms of %v:\n got %s\nwant %s", rt[0], want.Labels, g, w)
+			}
 		}
 	}
 }
