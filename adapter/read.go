@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -148,7 +147,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 		err := pool.QueryStream(ctx, sel.DiscoveryQuery(rp), func(c *influxworker.SeriesChunk) error {
 			lbls, err := mapping.SeriesLabels(c.Name, c.Tags)
 			if err != nil {
-				return fmt.Errorf("database %q: measurement %q: %w", db, c.Name, err)
+				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, c.Name, err)
 			}
 			count := discoveredCount(c)
 			if count == 0 || !sel.Matches(lbls) {
@@ -165,7 +164,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 				byLabels[key] = rs
 				p.series = append(p.series, rs)
 			}
-			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: maps.Clone(c.Tags), count: count, histograms: histogramCount(c)})
+			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), count: count, histograms: histogramCount(c)})
 			rs.count += count
 			return nil
 		})
@@ -175,6 +174,19 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 	}
 	slices.SortFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
 	return p, nil
+}
+
+// presentTags copies the tags a series has. With GROUP BY * InfluxDB lists
+// every tag key of every measurement read, "" for the keys the series
+// lacks; a series is named by the others.
+func presentTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	for k, v := range tags {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // readAborted records a read answer that broke off after its status was
