@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # Installs what promflux's demo and tests need on a Debian machine, and only
-# what is missing: Go (when absent), InfluxDB 1.x (package influxdb) and
-# Prometheus (package prometheus). Run as root. The packages' own services are
+# what is missing: InfluxDB 1.x (package influxdb) and Prometheus (package
+# prometheus). Go must be there already (on PATH or in /usr/local/go). Run as root. The packages' own services are
 # not used: the demo and the tests start their own servers on loopback ports.
 set -euo pipefail
 
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
-if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
-  missing+=(golang-go)
-fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -25,7 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# A Debian Go older than go.mod asks for fetches the right toolchain through
-# the module proxy (GOTOOLCHAIN=auto, Go >= 1.21).
+# Any Go from 1.21 on fetches the toolchain go.mod asks for through the
+# module proxy (GOTOOLCHAIN=auto); older ones (Debian 12's golang-go is
+# 1.19) cannot build promflux.
 export PATH="$PATH:/usr/local/go/bin"
-go version >/dev/null
+if ! v=$(go env GOVERSION 2>/dev/null) || [ "$(printf '%s\n' go1.21 "$v" | sort -V | head -1)" != go1.21 ]; then
+  echo "install-deps: Go 1.21 or newer is needed (found: ${v:-none}); install it into /usr/local/go" >&2
+  exit 1
+fi
