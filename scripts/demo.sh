@@ -20,7 +20,6 @@ INFLUX_RPC_PORT=$((INFLUX_PORT + 2))
 
 ./scripts/install-deps.sh
 export PATH="$PATH:/usr/local/go/bin"
-command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
 
 for port in "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$PROMETHEUS_PORT" "$READER_PORT" "$PROMFLUX_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

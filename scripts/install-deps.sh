@@ -8,6 +8,7 @@ set -euo pipefail
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v curl >/dev/null 2>&1 || missing+=(curl) # the demo and benchmark scripts
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
