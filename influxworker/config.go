@@ -27,10 +27,37 @@ import (
 //     25MB, so a part is never refused with 413 unless an operator lowered
 //     that limit a lot, and small enough that one large remote-write request
 //     is spread over several workers.
+//   - Gzip true: InfluxDB 1.x decompresses write bodies sent with
+//     Content-Encoding: gzip (bodies go plain until the server identified
+//     as InfluxDB, see PoolConfig.Gzip); line protocol of Prometheus series, which
+//     repeats names on every line, shrinks several times at the fastest
+//     level, for less CPU than the network and InfluxDB save.
+//   - Retry: see DefaultRetryConfig.
 var DefaultPoolConfig = PoolConfig{
 	Workers:      8,
 	Timeout:      model.Duration(10 * time.Second),
 	MaxBodyBytes: 4 * units.MiB,
+	Gzip:         true,
+	Retry:        DefaultRetryConfig,
+}
+
+// DefaultRetryConfig is used when `pool.retry` or one of its keys is
+// omitted.
+//
+//   - MaxAttempts 3: two retries ride out what heals within a fraction of a
+//     second (a dropped keep-alive connection, a restarting InfluxDB, a 503
+//     from a proxy during a failover). A longer outage is better left to
+//     Prometheus, which keeps the samples in its WAL and retries with its
+//     own backoff, than held here, where it occupies a Prometheus shard.
+//   - MinBackoff 50ms: long enough for a refused connection to be followed
+//     by a listening server after a fast restart, short enough that the two
+//     retries add at most 150ms of waiting.
+//   - MaxBackoff 2s: caps the doubling when max_attempts is raised, well
+//     below the 10s pool.timeout and Prometheus's 30s remote_timeout.
+var DefaultRetryConfig = RetryConfig{
+	MaxAttempts: 3,
+	MinBackoff:  model.Duration(50 * time.Millisecond),
+	MaxBackoff:  model.Duration(2 * time.Second),
 }
 
 // DefaultConfig holds the defaults of one `databases:` entry. Name, URL and
@@ -77,6 +104,41 @@ type PoolConfig struct {
 	// InfluxDB's max-body-size (25MB by default), which refuses larger bodies
 	// with 413.
 	MaxBodyBytes units.Base2Bytes `yaml:"max_body_bytes,omitempty"`
+	// Gzip compresses write bodies and sends them with Content-Encoding:
+	// gzip, which InfluxDB 1.x accepts, once an answer of the server (to a
+	// ping, query or write) carried InfluxDB's X-Influxdb-Version header:
+	// until then, and for servers that never identify as InfluxDB, bodies
+	// are sent plain, so that nothing is sent that the server may not read.
+	// No omitempty: false must survive marshalling, since the default is
+	// true.
+	Gzip bool `yaml:"gzip"`
+	// Retry repeats requests that failed for a reason that may heal within
+	// the caller's deadline.
+	Retry RetryConfig `yaml:"retry,omitempty"`
+}
+
+// RetryConfig controls how a Pool repeats a failed request. Only failures
+// that may heal quickly are retried: 5xx answers, attempts that ran into
+// pool.timeout and connection errors (refused, reset). 4xx answers are never
+// retried: a rejected write stays rejected, and 401, 403 and 404 (database
+// not found) are configuration problems that do not heal in milliseconds.
+// Streamed queries are not retried, since their callback has seen rows.
+//
+// Before retry n (1-based) the pool waits a random duration between 0 and
+// min(MaxBackoff, MinBackoff*2^(n-1)) ("full jitter", so that many writers
+// failing together do not come back together). It never waits past the
+// caller's deadline: when the wait would end after it, or when the caller
+// gave up, the last error is returned. Each attempt has its own
+// pool.timeout and waits for a free worker again.
+type RetryConfig struct {
+	// MaxAttempts is the number of attempts including the first; 1
+	// disables retries.
+	MaxAttempts int `yaml:"max_attempts,omitempty"`
+	// MinBackoff is the upper bound of the wait before the first retry.
+	MinBackoff model.Duration `yaml:"min_backoff,omitempty"`
+	// MaxBackoff caps the upper bound of the wait, which doubles with
+	// every retry.
+	MaxBackoff model.Duration `yaml:"max_backoff,omitempty"`
 }
 
 // UnmarshalYAML applies DefaultConfig to the keys that are omitted. It does
@@ -113,6 +175,13 @@ func (c *Config) Validate() error {
 	return c.Pool.Validate()
 }
 
+// UnmarshalYAML applies DefaultRetryConfig to the keys that are omitted.
+func (c *RetryConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultRetryConfig
+	type plain RetryConfig
+	return unmarshal((*plain)(c))
+}
+
 // Validate reports the first invalid key, named as in the YAML file.
 func (c *PoolConfig) Validate() error {
 	switch {
@@ -122,6 +191,19 @@ func (c *PoolConfig) Validate() error {
 		return fmt.Errorf("pool.timeout must be > 0, got %s", c.Timeout)
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("pool.max_body_bytes must be > 0, got %d", c.MaxBodyBytes)
+	}
+	return c.Retry.Validate()
+}
+
+// Validate reports the first invalid key, named as in the YAML file.
+func (c *RetryConfig) Validate() error {
+	switch {
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("pool.retry.max_attempts must be >= 1, got %d", c.MaxAttempts)
+	case c.MinBackoff <= 0:
+		return fmt.Errorf("pool.retry.min_backoff must be > 0, got %s", c.MinBackoff)
+	case c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("pool.retry.max_backoff must be >= pool.retry.min_backoff %s, got %s", c.MinBackoff, c.MaxBackoff)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "https://h/prefix", Database: "d", RetentionPolicy: "rp",
 				Username: "u", Password: "s3cret", CreateDatabase: true,
-				Pool: PoolConfig{Workers: 3, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes},
+				Pool: PoolConfig{Workers: 3, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -35,7 +35,30 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
-				Pool: PoolConfig{Workers: 1, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB},
+				Pool: PoolConfig{Workers: 1, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Retry: DefaultRetryConfig},
+			},
+		},
+		{
+			name: "gzip off, partial retry keeps other defaults",
+			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  gzip: false\n  retry:\n    max_attempts: 5\n",
+			want: Config{
+				Name: "n", URL: "http://h", Database: "d",
+				Pool: PoolConfig{
+					Workers: DefaultPoolConfig.Workers, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
+					Gzip:  false,
+					Retry: RetryConfig{MaxAttempts: 5, MinBackoff: DefaultRetryConfig.MinBackoff, MaxBackoff: DefaultRetryConfig.MaxBackoff},
+				},
+			},
+		},
+		{
+			name: "full retry",
+			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  retry:\n    max_attempts: 1\n    min_backoff: 10ms\n    max_backoff: 10ms\n",
+			want: Config{
+				Name: "n", URL: "http://h", Database: "d",
+				Pool: PoolConfig{
+					Workers: DefaultPoolConfig.Workers, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
+					Retry: RetryConfig{MaxAttempts: 1, MinBackoff: model.Duration(10 * time.Millisecond), MaxBackoff: model.Duration(10 * time.Millisecond)},
+				},
 			},
 		},
 	} {
@@ -114,6 +137,10 @@ func TestConfigValidate(t *testing.T) {
 		{"workers", func(c *Config) { c.Pool.Workers = 0 }, "pool.workers must be > 0, got 0"},
 		{"timeout", func(c *Config) { c.Pool.Timeout = 0 }, "pool.timeout must be > 0, got 0s"},
 		{"max body", func(c *Config) { c.Pool.MaxBodyBytes = -1 }, "pool.max_body_bytes must be > 0, got -1"},
+		{"no retries", func(c *Config) { c.Pool.Retry.MaxAttempts = 1 }, ""},
+		{"max attempts", func(c *Config) { c.Pool.Retry.MaxAttempts = 0 }, "pool.retry.max_attempts must be >= 1, got 0"},
+		{"min backoff", func(c *Config) { c.Pool.Retry.MinBackoff = 0 }, "pool.retry.min_backoff must be > 0, got 0s"},
+		{"max backoff", func(c *Config) { c.Pool.Retry.MaxBackoff = model.Duration(time.Millisecond) }, "pool.retry.max_backoff must be >= pool.retry.min_backoff 50ms, got 1ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()

@@ -131,6 +131,37 @@ func TestInfluxDBSplitWrite(t *testing.T) {
 	}
 }
 
+// TestInfluxDBGzipWrite checks that influxd decompresses gzip bodies: a
+// compressed body it took as plain text would be refused as unparsable.
+func TestInfluxDBGzipWrite(t *testing.T) {
+	s := influxtest.Start(t)
+	s.CreateDatabase(t, "gz")
+	for i, gzip := range []bool{true, false} {
+		t.Run(fmt.Sprintf("gzip=%v", gzip), func(t *testing.T) {
+			p := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database, c.Pool.Gzip = "gz", gzip })
+			if err := p.Ping(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !p.isInflux.Load() {
+				t.Fatal("influxd's answer to ping did not identify it as InfluxDB")
+			}
+			m := fmt.Sprintf("m%d", i)
+			lines := m + ",job=a value=1.5 1700000000000\n" + m + ",job=b value=2 1700000000001\n"
+			if err := p.Write(context.Background(), []byte(lines)); err != nil {
+				t.Fatal(err)
+			}
+			got := s.Query(t, "gz", `SELECT "job", "value" FROM "`+m+`"`)
+			want := [][]any{
+				{json.Number("1700000000000"), "a", json.Number("1.5")},
+				{json.Number("1700000000001"), "b", json.Number("2")},
+			}
+			if len(got) != 1 || !reflect.DeepEqual(got[0].Values, want) {
+				t.Fatalf("stored %+v, want %v", got, want)
+			}
+		})
+	}
+}
+
 func TestInfluxDBMissingDatabase(t *testing.T) {
 	s := influxtest.Start(t)
 	ctx := context.Background()
@@ -174,7 +205,11 @@ func TestInfluxDBDownAndHung(t *testing.T) {
 	s.CreateDatabase(t, "db")
 	ctx := context.Background()
 	const timeout = 500 * time.Millisecond
-	p := newTestPool(t, s.URL(), nil, func(c *Config) { c.Pool.Timeout = model.Duration(timeout) })
+	p := newTestPool(t, s.URL(), nil, func(c *Config) {
+		c.Pool.Timeout = model.Duration(timeout)
+		// One attempt, so that the hung case measures pool.timeout alone.
+		c.Pool.Retry.MaxAttempts = 1
+	})
 	line := []byte("m value=1 1700000000000\n")
 	if err := p.Write(ctx, line); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ type Metrics struct {
 	inflight      *prometheus.GaugeVec
 	pointsWritten *prometheus.CounterVec
 	writeErrors   *prometheus.CounterVec
+	retries       *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg; a nil reg
@@ -34,6 +35,9 @@ type Metrics struct {
 //   - promflux_influxdb_write_errors_total{database,reason}: write requests
 //     that failed for good, by Reason (rejected, timeout, canceled,
 //     unavailable).
+//   - promflux_influxdb_retries_total{database,operation}: attempts that
+//     repeated a failed request (see RetryConfig); each also counts in
+//     requests_total.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
@@ -68,6 +72,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "write_errors_total",
 			Help:      "Write requests to InfluxDB that failed, by reason (rejected, timeout, canceled, unavailable).",
 		}, []string{"database", "reason"}),
+		retries: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "retries_total",
+			Help:      "Repeated attempts of HTTP requests to InfluxDB after a 5xx answer, a timeout or a connection error.",
+		}, []string{"database", "operation"}),
 	}
 }
 
@@ -101,4 +111,9 @@ func (pm *poolMetrics) observe(op string, code int, seconds float64) {
 
 func (pm *poolMetrics) writeFailed(err error) {
 	pm.m.writeErrors.WithLabelValues(pm.database, Reason(err)).Inc()
+}
+
+// retried records one repeated attempt of op.
+func (pm *poolMetrics) retried(op string) {
+	pm.m.retries.WithLabelValues(pm.database, op).Inc()
 }

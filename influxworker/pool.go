@@ -1,7 +1,6 @@
 package influxworker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -30,6 +30,9 @@ const (
 	// maxDrainBytes is how much of an unread body is drained so that the
 	// connection can be reused; a longer one closes the connection instead.
 	maxDrainBytes = 256 << 10
+	// versionHeader is set by InfluxDB (1.x and the 1.x API of 2.x) on
+	// every answer, whatever the status.
+	versionHeader = "X-Influxdb-Version"
 )
 
 // Pool sends the requests for one configured InfluxDB database. It reuses
@@ -49,6 +52,12 @@ type Pool struct {
 	// chunkSize is the chunk_size of QueryStream, streamChunkSize but in
 	// tests.
 	chunkSize int
+	// jitter picks the wait before a retry below a ceiling: the package's
+	// jitter but in tests.
+	jitter func(time.Duration) time.Duration
+	// isInflux is set once an answer carried X-Influxdb-Version: from then
+	// on writes are compressed when pool.gzip is set.
+	isInflux atomic.Bool
 
 	pingURL, queryURL, writeURL string
 }
@@ -101,6 +110,7 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 		workers:   make(chan struct{}, cfg.Pool.Workers),
 		timeout:   time.Duration(cfg.Pool.Timeout),
 		chunkSize: streamChunkSize,
+		jitter:    jitter,
 		pingURL:   base.JoinPath("ping").String(),
 		queryURL:  base.JoinPath("query").String(),
 		writeURL:  base.JoinPath("write").String() + "?" + writeQuery.Encode(),
@@ -122,7 +132,7 @@ func (p *Pool) Close() { p.transport.CloseIdleConnections() }
 
 // Ping checks that InfluxDB answers GET /ping with 2xx (1.x sends 204).
 func (p *Pool) Ping(ctx context.Context) error {
-	return p.do(ctx, request{op: OpPing, method: http.MethodGet, url: p.pingURL}, nil)
+	return p.doRetry(ctx, request{op: OpPing, method: http.MethodGet, url: p.pingURL}, nil)
 }
 
 // request is one HTTP request to InfluxDB.
@@ -132,6 +142,8 @@ type request struct {
 	url         string
 	body        []byte
 	contentType string
+	// contentEncoding is the Content-Encoding of body, e.g. gzip.
+	contentEncoding string
 	// singleLine marks a write body of one line, for which 413 means the
 	// line itself is too large.
 	singleLine bool
@@ -166,16 +178,21 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 		reqCtx, cancel = context.WithTimeout(ctx, p.timeout)
 	}
 	defer cancel()
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, body)
+	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, nil)
 	if err != nil {
 		return &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: err.Error()}
 	}
+	if r.body != nil {
+		rb := &requestBody{b: r.body}
+		defer rb.release()
+		req.Body, req.ContentLength = rb.reader(), int64(len(r.body))
+		req.GetBody = func() (io.ReadCloser, error) { return rb.reader(), nil }
+	}
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
+	}
+	if r.contentEncoding != "" {
+		req.Header.Set("Content-Encoding", r.contentEncoding)
 	}
 	if p.authorization != "" {
 		req.Header.Set("Authorization", p.authorization)
@@ -188,6 +205,9 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 		return p.transportError(ctx, reqCtx, r.op, err)
 	}
 	defer drainClose(resp.Body)
+	if !p.isInflux.Load() && resp.Header.Get(versionHeader) != "" {
+		p.isInflux.Store(true)
+	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := p.statusError(r, resp)

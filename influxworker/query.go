@@ -84,11 +84,13 @@ func (p *Pool) post(ctx context.Context, op, q string) (*Response, error) {
 	})
 }
 
-// query sends r and decodes the answer. Decoding happens inside do, under
-// the request timeout, so a server that stalls mid-body is a timeout too.
+// query sends r, retrying as RetryConfig says (queries are reads and CREATE
+// DATABASE does nothing when the database exists, so repeating them is
+// safe), and decodes the answer. Decoding happens inside do, under the
+// request timeout, so a server that stalls mid-body is a timeout too.
 func (p *Pool) query(ctx context.Context, r request) (*Response, error) {
 	var resp *Response
-	err := p.do(ctx, r, func(body io.Reader) error {
+	err := p.doRetry(ctx, r, func(body io.Reader) error {
 		var derr error
 		resp, derr = decodeResponse(body)
 		return derr

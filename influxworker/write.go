@@ -83,6 +83,8 @@ func (p *Pool) write(ctx context.Context, lines []byte) error {
 
 // writePart sends one part, creating the database and sending it again when
 // create_database is set and InfluxDB does not know the database.
+// Writes are retried as RetryConfig says: rewriting a point overwrites it,
+// so a part InfluxDB stored before the attempt failed is harmless to resend.
 func (p *Pool) writePart(ctx context.Context, part []byte) error {
 	r := request{
 		op:          OpWrite,
@@ -92,7 +94,17 @@ func (p *Pool) writePart(ctx context.Context, part []byte) error {
 		contentType: writeContentType,
 		singleLine:  bytes.IndexByte(bytes.TrimRight(part, "\n"), '\n') < 0,
 	}
-	err := p.do(ctx, r, nil)
+	if p.cfg.Pool.Gzip && p.isInflux.Load() {
+		// Compressed once, before waiting for a worker, and sent as it is
+		// by every attempt.
+		buf, err := compress(part)
+		if err != nil {
+			return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: err.Error()}
+		}
+		defer releaseBuffer(buf)
+		r.body, r.contentEncoding = buf.Bytes(), "gzip"
+	}
+	err := p.doRetry(ctx, r, nil)
 	var e *Error
 	if p.cfg.CreateDatabase && errors.As(err, &e) && e.StatusCode == http.StatusNotFound && isDatabaseNotFound(e) {
 		if cerr := p.EnsureDatabase(ctx); cerr != nil {
@@ -101,7 +113,7 @@ func (p *Pool) writePart(ctx context.Context, part []byte) error {
 		// Happens after InfluxDB lost its data directory, rarely enough to
 		// log; a failing creation is returned instead, once per write.
 		level.Info(p.logger).Log("msg", "Created database missing on write", "influxdb_database", p.cfg.Database)
-		err = p.do(ctx, r, nil)
+		err = p.doRetry(ctx, r, nil)
 	}
 	if err != nil {
 		return err

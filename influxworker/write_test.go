@@ -104,27 +104,32 @@ func BenchmarkSplitLines(b *testing.B) {
 }
 
 // BenchmarkWrite measures the client side of a write against a server that
-// acknowledges without parsing.
+// acknowledges without parsing, with and without gzip.
 func BenchmarkWrite(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(versionHeader, "1.6.7")
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	cfg := DefaultConfig
-	cfg.Name, cfg.URL, cfg.Database = "bench", srv.URL, "db"
-	p, err := New(cfg, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	body := bytes.Repeat([]byte("node_cpu_seconds_total,cpu=0,instance=host:9100,job=node,mode=idle value=1.5 1700000000000\n"), 2000)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := p.Write(context.Background(), body); err != nil {
-			b.Fatal(err)
-		}
+	body := realisticLines(2000)
+	for _, gzip := range []bool{true, false} {
+		b.Run(fmt.Sprintf("gzip=%v", gzip), func(b *testing.B) {
+			cfg := DefaultConfig
+			cfg.Name, cfg.URL, cfg.Database, cfg.Pool.Gzip = "bench", srv.URL, "db", gzip
+			p, err := New(cfg, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if err := p.Write(context.Background(), body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -137,7 +142,11 @@ type partServer struct {
 }
 
 func (s *partServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
+	b, err := readBody(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
 	s.bodies = append(s.bodies, string(b))
 	s.mu.Unlock()
