@@ -18,6 +18,10 @@ import (
 //     (it parses and indexes each body on one goroutine), few enough that a
 //     burst of Prometheus shards queues in promflux, where waiting respects
 //     the caller's deadline, instead of piling connections onto InfluxDB.
+//   - Queue 64: requests waiting for a worker past it fail at once, as
+//     overloaded, instead of holding their decoded bodies (a few hundred KiB
+//     for a Prometheus request of 2000 samples) in memory: 64 of them are
+//     tens of MiB, and a backlog that deep is already seconds of work.
 //   - Timeout 10s: well below Prometheus's default remote_timeout of 30s, so
 //     that promflux answers 503 (and Prometheus retries) before Prometheus
 //     gives up on the request, with room left for waiting on a worker and
@@ -35,6 +39,7 @@ import (
 //   - Retry: see DefaultRetryConfig.
 var DefaultPoolConfig = PoolConfig{
 	Workers:      8,
+	Queue:        64,
 	Timeout:      model.Duration(10 * time.Second),
 	MaxBodyBytes: 4 * units.MiB,
 	Gzip:         true,
@@ -96,6 +101,10 @@ type PoolConfig struct {
 	// Workers is the maximum number of concurrent HTTP requests to the
 	// database; further requests wait for a free worker.
 	Workers int `yaml:"workers,omitempty"`
+	// Queue is how many requests may wait for a worker; past it a request
+	// fails at once with ErrOverloaded, so that an overload sheds load
+	// instead of growing memory.
+	Queue int `yaml:"queue,omitempty"`
 	// Timeout bounds each HTTP request, from sending it to reading the whole
 	// answer.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
@@ -187,6 +196,8 @@ func (c *PoolConfig) Validate() error {
 	switch {
 	case c.Workers <= 0:
 		return fmt.Errorf("pool.workers must be > 0, got %d", c.Workers)
+	case c.Queue < 0:
+		return fmt.Errorf("pool.queue must be >= 0, got %d", c.Queue)
 	case c.Timeout <= 0:
 		return fmt.Errorf("pool.timeout must be > 0, got %s", c.Timeout)
 	case c.MaxBodyBytes <= 0:

@@ -27,15 +27,15 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "https://h/prefix", Database: "d", RetentionPolicy: "rp",
 				Username: "u", Password: "s3cret", CreateDatabase: true,
-				Pool: PoolConfig{Workers: 3, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 3, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Retry: DefaultRetryConfig},
 			},
 		},
 		{
 			name: "full pool",
-			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
+			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  queue: 5\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
-				Pool: PoolConfig{Workers: 1, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 1, Queue: 5, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -44,7 +44,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
-					Workers: DefaultPoolConfig.Workers, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
 					Gzip:  false,
 					Retry: RetryConfig{MaxAttempts: 5, MinBackoff: DefaultRetryConfig.MinBackoff, MaxBackoff: DefaultRetryConfig.MaxBackoff},
 				},
@@ -56,7 +56,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
-					Workers: DefaultPoolConfig.Workers, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
 					Retry: RetryConfig{MaxAttempts: 1, MinBackoff: model.Duration(10 * time.Millisecond), MaxBackoff: model.Duration(10 * time.Millisecond)},
 				},
 			},
@@ -135,6 +135,7 @@ func TestConfigValidate(t *testing.T) {
 		{"query", func(c *Config) { c.URL = "http://h?db=x" }, `url "http://h?db=x": must not have a query or fragment`},
 		{"password without user", func(c *Config) { c.Password = "p" }, "password requires username"},
 		{"workers", func(c *Config) { c.Pool.Workers = 0 }, "pool.workers must be > 0, got 0"},
+		{"queue", func(c *Config) { c.Pool.Queue = -1 }, "pool.queue must be >= 0, got -1"},
 		{"timeout", func(c *Config) { c.Pool.Timeout = 0 }, "pool.timeout must be > 0, got 0s"},
 		{"max body", func(c *Config) { c.Pool.MaxBodyBytes = -1 }, "pool.max_body_bytes must be > 0, got -1"},
 		{"no retries", func(c *Config) { c.Pool.Retry.MaxAttempts = 1 }, ""},

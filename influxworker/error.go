@@ -29,6 +29,9 @@ const (
 	ReasonTimeout = "timeout"
 	// ReasonCanceled: the caller gave up, e.g. Prometheus closed the request.
 	ReasonCanceled = "canceled"
+	// ReasonOverloaded: pool.queue requests were already waiting for a
+	// worker (IsOverloaded).
+	ReasonOverloaded = "overloaded"
 	// ReasonUnavailable: anything else that may succeed later, such as
 	// connection errors, 5xx and configuration problems (401, 403, 404).
 	ReasonUnavailable = "unavailable"
@@ -92,6 +95,13 @@ func (e *Error) Error() string {
 // errors.Is(err, context.DeadlineExceeded) works.
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrOverloaded is wrapped by the errors of requests refused because
+// pool.queue requests were already waiting for a worker.
+var ErrOverloaded = errors.New("overloaded")
+
+// IsOverloaded reports whether err is a request refused by a full queue.
+func IsOverloaded(err error) bool { return errors.Is(err, ErrOverloaded) }
+
 // IsPermanent reports whether err contains an *Error that InfluxDB will
 // answer the same way however often the request is repeated. It is false
 // for nil and for errors of other types.
@@ -118,6 +128,8 @@ func Reason(err error) string {
 		return ""
 	case IsPermanent(err):
 		return ReasonRejected
+	case IsOverloaded(err):
+		return ReasonOverloaded
 	case IsTimeout(err):
 		return ReasonTimeout
 	case errors.Is(err, context.Canceled):

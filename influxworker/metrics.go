@@ -15,6 +15,7 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	inflight      *prometheus.GaugeVec
+	queued        *prometheus.GaugeVec
 	pointsWritten *prometheus.CounterVec
 	writeErrors   *prometheus.CounterVec
 	retries       *prometheus.CounterVec
@@ -30,11 +31,13 @@ type Metrics struct {
 //     worker.
 //   - promflux_influxdb_inflight_requests{database}: requests holding a
 //     worker; reaching pool.workers means callers are queueing.
+//   - promflux_influxdb_queue_length{database}: requests waiting for a
+//     worker; reaching pool.queue means requests are refused as overloaded.
 //   - promflux_influxdb_points_written_total{database}: lines InfluxDB
 //     acknowledged with 2xx.
 //   - promflux_influxdb_write_errors_total{database,reason}: write requests
-//     that failed for good, by Reason (rejected, timeout, canceled,
-//     unavailable).
+//     that failed for good, by Reason (rejected, overloaded, timeout,
+//     canceled, unavailable).
 //   - promflux_influxdb_retries_total{database,operation}: attempts that
 //     repeated a failed request (see RetryConfig); each also counts in
 //     requests_total.
@@ -59,6 +62,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Subsystem: "influxdb",
 			Name:      "inflight_requests",
 			Help:      "HTTP requests to InfluxDB currently holding a worker.",
+		}, []string{"database"}),
+		queued: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "queue_length",
+			Help:      "Requests to InfluxDB waiting for a free worker (at most pool.queue).",
 		}, []string{"database"}),
 		pointsWritten: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
@@ -87,6 +96,7 @@ type poolMetrics struct {
 	m             *Metrics
 	database      string
 	inflight      prometheus.Gauge
+	queued        prometheus.Gauge
 	pointsWritten prometheus.Counter
 }
 
@@ -95,6 +105,7 @@ func (m *Metrics) forPool(database string) *poolMetrics {
 		m:             m,
 		database:      database,
 		inflight:      m.inflight.WithLabelValues(database),
+		queued:        m.queued.WithLabelValues(database),
 		pointsWritten: m.pointsWritten.WithLabelValues(database),
 	}
 }

@@ -46,6 +46,9 @@ type Pool struct {
 	client    *http.Client
 	// workers holds one token per request in flight.
 	workers chan struct{}
+	// waiting counts the requests waiting for a worker, bounded by
+	// pool.queue.
+	waiting atomic.Int64
 	timeout time.Duration
 	// authorization is the basic-auth header value, empty without username.
 	authorization string
@@ -152,17 +155,43 @@ type request struct {
 	stream bool
 }
 
+// acquire takes a worker, waiting for one within ctx unless pool.queue
+// requests are already waiting: then it fails at once with ErrOverloaded.
+func (p *Pool) acquire(ctx context.Context, op string) error {
+	select {
+	case p.workers <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := p.waiting.Add(1); n > int64(p.cfg.Pool.Queue) {
+		p.waiting.Add(-1)
+		return &Error{
+			Op: op, Database: p.cfg.Name, Err: ErrOverloaded,
+			Message: fmt.Sprintf("overloaded: %d requests already wait for the %d workers (pool.queue)", p.cfg.Pool.Queue, cap(p.workers)),
+		}
+	}
+	p.metrics.queued.Inc()
+	defer func() {
+		p.waiting.Add(-1)
+		p.metrics.queued.Dec()
+	}()
+	select {
+	case p.workers <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &Error{
+			Op: op, Database: p.cfg.Name, Err: ctx.Err(),
+			Message: fmt.Sprintf("no free worker among %d: %v", cap(p.workers), ctx.Err()),
+		}
+	}
+}
+
 // do sends r while holding a worker and within the pool timeout (unless
 // r.stream), and calls read with the body of a 2xx answer. Every error is an
 // *Error; an *Error returned by read is returned as it is.
 func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) error {
-	select {
-	case p.workers <- struct{}{}:
-	case <-ctx.Done():
-		return &Error{
-			Op: r.op, Database: p.cfg.Name, Err: ctx.Err(),
-			Message: fmt.Sprintf("no free worker among %d: %v", cap(p.workers), ctx.Err()),
-		}
+	if err := p.acquire(ctx, r.op); err != nil {
+		return err
 	}
 	p.metrics.inflight.Inc()
 	defer func() {

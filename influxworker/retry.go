@@ -40,7 +40,9 @@ func (p *Pool) doRetry(ctx context.Context, r request, read func(io.Reader) erro
 // not be decoded is not retried: the same server would send it again.
 func retryable(ctx context.Context, err error) bool {
 	var e *Error
-	if ctx.Err() != nil || !errors.As(err, &e) || e.Permanent {
+	if ctx.Err() != nil || !errors.As(err, &e) || e.Permanent || IsOverloaded(err) {
+		// An overloaded pool sheds load: trying again at once would add
+		// to it.
 		return false
 	}
 	return e.StatusCode == 0 || e.StatusCode >= http.StatusInternalServerError
