@@ -3,6 +3,7 @@ package adapter
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -33,7 +34,23 @@ type Config struct {
 	Limits remote.Config `yaml:"limits,omitempty"`
 	// Read bounds what a remote-read query may cost.
 	Read ReadConfig `yaml:"read,omitempty"`
+	// Write sets how remote writes are answered.
+	Write WriteConfig `yaml:"write,omitempty"`
 }
+
+// WriteConfig sets how remote writes are answered.
+type WriteConfig struct {
+	// OverloadStatus answers a write a database's pool refused because its
+	// queue is full: 503 (the default) or 429. Prometheus retries every 5xx
+	// but retries 429 only with queue_config.retry_on_http_429: true; in a
+	// default setup a 429 drops the data, so 429 is for senders set up for
+	// it.
+	OverloadStatus int `yaml:"overload_status,omitempty"`
+}
+
+// DefaultWriteConfig answers overload with 503, which every Prometheus
+// retries.
+var DefaultWriteConfig = WriteConfig{OverloadStatus: http.StatusServiceUnavailable}
 
 // ReadConfig bounds remote-read queries.
 type ReadConfig struct {
@@ -57,7 +74,7 @@ var DefaultReadConfig = ReadConfig{
 // section and then validates the whole configuration.
 func (c *Config) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	type plain Config
-	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig}
+	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig, Write: DefaultWriteConfig}
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
@@ -91,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if !names[c.DefaultDatabase] {
 		return fmt.Errorf("default_database: %q is not the name of a configured database", c.DefaultDatabase)
+	}
+	if s := c.Write.OverloadStatus; s != http.StatusServiceUnavailable && s != http.StatusTooManyRequests {
+		return fmt.Errorf("write.overload_status must be 503 or 429, got %d", s)
 	}
 	if c.Read.MaxSamples <= 0 {
 		return errors.New("read.max_samples must be > 0")

@@ -38,7 +38,7 @@ func writeError(w http.ResponseWriter, logger log.Logger, err error) {
 		status = he.status
 	}
 	msg := oneLine(err.Error())
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
 	// Debug only: a sender retrying against a database that is down would

@@ -46,6 +46,7 @@ type writeOutcome struct {
 	refused           []string // reasons of the first refused series
 	refusedCount      int
 	unavailable       []string
+	overloaded        bool // a database's queue was full
 	rejected          []string
 }
 
@@ -96,6 +97,7 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		case influxworker.IsPermanent(b.err):
 			out.rejected = append(out.rejected, b.err.Error())
 		default:
+			out.overloaded = out.overloaded || influxworker.IsOverloaded(b.err)
 			out.unavailable = append(out.unavailable, b.err.Error())
 		}
 		if cap(b.lines) <= maxPooledBatchBytes {
@@ -103,7 +105,7 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 			batchPool.Put(b)
 		}
 	}
-	return out, out.err()
+	return out, out.err(st.cfg.Write.OverloadStatus)
 }
 
 // encode routes every series of req and appends its samples, histograms,
@@ -250,11 +252,14 @@ func (s *Server) store(ctx context.Context, batches map[string]*batch) {
 }
 
 // err turns the outcome into the answer's error, most urgent first: a
-// database that could not take the data (503, Prometheus retries the whole
+// database that could not take the data (503, or overloadStatus when its
+// queue was full; Prometheus retries the whole
 // request; rewriting the points that did land is harmless, InfluxDB keeps
 // one point per series and timestamp), then refusals (400, not retried).
-func (o *writeOutcome) err() error {
+func (o *writeOutcome) err(overloadStatus int) error {
 	switch {
+	case o.overloaded:
+		return &httpError{overloadStatus, "overloaded, retry later: " + strings.Join(o.unavailable, "; ")}
 	case len(o.unavailable) > 0:
 		return unavailable("cannot store samples, retry later: " + strings.Join(o.unavailable, "; "))
 	case len(o.rejected) > 0:

@@ -5,8 +5,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
@@ -366,4 +368,59 @@ func TestWriteV2ExemplarAndMetadataOnly(t *testing.T) {
 			t.Errorf("written lines lack %q:\n%s", want, written)
 		}
 	}
+}
+
+// TestWriteOverloaded: when a database's queue is full, the write is
+// answered at once with 503 and Retry-After, or 429 when configured so.
+func TestWriteOverloaded(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		want   int
+	}{
+		{"", http.StatusServiceUnavailable},
+		{"write: {overload_status: 429}\n", http.StatusTooManyRequests},
+	} {
+		t.Run(fmt.Sprint(tc.want), func(t *testing.T) {
+			release := make(chan struct{})
+			// A fake InfluxDB that holds every write until released.
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/write" {
+					<-release
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer slow.Close()
+			defer close(release)
+			_, ts := startAdapter(t, fmt.Sprintf("databases:\n  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 0, timeout: 5s}}\n", slow.URL)+tc.config)
+
+			first := make(chan response, 1)
+			go func() { first <- writeV1(t, ts.URL+"/api/v1/write", upSample) }()
+			// Wait until the first write holds the only worker.
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(get(t, ts.URL+"/metrics"), `promflux_influxdb_inflight_requests{database="db0"} 1`); {
+				if time.Now().After(deadline) {
+					t.Fatal("the first write never reached the database")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			r := writeV1(t, ts.URL+"/api/v1/write", upSample)
+			if r.status != tc.want || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "overloaded") {
+				t.Errorf("second write: %d Retry-After %q %q; want %d with Retry-After", r.status, r.header.Get("Retry-After"), r.body, tc.want)
+			}
+			release <- struct{}{}
+			if r := <-first; r.status != http.StatusNoContent {
+				t.Errorf("first write: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
