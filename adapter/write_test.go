@@ -276,12 +276,7 @@ func TestWriteMetrics(t *testing.T) {
 	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
 	writeV1(t, ts.URL+"/api/v1/write", special, noName)
 
-	resp, err := http.Get(ts.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body := get(t, ts.URL+"/metrics")
 	for _, want := range []string{
 		`promflux_samples_received_total{database="db0"} 6`,
 		`promflux_samples_skipped_total{reason="out_of_range"} 1`,
@@ -290,7 +285,7 @@ func TestWriteMetrics(t *testing.T) {
 		`promflux_http_request_duration_seconds_count{code="400",handler="write"} 1`,
 		`promflux_config_last_reload_successful 1`,
 	} {
-		if !strings.Contains(string(body), want+"\n") {
+		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}

@@ -438,7 +438,7 @@ func FuzzAppendSeries(f *testing.F) {
 	f.Add("a b,c", "k=1", "x y", "path", "C:\\dir\\", 0.5, int64(-1))
 	f.Add("#x", "time", "t", "value", "two\nlines", math.Inf(1), int64(2))
 	f.Add("~b64~YQ", "a\\", "\\,", "a\\=", "\"", math.NaN(), int64(MaxTimestampMs))
-	f.Add("\tm\\\"", "\\ ", "\\=\\ \"", "k", "\\ \\=,\"", -0.0, int64(3))
+	f.Add("\tm\\\"", "\\ ", "\\=\\ \"", "k", "\\ \\=,\"", math.Copysign(0, -1), int64(3))
 	f.Add("up", "", "x", "job", "\xff", 1.0, int64(4))
 	f.Fuzz(func(t *testing.T, name, k1, v1, k2, v2 string, v float64, ts int64) {
 		in := lbls("__name__", name, k1, v1, k2, v2)

@@ -14,6 +14,24 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the .golden files under testdata")
 
+// checkGolden compares rendered with the golden file, which -update
+// rewrites.
+func checkGolden(t *testing.T, golden, rendered string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(rendered), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rendered != string(want) {
+		t.Fatalf("decoded request differs from %s; rerun with -update and review the diff:\n%s", golden, rendered)
+	}
+}
+
 // renderWriteRequest prints a decoded request one series or metadata entry per
 // line, so that golden files diff readably.
 func renderWriteRequest(r *WriteRequest) string {
@@ -71,20 +89,7 @@ func TestDecodeWritePrometheusGolden(t *testing.T) {
 				}
 			}
 
-			rendered := renderWriteRequest(got)
-			golden := filepath.Join("testdata", strings.TrimSuffix(tc.file, ".snappy")+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(rendered), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rendered != string(want) {
-				t.Fatalf("decoded request differs from %s; rerun with -update and review the diff", golden)
-			}
+			checkGolden(t, filepath.Join("testdata", strings.TrimSuffix(tc.file, ".snappy")+".golden"), renderWriteRequest(got))
 		})
 	}
 }

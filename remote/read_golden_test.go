@@ -57,18 +57,5 @@ func TestDecodeReadPrometheusGolden(t *testing.T) {
 		t.Fatalf("negotiated %v, %v; Prometheus 2.42 only reads SAMPLES", rt, err)
 	}
 
-	rendered := renderReadRequest(got)
-	golden := filepath.Join("testdata", "prometheus-2.42-read.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(rendered), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rendered != string(want) {
-		t.Fatalf("decoded request differs from %s; rerun with -update and review the diff:\n%s", golden, rendered)
-	}
+	checkGolden(t, filepath.Join("testdata", "prometheus-2.42-read.golden"), renderReadRequest(got))
 }
