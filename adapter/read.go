@@ -149,7 +149,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 			if err != nil {
 				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, c.Name, err)
 			}
-			count := discoveredCount(c)
+			count, histograms := discoveredCounts(c)
 			if count == 0 || !sel.Matches(lbls) {
 				return nil
 			}
@@ -164,7 +164,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 				byLabels[key] = rs
 				p.series = append(p.series, rs)
 			}
-			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), count: count, histograms: histogramCount(c)})
+			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), count: count, histograms: histograms})
 			rs.count += count
 			return nil
 		})
@@ -511,29 +511,13 @@ func mergeSamples(a, b []readSample) []readSample {
 	return out
 }
 
-// histogramCount is the number of native histogram samples a discovery row
-// reports (its third count column, mapping.DiscoveryQuery).
-func histogramCount(c *influxworker.SeriesChunk) int64 {
-	if len(c.Extra) < 2 || len(c.Extra[1]) == 0 || math.IsNaN(c.Extra[1][0]) {
-		return 0
+// discoveredCounts reads a discovery row's count columns, NaN when null.
+func discoveredCounts(c *influxworker.SeriesChunk) (samples, histograms int64) {
+	var counts [3]float64
+	for i := range counts {
+		counts[i], _ = cell(c, i, 0)
 	}
-	return int64(c.Extra[1][0])
-}
-
-// discoveredCount is a series' sample count from a discovery row: its
-// `value` points plus its `special` ones (a count of a field the series
-// lacks is null, NaN in the chunk).
-func discoveredCount(c *influxworker.SeriesChunk) int64 {
-	var n float64
-	if len(c.Values) > 0 && !math.IsNaN(c.Values[0]) {
-		n += c.Values[0]
-	}
-	for _, col := range c.Extra {
-		if len(col) > 0 && !math.IsNaN(col[0]) {
-			n += col[0]
-		}
-	}
-	return int64(n)
+	return mapping.DiscoveryCounts(counts[:])
 }
 
 // errStoredValue marks a stored point that is not a valid encoding of a
@@ -542,15 +526,14 @@ func discoveredCount(c *influxworker.SeriesChunk) int64 {
 var errStoredValue = errors.New("invalid stored sample")
 
 // chunkValues appends to dst the sample value of every row of a fetched
-// chunk: the `value` field where present, else the float the `special`
-// field encodes (NaN, ±Inf, stale markers).
+// chunk (mapping.SampleValue of its two columns).
 func chunkValues(c *influxworker.SeriesChunk, dst []float64) ([]float64, error) {
-	for i, v := range c.Values {
-		if math.IsNaN(v) && len(c.Extra) > 0 {
-			var err error
-			if v, err = mapping.SpecialValue(c.Extra[0][i]); err != nil {
-				return dst, fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, c.Times[i], err)
-			}
+	for i := range c.Times {
+		value, _ := cell(c, 0, i)
+		special, _ := cell(c, 1, i)
+		v, err := mapping.SampleValue(value, special)
+		if err != nil {
+			return dst, fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, c.Times[i], err)
 		}
 		dst = append(dst, v)
 	}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"math"
 	"slices"
 	"strings"
 
@@ -359,4 +360,31 @@ func seriesConditions(storedTags []map[string]string) string {
 	}
 	b.WriteByte(')')
 	return b.String()
+}
+
+// DiscoveryCounts reads one row of a DiscoveryQuery: counts holds its count
+// columns in order (count, count_1, count_2), NaN for a null count. It
+// returns the series' samples of every kind and, among them, its native
+// histogram samples.
+func DiscoveryCounts(counts []float64) (samples, histograms int64) {
+	for i, c := range counts {
+		if math.IsNaN(c) {
+			continue
+		}
+		samples += int64(c)
+		if i == 2 {
+			histograms = int64(c)
+		}
+	}
+	return samples, histograms
+}
+
+// SampleValue reads the sample of one row of a FetchQuery: the `value`
+// field when present (not NaN), else the float the `special` field encodes.
+// value wins when a row has both, which Prometheus never sends.
+func SampleValue(value, special float64) (float64, error) {
+	if !math.IsNaN(value) {
+		return value, nil
+	}
+	return SpecialValue(special)
 }

@@ -277,3 +277,42 @@ func BenchmarkDiscoveryQuery(b *testing.B) {
 		_ = s.DiscoveryQuery("autogen")
 	}
 }
+
+func TestDiscoveryCounts(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		counts              []float64
+		samples, histograms int64
+	}{
+		{[]float64{5, nan, nan}, 5, 0},
+		{[]float64{5, 2, nan}, 7, 0},
+		{[]float64{nan, 1, 4}, 5, 4},
+		{[]float64{nan, nan, 3}, 3, 3},
+		{[]float64{nan, nan, nan}, 0, 0},
+	} {
+		if s, h := DiscoveryCounts(tc.counts); s != tc.samples || h != tc.histograms {
+			t.Errorf("DiscoveryCounts(%v) = %d, %d; want %d, %d", tc.counts, s, h, tc.samples, tc.histograms)
+		}
+	}
+}
+
+func TestSampleValue(t *testing.T) {
+	stale := math.Float64frombits(0x7ff0000000000002)
+	for _, tc := range []struct {
+		value, special float64
+		want           uint64
+		wantErr        bool
+	}{
+		{1.5, math.NaN(), math.Float64bits(1.5), false},
+		{1.5, 3, math.Float64bits(1.5), false}, // value wins
+		{math.NaN(), 3, math.Float64bits(stale), false},
+		{math.NaN(), -1, math.Float64bits(math.Inf(-1)), false},
+		{math.NaN(), 0.5, 0, true},
+		{math.NaN(), math.NaN(), 0, true},
+	} {
+		got, err := SampleValue(tc.value, tc.special)
+		if (err != nil) != tc.wantErr || err == nil && math.Float64bits(got) != tc.want {
+			t.Errorf("SampleValue(%v, %v) = %v (%x), %v", tc.value, tc.special, got, math.Float64bits(got), err)
+		}
+	}
+}
