@@ -76,7 +76,7 @@ func writeV1(t *testing.T, url string, series ...prompb.TimeSeries) response {
 }
 
 // writeV1Body is the snappy RW 1.0 body of series.
-func writeV1Body(t *testing.T, series ...prompb.TimeSeries) []byte {
+func writeV1Body(t testing.TB, series ...prompb.TimeSeries) []byte {
 	t.Helper()
 	raw, err := proto.Marshal(&prompb.WriteRequest{Timeseries: series})
 	if err != nil {

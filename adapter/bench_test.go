@@ -1,0 +1,154 @@
+package adapter
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/promflux/promflux/remote"
+)
+
+// pipelineSamples is Prometheus's default max_samples_per_send.
+const pipelineSamples = 2000
+
+// nodeSeries returns n label sets shaped like node_exporter's CPU series as
+// a Prometheus server relabels them, with one sample each.
+func nodeSeries(n int) []prompb.TimeSeries {
+	modes := []string{"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"}
+	out := make([]prompb.TimeSeries, n)
+	for i := range out {
+		out[i] = prompb.TimeSeries{
+			Labels: []prompb.Label{
+				{Name: "__name__", Value: "node_cpu_seconds_total"},
+				{Name: "cpu", Value: fmt.Sprint(i / len(modes) % 64)},
+				{Name: "instance", Value: fmt.Sprintf("node-%03d.dc1.example.com:9100", i/(64*len(modes)))},
+				{Name: "job", Value: "node"},
+				{Name: "mode", Value: modes[i%len(modes)]},
+				{Name: "region", Value: "eu-west-1"},
+			},
+			Samples: []prompb.Sample{{Value: float64(i) * 1.5, Timestamp: 1700000000000 + int64(i)}},
+		}
+	}
+	return out
+}
+
+// countingSink is a fake InfluxDB for benchmarks: it counts the lines of
+// each /write at memory speed and stores nothing. With identify set it sends
+// InfluxDB's version header, which makes the pool gzip its bodies.
+func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64) {
+	var lines atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if identify {
+			w.Header().Set("X-Influxdb-Version", "fake-sink")
+		}
+		if r.URL.Path == "/write" {
+			var rd io.Reader = r.Body
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				zr, err := gzip.NewReader(r.Body)
+				if err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				rd = zr
+			}
+			body, err := io.ReadAll(rd)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			lines.Add(int64(bytes.Count(body, []byte{'\n'})))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	return srv, &lines
+}
+
+// BenchmarkWritePipeline measures a remote-write request of 2000 samples
+// through the whole write path (decode, route, encode, into a fake sink over
+// loopback HTTP), next to decoding alone over the same payload: the ratio of
+// their samples/s, from one run, is the pipeline's cost over the decode
+// limit. Requests run in parallel, as Prometheus's shards send them.
+func BenchmarkWritePipeline(b *testing.B) {
+	body := writeV1Body(b, nodeSeries(pipelineSamples)...)
+
+	b.Run("decode-only", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
+				r.Header.Set("Content-Type", contentTypeV1)
+				r.Header.Set("Content-Encoding", "snappy")
+				if _, err := remote.DecodeWrite(r, remote.DefaultConfig); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		reportPerSample(b)
+	})
+
+	for _, identify := range []bool{false, true} {
+		name := "pipeline-plain"
+		if identify {
+			name = "pipeline-gzip"
+		}
+		b.Run(name, func(b *testing.B) {
+			sink, lines := countingSink(b, identify)
+			h := benchHandler(b, sink.URL)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
+					r.Header.Set("Content-Type", contentTypeV1)
+					r.Header.Set("Content-Encoding", "snappy")
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != http.StatusNoContent {
+						b.Fatalf("status %d: %s", w.Code, w.Body)
+					}
+				}
+			})
+			b.StopTimer()
+			if got, want := lines.Load(), int64(b.N)*pipelineSamples; got < want {
+				b.Fatalf("sink received %d lines, want at least %d", got, want)
+			}
+			reportPerSample(b)
+		})
+	}
+}
+
+// benchHandler is promflux's handler with one database at sinkURL.
+func benchHandler(b *testing.B, sinkURL string) http.Handler {
+	path := filepath.Join(b.TempDir(), "promflux.yml")
+	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n", sinkURL)
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(path, log.NewNopLogger(), prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	return srv.Handler()
+}
+
+// reportPerSample adds samples/s next to the time per request.
+func reportPerSample(b *testing.B) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(b.N)*pipelineSamples/s, "samples/s")
+	}
+}
