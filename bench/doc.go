@@ -1,12 +1,33 @@
-// Command bench measures promflux and its peers: it generates realistic
-// remote-write traffic and sends it to any remote-write URL (promflux,
-// InfluxDB's own /api/v1/prom/write, another receiver), and it measures
-// remote-read throughput of any remote-read URL.
+// Command bench measures promflux and its peers.
 //
-//	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=1000 --samples=100
+// bench write generates realistic remote-write traffic (node_exporter-like
+// series, 2000 samples per request as Prometheus's max_samples_per_send,
+// RW 1.0 or 2.0, one sender per shard so that each series' timestamps
+// arrive in order) and sends it to any remote-write URL: promflux,
+// InfluxDB's own /api/v1/prom/write, VictoriaMetrics, another receiver. It
+// sweeps a list of concurrencies, each step warmed up and sent fresh
+// timestamps, encodes the request bodies before measuring, and reports
+// samples/s, requests/s, latency p50/p99, errors by status and the CPU and
+// peak RSS of local processes (--pid); as a table, appended CSV rows and an
+// SVG plot of throughput against concurrency. --dry-run measures the
+// generator alone.
+//
+// bench read measures the remote-read throughput of any remote-read URL.
+//
+// bench sink is a fake InfluxDB 1.x: it answers /ping, CREATE DATABASE and
+// SHOW queries, and counts the lines written to /write at memory speed (or
+// parses them with --validate), storing nothing, so that promflux alone can
+// be measured. /debug/sink reports what arrived as JSON.
+//
+// bench plot prints the rows of a CSV file with ratios to a baseline and
+// plots them.
+//
+//	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=10000 --labels=10 --duration=10s --concurrency=1,2,4,8 --pid=$(pidof promflux) --csv=out.csv --svg=out.svg
 //	go run ./bench read --url=http://127.0.0.1:9201/api/v1/read --type=streamed --pid=$(pidof promflux)
+//	go run ./bench sink --listen=127.0.0.1:18087 --validate
 //
-// scripts/bench-read.sh runs the read comparison of docs/benchmarks.md from
-// scratch. The numbers depend on the machine; compare ratios measured in one
-// run, never figures from different runs.
+// scripts/bench-write.sh and scripts/bench-read.sh run the comparisons of
+// docs/benchmarks.md from scratch. The load generator shares the machine's
+// cores with the targets: the numbers depend on the machine; compare ratios
+// measured in one run, never figures from different runs.
 package main

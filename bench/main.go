@@ -3,31 +3,45 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 )
 
 func main() {
-	app := kingpin.New("bench", "Load generator and benchmark for Prometheus remote-write and remote-read receivers.")
+	app := kingpin.New("bench", "Load generator and benchmark for Prometheus remote-write and remote-read receivers, and a fake InfluxDB that counts what it is sent.")
 	app.HelpFlag.Short('h')
 
 	var g generator
 	genFlags := func(cmd *kingpin.CmdClause) {
 		cmd.Flag("series", "Number of series.").Default("1000").IntVar(&g.series)
-		cmd.Flag("extra-labels", "Labels per series beyond the node_exporter-like ones.").Default("0").IntVar(&g.labelsExtra)
+		cmd.Flag("labels", fmt.Sprintf("Labels per series, __name__ included (%d to %d): node_exporter's own, padded with target labels (env, region, cluster, ...). 0: each metric's own set, 3 to %d.", minLabels, maxLabels, minLabels)).Default("0").IntVar(&g.labels)
+		cmd.Flag("extra-labels", "Labels per series beyond the node_exporter-like ones; an alternative to --labels.").Default("0").IntVar(&g.labelsExtra)
 		cmd.Flag("start", "Timestamp of the first sample, ms since the epoch.").Default("1700000000000").Int64Var(&g.start)
 		cmd.Flag("interval", "Milliseconds between the samples of a series.").Default("15000").Int64Var(&g.interval)
 	}
 
-	write := app.Command("write", "Send generated remote-write traffic to a URL.")
+	write := app.Command("write", "Send generated remote-write traffic to a URL, one measurement per concurrency.")
 	genFlags(write)
 	var w writeOptions
-	write.Flag("url", "Remote-write URL.").Required().StringVar(&w.url)
-	write.Flag("samples", "Samples per series.").Default("100").IntVar(&w.samples)
+	var conc string
+	write.Flag("url", "Remote-write URL.").StringVar(&w.url)
+	write.Flag("samples", "Samples per series in each concurrency step, when --duration is not set.").Default("100").IntVar(&w.samples)
+	write.Flag("duration", "Send for this long in each concurrency step instead of a fixed number of samples.").Default("0s").DurationVar(&w.duration)
+	write.Flag("warmup", "Send for this long before each concurrency step, unmeasured.").Default("2s").DurationVar(&w.warmup)
 	write.Flag("batch", "Samples per request (Prometheus's max_samples_per_send).").Default("2000").IntVar(&w.batch)
-	write.Flag("concurrency", "Concurrent requests (Prometheus's shards).").Default("4").IntVar(&w.concurrency)
+	write.Flag("concurrency", "Concurrent senders (Prometheus's shards), or a comma-separated list to sweep: 1,2,4,8.").Default("4").StringVar(&conc)
 	write.Flag("protocol", "Remote-write protocol version: 1 or 2.").Default("1").EnumVar(&w.protocol, "1", "2")
+	write.Flag("label", "Name of the target in the output (default: the URL).").StringVar(&w.label)
+	w.procs.register(write)
+	write.Flag("csv", "Append the results to this CSV file.").StringVar(&w.csvPath)
+	write.Flag("svg", "Plot samples/s against concurrency into this SVG file, from all rows of --csv when given.").StringVar(&w.svgPath)
+	write.Flag("max-error-ratio", "Fail when more than this fraction of the requests failed.").Default("0").Float64Var(&w.maxErrors)
+	write.Flag("dry-run", "Encode the requests without sending them, to measure the generator's own rate.").BoolVar(&w.dryRun)
+	write.Flag("precompute", "Memory for request bodies encoded before each step; beyond it they are encoded while sending.").Default("512MiB").BytesVar(&w.precompute)
+	write.Flag("timeout", "Timeout of one request.").Default("1m").DurationVar(&w.timeout)
 
 	read := app.Command("read", "Measure remote-read throughput of a URL.")
 	genFlags(read)
@@ -37,15 +51,37 @@ func main() {
 	read.Flag("samples", "Samples per series written; sets the end of the queried range.").Default("100").IntVar(&r.samples)
 	read.Flag("type", "Response type to ask for: samples or streamed.").Default("samples").EnumVar(&r.respType, "samples", "streamed")
 	read.Flag("runs", "How many times to read.").Default("3").IntVar(&r.runs)
-	read.Flag("pid", "PID of the local receiver, to report its peak RSS during the reads.").IntVar(&r.pid)
 	read.Flag("label", "Name of this measurement in the output.").Default("").StringVar(&r.label)
+	r.procs.register(read)
+	read.Flag("csv", "Append the result to this CSV file.").StringVar(&r.csvPath)
+
+	sink := app.Command("sink", "Run a fake InfluxDB 1.x that counts the lines written to it, to measure a remote-write adapter alone. It stores nothing.")
+	var s sinkOptions
+	sink.Flag("listen", "Address to listen on.").Default("127.0.0.1:8086").StringVar(&s.listen)
+	sink.Flag("validate", "Parse every line fully and answer 400 to bodies with malformed lines, as InfluxDB does.").BoolVar(&s.validate)
+	sink.Flag("no-version-header", "Do not send X-Influxdb-Version, so that clients take the fake for another server (promflux then sends plain bodies).").BoolVar(&s.noVersion)
+	sink.Flag("quiet", "Report only the totals on exit, not lines/s every second.").BoolVar(&s.quiet)
+
+	plot := app.Command("plot", "Print the rows of bench CSV files as a table, with ratios to a baseline target, and plot them.")
+	var p plotOptions
+	plot.Flag("csv", "CSV file written by bench write --csv.").Required().StringVar(&p.csvPath)
+	plot.Flag("svg", "Plot samples/s against concurrency into this SVG file.").StringVar(&p.svgPath)
+	plot.Flag("baseline", "Target label the others are compared with, at the same concurrency.").StringVar(&p.baseline)
 
 	var err error
 	switch kingpin.MustParse(app.Parse(os.Args[1:])) {
 	case write.FullCommand():
+		if w.concurrency, err = parseIntList(conc); err != nil {
+			err = fmt.Errorf("--concurrency: %w", err)
+			break
+		}
 		err = runWrite(&g, &w)
 	case read.FullCommand():
 		err = runRead(&g, &r)
+	case sink.FullCommand():
+		err = runSink(&s)
+	case plot.FullCommand():
+		err = runPlot(&p)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -53,17 +89,93 @@ func main() {
 	}
 }
 
-// progress prints a status line to stderr every second until stop is closed.
+// parseIntList parses "1,2,4" into positive integers.
+func parseIntList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("want positive integers separated by commas, got %q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// procFlags are the --pid and --pid-label flags: the local processes whose
+// CPU time and peak RSS a measurement reports.
+type procFlags struct {
+	pids   []string
+	labels []string
+}
+
+func (f *procFlags) register(cmd *kingpin.CmdClause) {
+	cmd.Flag("pid", "PID of a local process to measure (the target, its database): CPU used and peak RSS during each measurement. Repeatable or comma-separated.").StringsVar(&f.pids)
+	cmd.Flag("pid-label", "Names of the --pid processes in the same order (default: their command names). Repeatable or comma-separated.").StringsVar(&f.labels)
+}
+
+// resolve returns the PIDs and their names, checking that each process
+// exists and that the names can go into a CSV cell.
+func (f *procFlags) resolve() (pids []int, names []string, err error) {
+	for _, p := range splitAll(f.pids) {
+		pid, err := strconv.Atoi(p)
+		if err != nil || pid <= 0 {
+			return nil, nil, fmt.Errorf("--pid: not a process id: %q", p)
+		}
+		pids = append(pids, pid)
+	}
+	names = splitAll(f.labels)
+	if len(names) != 0 && len(names) != len(pids) {
+		return nil, nil, fmt.Errorf("--pid-label: %d names for %d processes", len(names), len(pids))
+	}
+	for k, pid := range pids {
+		if len(names) <= k {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if err != nil {
+				return nil, nil, fmt.Errorf("--pid %d: %w", pid, err)
+			}
+			names = append(names, strings.TrimSpace(string(b)))
+		}
+		if strings.ContainsAny(names[k], " =,\"") || names[k] == "" {
+			return nil, nil, fmt.Errorf("--pid-label %q: names must be non-empty, without spaces, '=', ',' or '\"'", names[k])
+		}
+		for _, other := range names[:k] {
+			if other == names[k] {
+				names[k] += "-" + strconv.Itoa(pid)
+			}
+		}
+	}
+	return pids, names, nil
+}
+
+func splitAll(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// progress prints a status line to stderr every second until stop is
+// closed, overwriting it in place.
 func progress(stop <-chan struct{}, line func() string) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	printed := false
 	for {
 		select {
 		case <-stop:
-			fmt.Fprintln(os.Stderr)
+			if printed {
+				fmt.Fprintln(os.Stderr)
+			}
 			return
 		case <-t.C:
 			fmt.Fprintf(os.Stderr, "\r%s   ", line())
+			printed = true
 		}
 	}
 }

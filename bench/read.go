@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,8 +28,9 @@ type readOptions struct {
 	samples  int
 	respType string
 	runs     int
-	pid      int
 	label    string
+	procs    procFlags
+	csvPath  string
 }
 
 func runRead(g *generator, o *readOptions) error {
@@ -50,33 +51,64 @@ func runRead(g *generator, o *readOptions) error {
 		return err
 	}
 	body := snappy.Encode(nil, raw)
-	if o.pid != 0 {
-		resetPeakRSS(o.pid)
+	pids, names, err := o.procs.resolve()
+	if err != nil {
+		return err
+	}
+	ws, err := watchProcs(pids, names)
+	if err != nil {
+		return err
 	}
 
 	client := &http.Client{Timeout: 10 * time.Minute}
-	var best time.Duration
-	var samples, series int
+	var (
+		runs            []time.Duration
+		samples, series int
+	)
+	t0 := time.Now()
 	for run := 0; run < o.runs; run++ {
-		t0 := time.Now()
+		t := time.Now()
 		series, samples, err = readOnce(client, o.url, body)
 		if err != nil {
+			ws.finish()
 			return err
 		}
-		if d := time.Since(t0); best == 0 || d < best {
-			best = d
-		}
-		fmt.Fprintf(os.Stderr, "read %s run %d: %d series, %d samples in %v\n", o.label, run+1, series, samples, time.Since(t0).Round(time.Millisecond))
+		runs = append(runs, time.Since(t))
+		fmt.Fprintf(os.Stderr, "read %s run %d: %d series, %d samples in %v\n", o.label, run+1, series, samples, runs[run].Round(time.Millisecond))
+	}
+	elapsed := time.Since(t0)
+	usage, err := ws.finish()
+	if err != nil {
+		return err
 	}
 	if samples == 0 {
 		return errors.New("the read returned no samples: is the data loaded?")
 	}
+	slices.Sort(runs)
+	best := runs[0]
 	rss := "-"
-	if o.pid != 0 {
-		rss = peakRSS(o.pid)
+	if len(usage) > 0 {
+		rss = fmt.Sprintf("%.1fMiB", usage[0].PeakMiB)
 	}
 	fmt.Printf("%s\t%s\t%d\t%d\t%.3f\t%.0f\t%s\n", o.label, o.respType, series, samples, best.Seconds(), float64(samples)/best.Seconds(), rss)
-	return nil
+	if o.csvPath == "" {
+		return nil
+	}
+	// One row for the reads: throughput of the best run, like the table;
+	// CPU over all runs.
+	return appendCSV(o.csvPath, []result{{
+		Target:      o.label,
+		Protocol:    "read-" + o.respType,
+		Concurrency: 1,
+		Samples:     int64(samples),
+		Seconds:     best.Seconds(),
+		SamplesPerS: float64(samples) / best.Seconds(),
+		RequestsPS:  float64(len(runs)) / elapsed.Seconds(),
+		P50ms:       millis(percentile(runs, 0.5)),
+		P99ms:       millis(percentile(runs, 0.99)),
+		Errors:      map[string]int{},
+		Procs:       usage,
+	}})
 }
 
 // readOnce sends one read request and decodes the whole answer, as
@@ -162,25 +194,4 @@ func matchType(t labels.MatchType) prompb.LabelMatcher_Type {
 	default:
 		return prompb.LabelMatcher_EQ
 	}
-}
-
-// resetPeakRSS clears the kernel's high-water mark of the process's resident
-// memory, so that peakRSS reports the peak of what follows.
-func resetPeakRSS(pid int) {
-	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
-}
-
-// peakRSS returns VmHWM of the process, in MiB.
-func peakRSS(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "?"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.Atoi(f[1])
-			return fmt.Sprintf("%.1fMiB", float64(kb)/1024)
-		}
-	}
-	return "?"
 }
