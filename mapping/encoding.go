@@ -86,6 +86,34 @@ func needsEncoding(s string, pos position) bool {
 	return false
 }
 
+// plainByte marks the bytes that need no escape and that no rule of
+// needsEncoding looks at: printable ASCII except space, comma, '=', the
+// backslash, '~' (of EncodedPrefix) and '#'. A string of plain bytes is
+// valid UTF-8 and is stored as it is at every position, except the tag key
+// "time". Names and values such as `node-001.dc1.example.com:9100` or
+// `/var/lib/docker` are plain, so one table scan replaces the UTF-8,
+// encoding and escaping checks for them.
+var plainByte = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		switch c {
+		case ',', '=', '\\', '~', '#':
+		default:
+			t[c] = true
+		}
+	}
+	return t
+}()
+
+// isPlain reports whether every byte of s is a plain byte.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !plainByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // appendStored appends s in its stored, line-protocol-escaped form for pos.
 func appendStored(dst []byte, s string, pos position) []byte {
 	if needsEncoding(s, pos) {

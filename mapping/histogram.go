@@ -208,7 +208,7 @@ func AppendListFloat(dst []byte, v float64) []byte {
 		dst = append(dst, ListSpecialPrefix...)
 		return strconv.AppendInt(dst, int64(code), 10)
 	}
-	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+	return appendFloat(dst, v)
 }
 
 // validate returns why h cannot be stored, or "" when it can. It applies

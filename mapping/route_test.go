@@ -147,15 +147,3 @@ func benchRouter(t testing.TB) *Router {
   database: docker
 `, "prometheus")
 }
-
-func BenchmarkRoute(b *testing.B) {
-	r := benchRouter(b)
-	ls := nodeExporterLabels()
-	if got := r.Route(ls); got != "docker" {
-		b.Fatalf("Route() = %q, want docker", got)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		r.Route(ls)
-	}
-}

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,7 +116,8 @@ const StartTimestampFieldKey = "start_ts"
 // name, invalid UTF-8, a key longer than MaxSeriesKeyLen) appends nothing
 // and returns a *SeriesError. Samples with a timestamp InfluxDB cannot store
 // are skipped and counted in c.Skipped; appended lines are counted in
-// c.Points.
+// c.Points. It allocates nothing but the growth of dst, so a caller that
+// reuses its buffers encodes without allocating.
 func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, startTs int64, c *Counts) ([]byte, error) {
 	longestField := len(SpecialFieldKey)
 	if startTs != 0 {
@@ -157,19 +159,17 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, star
 // limits the key plus "#!~#" plus each field key to 65535 bytes. On error
 // dst is returned unchanged.
 func appendSeriesKey(dst []byte, lbls []prompb.Label, longestField int) ([]byte, int, error) {
-	metricName, sorted, reason := validate(lbls)
-	if reason != "" {
-		return dst, 0, &SeriesError{Series: formatSeries(lbls), Reason: reason}
-	}
 	keyStart := len(dst)
-	dst = appendStored(dst, metricName, posMeasurement)
-	if sorted && !anyTagKeyEncoded(lbls) {
-		// The common case: Prometheus sends labels sorted by name, and
-		// plain names sort the same as their stored form.
-		for i := range lbls {
-			dst = appendTag(dst, &lbls[i])
+	dst, ok := appendKeyInOrder(dst, lbls)
+	if !ok {
+		// The series is invalid, or its tags must be sorted by their
+		// stored keys.
+		dst = dst[:keyStart]
+		metricName, reason := validate(lbls)
+		if reason != "" {
+			return dst, 0, &SeriesError{Series: formatSeries(lbls), Reason: reason}
 		}
-	} else {
+		dst = appendStored(dst, metricName, posMeasurement)
 		dst = appendTagsSorted(dst, lbls)
 	}
 	limit := maxKeyLen - len(keyFieldSeparator) - longestField
@@ -197,10 +197,25 @@ func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) [
 	if code, special := SpecialCode(v); special {
 		dst = append(dst, specialKey...)
 		dst = append(dst, '=')
-		return strconv.AppendFloat(dst, code, 'g', -1, 64)
+		return appendFloat(dst, code)
 	}
 	dst = append(dst, key...)
 	dst = append(dst, '=')
+	return appendFloat(dst, v)
+}
+
+// appendFloat appends v exactly as strconv.AppendFloat(dst, v, 'g', -1, 64)
+// does: the shortest form that parses back to v. That form of an integer
+// of magnitude below 1e6 is its decimal digits ('g' switches to an
+// exponent from 1e6 on), which strconv.AppendInt writes several times
+// faster; such values (up, counts, small gauges) are common, and so are
+// special codes. Negative zero is left to AppendFloat, which writes "-0".
+func appendFloat(dst []byte, v float64) []byte {
+	if v > -1e6 && v < 1e6 {
+		if i := int64(v); float64(i) == v && (i != 0 || !math.Signbit(v)) {
+			return strconv.AppendInt(dst, i, 10)
+		}
+	}
 	return strconv.AppendFloat(dst, v, 'g', -1, 64)
 }
 
@@ -228,20 +243,20 @@ func appendTimestamp(dst []byte, ts int64) []byte {
 }
 
 // validate checks that the series can be stored and returns its metric
-// name and whether the labels are strictly sorted by name, or the reason to
-// refuse it. It does not allocate unless it refuses the series.
-func validate(lbls []prompb.Label) (metricName string, sorted bool, reason string) {
-	sorted = true
+// name, or the reason to refuse it. It does not allocate unless it refuses
+// the series.
+func validate(lbls []prompb.Label) (metricName, reason string) {
+	sorted := true
 	for i := range lbls {
 		l := &lbls[i]
 		if l.Name == "" {
-			return "", false, "empty label name"
+			return "", "empty label name"
 		}
 		if !utf8.ValidString(l.Name) {
-			return "", false, "invalid UTF-8 in label name " + strconv.Quote(truncate(l.Name, maxQuotedLen))
+			return "", "invalid UTF-8 in label name " + strconv.Quote(truncate(l.Name, maxQuotedLen))
 		}
 		if !utf8.ValidString(l.Value) {
-			return "", false, "invalid UTF-8 in label value of " + strconv.Quote(truncate(l.Name, maxQuotedLen))
+			return "", "invalid UTF-8 in label value of " + strconv.Quote(truncate(l.Name, maxQuotedLen))
 		}
 		if i > 0 && lbls[i-1].Name >= l.Name {
 			sorted = false
@@ -256,35 +271,81 @@ func validate(lbls []prompb.Label) (metricName string, sorted bool, reason strin
 		for i := 1; i < len(lbls); i++ {
 			for j := 0; j < i; j++ {
 				if lbls[i].Name == lbls[j].Name {
-					return "", false, "duplicate label name " + strconv.Quote(truncate(lbls[i].Name, maxQuotedLen))
+					return "", "duplicate label name " + strconv.Quote(truncate(lbls[i].Name, maxQuotedLen))
 				}
 			}
 		}
 	}
 	if metricName == "" {
-		return "", false, "missing metric name (" + MetricNameLabel + ")"
+		return "", "missing metric name (" + MetricNameLabel + ")"
 	}
-	return metricName, sorted, ""
+	return metricName, ""
 }
 
-// appendTag appends ",key=value" for a label that is stored as a tag.
-func appendTag(dst []byte, l *prompb.Label) []byte {
-	if l.Value == "" || l.Name == MetricNameLabel {
-		return dst
-	}
-	dst = append(dst, ',')
-	dst = appendStored(dst, l.Name, posTagKey)
-	dst = append(dst, '=')
-	return appendStored(dst, l.Value, posTagValue)
-}
-
-func anyTagKeyEncoded(lbls []prompb.Label) bool {
-	for i := range lbls {
-		if needsEncoding(lbls[i].Name, posTagKey) {
-			return true
+// appendKeyInOrder appends the key of a series in the form Prometheus
+// sends almost every series: labels strictly sorted by name, a metric
+// name, valid UTF-8 and no label name that needs the reversible form, so
+// that the tags go out in label order. It validates and writes each string
+// in one pass when the string is plain (see plainByte) and falls back to
+// the general checks for the others. It reports false for any other
+// series, having appended a partial key that the caller must drop: then
+// validate words the error, or the sorting path writes the key.
+func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
+	// The measurement comes first. __name__ is the first label unless
+	// names that sort before it (upper-case ones) are present.
+	name := 0
+	if len(lbls) == 0 || lbls[0].Name != MetricNameLabel {
+		name = slices.IndexFunc(lbls, func(l prompb.Label) bool { return l.Name == MetricNameLabel })
+		if name < 0 {
+			return dst, false
 		}
 	}
-	return false
+	if lbls[name].Value == "" {
+		return dst, false
+	}
+	if m := lbls[name].Value; isPlain(m) {
+		dst = append(dst, m...)
+	} else if utf8.ValidString(m) {
+		dst = appendStored(dst, m, posMeasurement)
+	} else {
+		return dst, false
+	}
+	for i := range lbls {
+		l := &lbls[i]
+		if l.Name == "" || i > 0 && lbls[i-1].Name >= l.Name {
+			return dst, false
+		}
+		// Names of labels that are not stored are checked too: validate
+		// refuses an invalid one, and one that needs the reversible form
+		// sends the series to the sorting path whether or not its label
+		// is stored, so that the tag order depends on the names alone.
+		plainName := isPlain(l.Name)
+		if plainName {
+			if l.Name == "time" {
+				return dst, false
+			}
+		} else if !utf8.ValidString(l.Name) || needsEncoding(l.Name, posTagKey) {
+			return dst, false
+		}
+		if i == name || l.Value == "" {
+			continue
+		}
+		dst = append(dst, ',')
+		if plainName {
+			dst = append(dst, l.Name...)
+		} else {
+			dst = appendEscaped(dst, l.Name, posTagKey)
+		}
+		dst = append(dst, '=')
+		if v := l.Value; isPlain(v) {
+			dst = append(dst, v...)
+		} else if utf8.ValidString(v) {
+			dst = appendStored(dst, v, posTagValue)
+		} else {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 // tagSorter orders labels by their stored tag key. It is pooled so that the

@@ -379,7 +379,12 @@ func TestAppendSeriesAllocs(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		labels []prompb.Label
-	}{{"sorted", ls}, {"unsorted", unsorted}} {
+	}{
+		{"sorted", ls},
+		{"unsorted", unsorted},
+		{"upper-case label before the name", append(lbls("Zone", "z"), ls...)},
+		{"escaped values", lbls("__name__", "m x", "k", "a b,c=d", "path", "/mnt/My Disk")},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if raceEnabled && tc.name == "unsorted" {
 				t.Skip("the race detector makes sync.Pool drop items")
@@ -413,24 +418,6 @@ func nodeExporterLabels() []prompb.Label {
 		"team", "platform",
 		"zone", "eu-west-1b",
 	)
-}
-
-func BenchmarkAppendSeries(b *testing.B) {
-	ls := nodeExporterLabels()
-	const perSeries = 10
-	ss := make([]prompb.Sample, perSeries)
-	for i := range ss {
-		ss[i] = prompb.Sample{Value: 123456789.25 + float64(i), Timestamp: 1700000000000 + int64(i)*15000}
-	}
-	var c Counts
-	buf, _ := AppendSeries(nil, ls, ss, 0, &c)
-	b.SetBytes(int64(len(buf)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		buf, _ = AppendSeries(buf[:0], ls, ss, 0, &c)
-	}
-	b.ReportMetric(float64(b.N*perSeries)/b.Elapsed().Seconds(), "samples/s")
 }
 
 func FuzzAppendSeries(f *testing.F) {
