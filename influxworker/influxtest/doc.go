@@ -3,7 +3,7 @@
 //
 // It owns the lifecycle of one influxd process per test: free loopback ports,
 // a private configuration and data directory under t.TempDir(), readiness
-// waiting, stop/restart/pause for failure tests and cleanup. It talks to
+// waiting, stop/kill/restart/pause for failure tests and cleanup. It talks to
 // InfluxDB with plain net/http so that it does not depend on the code under
 // test, and it must not know Prometheus.
 //

@@ -37,8 +37,8 @@ const (
 var errExited = errors.New("influxd exited during startup")
 
 // Server is one influxd process owned by a test. Its methods are safe for
-// concurrent use, but Stop, Restart, Pause and Resume are meant to be called
-// from the test goroutine.
+// concurrent use, but Stop, Kill, Restart, Pause and Resume are meant to be
+// called from the test goroutine.
 type Server struct {
 	t          testing.TB
 	bin        string
@@ -248,15 +248,46 @@ func (s *Server) stop() error {
 	select {
 	case <-exited:
 	case <-time.After(stopTimeout):
-		_ = syscall.Kill(pgid, syscall.SIGKILL)
-		select {
-		case <-exited:
-		case <-time.After(stopTimeout):
-			return fmt.Errorf("influxd (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
-		}
+		return s.kill(cmd, exited)
 	}
-	// The process is gone, so the kernel has closed its listener; a dial
-	// confirms it before callers test "InfluxDB down".
+	return s.waitPortClosed()
+}
+
+// Kill ends influxd at once with SIGKILL, as a crash or the OOM killer
+// would: no graceful shutdown, no final flush of caches, connections in
+// flight are reset. It returns once the process is gone and its port is
+// closed. Data acknowledged before the kill is in the WAL, which the next
+// Restart replays.
+func (s *Server) Kill() {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		s.t.Fatal("cannot kill influxd: it is not running")
+	}
+	if err := s.kill(cmd, exited); err != nil {
+		s.t.Fatalf("cannot kill influxd: %v", err)
+	}
+}
+
+// kill sends SIGKILL to the process group of cmd and waits for the process
+// to be reaped and its port to close. SIGKILL ends stopped processes too.
+func (s *Server) kill(cmd *exec.Cmd, exited <-chan struct{}) error {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-exited:
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("influxd (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
+	}
+	return s.waitPortClosed()
+}
+
+// waitPortClosed waits until the HTTP port refuses connections. The process
+// is gone, so the kernel has closed its listener; a dial confirms it before
+// callers test "InfluxDB down".
+func (s *Server) waitPortClosed() error {
 	for i := 0; i < 100; i++ {
 		c, err := net.DialTimeout("tcp", s.httpAddr, 100*time.Millisecond)
 		if err != nil {
@@ -269,7 +300,8 @@ func (s *Server) stop() error {
 }
 
 // Restart stops influxd if it runs and starts it again on the same port with
-// the same data directory.
+// the same data directory. After Kill it is the recovery of a crashed
+// server: influxd replays its WAL before it answers /ping.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()

@@ -52,6 +52,20 @@ func TestServerLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("resumed influxd answered /ping with %s", resp.Status)
 	}
+
+	// A point acknowledged just before SIGKILL is only in the WAL; the
+	// restarted server must replay it.
+	s.Write(t, `we"ird db`, "m,host=b value=2.5 1700000000456\n")
+	s.Kill()
+	if c, err := net.DialTimeout("tcp", s.httpAddr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("port still open after Kill")
+	}
+	s.Restart()
+	want[0].Values = append(want[0].Values, []any{json.Number("1700000000456"), "b", json.Number("2.5")})
+	if got := s.Query(t, `we"ird db`, "SELECT * FROM m"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after Kill and Restart, Query = %#v, want %#v", got, want)
+	}
 }
 
 func TestQuoteIdent(t *testing.T) {
