@@ -14,8 +14,10 @@ import (
 // their memory for the life of the process.
 const maxPooledBuffer = 8 << 20
 
-// bufferPool recycles the compressed and decoded body buffers. Decoding never
-// retains them: the generated unmarshallers copy strings and unknown fields.
+// bufferPool recycles the compressed and decoded body buffers. A decoded
+// remote-write body is returned by WriteRequest.Release, as the request's
+// strings alias it; the other buffers are returned once decoded, as the
+// generated unmarshallers of remote read copy what they keep.
 var bufferPool sync.Pool
 
 func getBuffer() []byte {

@@ -8,6 +8,15 @@
 // table; remote resolves and bounds-checks every reference so that later code
 // only ever sees plain labels, exemplars and metadata in prompb types.
 //
+// Remote-write bodies are decoded by a hand-written protobuf walk rather than
+// the generated unmarshallers, so that the write path does not allocate per
+// series or sample: the strings of a WriteRequest alias its decompressed
+// body, its slices are carved from per-request arenas, and the whole is
+// pooled. The walk accepts and refuses exactly what the generated gogo code
+// (which Prometheus's own receiver uses) does; a differential fuzz test holds
+// it to that. The price is a lifetime: a WriteRequest and everything in it
+// is valid until its Release, and strings kept past it must be cloned.
+//
 // For remote read, remote decodes and validates prometheus.ReadRequest
 // (DecodeRead), negotiates the response type, and writes both response
 // types: SAMPLES as one snappy-compressed prompb.ReadResponse

@@ -7,7 +7,17 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
-// WriteRequest is one decoded remote-write request: RW 1.0 and RW 2.0 in one series view.
+// WriteRequest is one decoded remote-write request: RW 1.0 and RW 2.0 in one
+// series view.
+//
+// Memory: a WriteRequest is pooled and aliases its decompressed body. Every
+// string in it (label names and values, exemplar labels, metadata help, unit
+// and family name) points into that body, and every slice into arenas shared
+// by all its series. They are valid until Release and no longer: whoever
+// keeps a string past Release (a metadata cache, a map key, an error kept
+// for later) must copy it with strings.Clone first. Writing to a slice of
+// the view does not change other series: each has its capacity cut to its
+// length.
 type WriteRequest struct {
 	// Version is the protocol the request was sent with.
 	Version WriteVersion
@@ -19,7 +29,9 @@ type WriteRequest struct {
 	Metadata []prompb.MetricMetadata
 }
 
-// Series is one time series of a write request.
+// Series is one time series of a write request. Its strings and slices
+// belong to the WriteRequest it came from: they are valid until that
+// request's Release (see WriteRequest).
 type Series struct {
 	// Labels are the series labels in the order sent (senders sort them by
 	// name, but remote does not rely on it).
@@ -61,6 +73,9 @@ func (r *WriteRequest) Counts() (samples, histograms, exemplars int) {
 // before decompressing, and unmarshals and converts the message. Remote-Write
 // 2.0 symbol references are resolved and bounds-checked.
 //
+// The caller must call Release on the result when done with it; the strings
+// of the result alias its body (see WriteRequest).
+//
 // Every error wraps exactly one of ErrUnsupported, ErrTooLarge or ErrInvalid
 // and has a one-line message fit to return to the sender. DecodeWrite does not
 // close r.Body.
@@ -73,41 +88,17 @@ func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer putBuffer(decoded)
+	p := getRequest(version, decoded)
 	if version == WriteV2 {
-		return decodeV2(decoded)
+		err = p.decodeV2(decoded)
+	} else {
+		err = p.decodeV1(decoded)
 	}
-	return decodeV1(decoded)
-}
-
-func decodeV1(body []byte) (*WriteRequest, error) {
-	var req prompb.WriteRequest
-	if err := req.Unmarshal(body); err != nil {
-		if hint := misdirected(body, WriteV1); hint != "" {
-			return nil, newError(ErrInvalid, "%s", hint)
-		}
-		return nil, newError(ErrInvalid, "cannot unmarshal %s from %d bytes: %w", ProtoWriteV1, len(body), err)
+	if err != nil {
+		p.release()
+		return nil, err
 	}
-	if len(req.Timeseries) == 0 && len(req.Metadata) == 0 && len(req.XXX_unrecognized) > 0 {
-		if hint := misdirected(body, WriteV1); hint != "" {
-			return nil, newError(ErrInvalid, "%s", hint)
-		}
-	}
-	out := &WriteRequest{
-		Version:  WriteV1,
-		Series:   make([]Series, len(req.Timeseries)),
-		Metadata: req.Metadata,
-	}
-	for i := range req.Timeseries {
-		ts := &req.Timeseries[i]
-		out.Series[i] = Series{
-			Labels:     ts.Labels,
-			Samples:    ts.Samples,
-			Histograms: ts.Histograms,
-			Exemplars:  ts.Exemplars,
-		}
-	}
-	return out, nil
+	return &p.req, nil
 }
 
 // misdirected tells, in plain words, when a body that failed to decode as

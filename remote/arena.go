@@ -1,0 +1,107 @@
+package remote
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// maxPooledArena caps, in bytes, each arena a pooled request keeps for the
+// next one: a burst of huge requests must not pin its memory for the life of
+// the process.
+const maxPooledArena = 8 << 20
+
+// pooledRequest is a WriteRequest with the memory its view is carved from.
+// Every slice of the view points into one of the arenas, every string into
+// body, so that decoding a request of a size seen before allocates nothing.
+type pooledRequest struct {
+	// req must stay the first field: Release gets from the *WriteRequest
+	// handed out back to the pooledRequest that holds it.
+	req WriteRequest
+
+	body       []byte // decompressed body, from bufferPool
+	series     []Series
+	labels     []prompb.Label // series labels
+	exLabels   []prompb.Label // exemplar labels, apart so that a series' labels stay contiguous
+	samples    []prompb.Sample
+	exemplars  []prompb.Exemplar
+	histograms []prompb.Histogram
+	metadata   []prompb.MetricMetadata
+
+	// Remote-Write 2.0 only.
+	symbols []string
+	refs    []uint32 // label refs of the series being decoded
+	exRefs  []uint32 // label refs of the exemplar being decoded
+
+	// pooled is set while p waits in requestPool, to catch a second Release
+	// before it corrupts two later requests that would share the arenas.
+	pooled bool
+}
+
+var requestPool = sync.Pool{New: func() any { return new(pooledRequest) }}
+
+func getRequest(version WriteVersion, body []byte) *pooledRequest {
+	p := requestPool.Get().(*pooledRequest)
+	p.pooled = false
+	p.req = WriteRequest{Version: version}
+	p.body = body
+	return p
+}
+
+// release returns p's memory for reuse. Arenas are not cleared: a decode
+// overwrites every element it hands out, and the strings left in them point
+// into buffers that are pooled as well. Histograms are the exception, as
+// their bucket slices are allocations of their own.
+func (p *pooledRequest) release() {
+	if p.pooled {
+		panic("remote: WriteRequest released twice")
+	}
+	putBuffer(p.body)
+	clear(p.histograms)
+	*p = pooledRequest{
+		series:     reuse(p.series),
+		labels:     reuse(p.labels),
+		exLabels:   reuse(p.exLabels),
+		samples:    reuse(p.samples),
+		exemplars:  reuse(p.exemplars),
+		histograms: reuse(p.histograms),
+		metadata:   reuse(p.metadata),
+		symbols:    reuse(p.symbols),
+		refs:       reuse(p.refs),
+		exRefs:     reuse(p.exRefs),
+		pooled:     true,
+	}
+	requestPool.Put(p)
+}
+
+// reuse empties an arena for the next request, or drops it when it has grown
+// past maxPooledArena.
+func reuse[T any](arena []T) []T {
+	var zero T
+	if uintptr(cap(arena))*unsafe.Sizeof(zero) > maxPooledArena {
+		return nil
+	}
+	return arena[:0]
+}
+
+// carve returns the elements arena gained since it held start of them, as a
+// slice whose capacity ends with it, so that appending to the slice of one
+// series cannot overwrite the next one. It returns nil when nothing was
+// added, as the generated unmarshallers leave absent repeated fields nil.
+func carve[T any](arena []T, start int) []T {
+	if len(arena) == start {
+		return nil
+	}
+	return arena[start:len(arena):len(arena)]
+}
+
+// Release hands the memory of r back for reuse by later requests. r must
+// come from DecodeWrite, and Release must be called exactly once, when r is
+// no longer needed (typically when the remote-write request is answered).
+// After Release, neither r nor any string or slice obtained from it may be
+// used: they will hold the data of another request. A second Release
+// panics unless the pool handed r's memory out again in between.
+func (r *WriteRequest) Release() {
+	(*pooledRequest)(unsafe.Pointer(r)).release()
+}

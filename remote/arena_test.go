@@ -1,0 +1,138 @@
+package remote
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// Once a request of a size was decoded and released, decoding the next one
+// of that size allocates a fixed few objects (header parsing, body reader),
+// none per series or sample.
+func TestDecodeWriteAllocatesPerRequestOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes thousands of series")
+	}
+	for _, bp := range benchPayloads {
+		t.Run(bp.name, func(t *testing.T) {
+			body := snappy.Encode(nil, bp.raw(t))
+			r, reader := benchRequest(body, bp.version)
+			decode := func() {
+				reader.Reset(body)
+				req, err := DecodeWrite(r, DefaultConfig)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n, _, _ := req.Counts(); n != bp.samples() {
+					t.Fatalf("decoded %d samples, want %d", n, bp.samples())
+				}
+				req.Release()
+			}
+			decode() // fills the pools
+			// A garbage collection may empty the pools mid-run, which costs
+			// one request its arenas again: the bound leaves room for that.
+			const maxAllocs = 10
+			if allocs := testing.AllocsPerRun(20, decode); allocs > maxAllocs {
+				t.Fatalf("%.1f allocations per request of %d samples, want at most %d", allocs, bp.samples(), maxAllocs)
+			}
+		})
+	}
+}
+
+// The view's strings point into the decompressed body instead of copies.
+func TestDecodeWriteAliasesBody(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version WriteVersion
+		body    []byte
+	}{
+		{name: "v1", version: WriteV1, body: mustMarshal(t, richV1())},
+		{name: "v2", version: WriteV2, body: mustMarshal(t, richV2())},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := getRequest(tc.version, nil)
+			defer p.release()
+			var err error
+			if tc.version == WriteV2 {
+				err = p.decodeV2(tc.body)
+			} else {
+				err = p.decodeV1(tc.body)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := uintptr(unsafe.Pointer(unsafe.SliceData(tc.body)))
+			end := start + uintptr(len(tc.body))
+			check := func(what, s string) {
+				if s == "" {
+					return
+				}
+				if at := uintptr(unsafe.Pointer(unsafe.StringData(s))); at < start || at >= end {
+					t.Errorf("%s %q is a copy, not part of the body", what, s)
+				}
+			}
+			strings := 0
+			for _, s := range p.req.Series {
+				for _, l := range s.Labels {
+					check("label", l.Name)
+					check("label value", l.Value)
+					strings += 2
+				}
+				for _, e := range s.Exemplars {
+					for _, l := range e.Labels {
+						check("exemplar label", l.Name)
+						check("exemplar label value", l.Value)
+						strings += 2
+					}
+				}
+				check("help", s.Metadata.Help)
+				check("unit", s.Metadata.Unit)
+			}
+			for _, m := range p.req.Metadata {
+				check("metric family name", m.MetricFamilyName)
+				check("help", m.Help)
+				check("unit", m.Unit)
+			}
+			if strings == 0 {
+				t.Fatal("the request decoded to no labels")
+			}
+		})
+	}
+}
+
+func TestReuseCapsArenas(t *testing.T) {
+	labelSize := int(unsafe.Sizeof(prompb.Label{}))
+	for _, tc := range []struct {
+		name    string
+		cap     int
+		wantCap int
+	}{
+		{name: "empty", cap: 0, wantCap: 0},
+		{name: "at the cap", cap: maxPooledArena / labelSize, wantCap: maxPooledArena / labelSize},
+		{name: "over the cap", cap: maxPooledArena/labelSize + 1, wantCap: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arena := make([]prompb.Label, min(1, tc.cap), tc.cap)
+			got := reuse(arena)
+			if len(got) != 0 || cap(got) != tc.wantCap {
+				t.Fatalf("reuse kept len %d cap %d, want len 0 cap %d", len(got), cap(got), tc.wantCap)
+			}
+		})
+	}
+}
+
+func TestReleaseTwicePanics(t *testing.T) {
+	req, err := DecodeWrite(newWriteRequest(compress(t, sampleV1()), ""), DefaultConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Release()
+	defer func() {
+		if recover() == nil {
+			t.Fatal("second Release did not panic")
+		}
+	}()
+	req.Release()
+}

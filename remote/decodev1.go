@@ -1,0 +1,309 @@
+package remote
+
+import (
+	"fmt"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// decodeV1 decodes a prometheus.WriteRequest (remote.proto) into p.req.
+func (p *pooledRequest) decodeV1(body []byte) error {
+	unknown, err := p.walkV1(body)
+	if err != nil {
+		if hint := misdirected(body, WriteV1); hint != "" {
+			return newError(ErrInvalid, "%s", hint)
+		}
+		return newError(ErrInvalid, "cannot unmarshal %s from %d bytes: %w", ProtoWriteV1, len(body), err)
+	}
+	if len(p.req.Series) == 0 && len(p.req.Metadata) == 0 && unknown {
+		if hint := misdirected(body, WriteV1); hint != "" {
+			return newError(ErrInvalid, "%s", hint)
+		}
+	}
+	return nil
+}
+
+// walkV1 fills p.req from the fields of a WriteRequest and reports whether
+// it met unknown fields.
+func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
+	p.series = p.series[:0]
+	p.metadata = p.metadata[:0]
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return false, err
+		}
+		i += n
+		switch fieldNum(key) {
+		case 1:
+			msg, n, err := message(b[i:], int(key&7), "timeseries")
+			if err != nil {
+				return false, err
+			}
+			if err := p.seriesV1(msg); err != nil {
+				return false, fmt.Errorf("timeseries %d: %w", len(p.series), err)
+			}
+			i += n
+		case 3:
+			msg, n, err := message(b[i:], int(key&7), "metadata")
+			if err != nil {
+				return false, err
+			}
+			md, err := decodeMetadataV1(msg)
+			if err != nil {
+				return false, fmt.Errorf("metadata %d: %w", len(p.metadata), err)
+			}
+			p.metadata = append(p.metadata, md)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return false, err
+			}
+			unknown = true
+			i += n
+		}
+	}
+	p.req.Series = p.series
+	p.req.Metadata = carve(p.metadata, 0)
+	return unknown, nil
+}
+
+// seriesV1 appends the prometheus.TimeSeries in b to p.series.
+func (p *pooledRequest) seriesV1(b []byte) error {
+	labels, samples, exemplars, histograms := len(p.labels), len(p.samples), len(p.exemplars), len(p.histograms)
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			msg, n, err := message(b[i:], wt, "labels")
+			if err != nil {
+				return err
+			}
+			name, value, err := decodeLabel(msg)
+			if err != nil {
+				return fmt.Errorf("label %d: %w", len(p.labels)-labels, err)
+			}
+			p.labels = append(p.labels, prompb.Label{Name: name, Value: value})
+			i += n
+		case 2:
+			msg, n, err := message(b[i:], wt, "samples")
+			if err != nil {
+				return err
+			}
+			v, ts, err := decodeSampleV1(msg)
+			if err != nil {
+				return fmt.Errorf("sample %d: %w", len(p.samples)-samples, err)
+			}
+			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
+			i += n
+		case 3:
+			msg, n, err := message(b[i:], wt, "exemplars")
+			if err != nil {
+				return err
+			}
+			if err := p.exemplarV1(msg); err != nil {
+				return fmt.Errorf("exemplar %d: %w", len(p.exemplars)-exemplars, err)
+			}
+			i += n
+		case 4:
+			msg, n, err := message(b[i:], wt, "histograms")
+			if err != nil {
+				return err
+			}
+			// Native histograms are rare enough for the generated code.
+			p.histograms = append(p.histograms, prompb.Histogram{})
+			if err := p.histograms[len(p.histograms)-1].Unmarshal(msg); err != nil {
+				return fmt.Errorf("histogram %d: %w", len(p.histograms)-1-histograms, err)
+			}
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return err
+			}
+			i += n
+		}
+	}
+	// Filled in place: Series is large enough for copies to show.
+	p.series = append(p.series, Series{})
+	s := &p.series[len(p.series)-1]
+	s.Labels = carve(p.labels, labels)
+	s.Samples = carve(p.samples, samples)
+	s.Exemplars = carve(p.exemplars, exemplars)
+	s.Histograms = carve(p.histograms, histograms)
+	return nil
+}
+
+// decodeLabel returns the name and value of the prometheus.Label in b.
+func decodeLabel(b []byte) (name, value string, err error) {
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return "", "", err
+		}
+		i += n
+		switch fieldNum(key) {
+		case 1:
+			v, n, err := message(b[i:], int(key&7), "name")
+			if err != nil {
+				return "", "", err
+			}
+			name = aliasString(v)
+			i += n
+		case 2:
+			v, n, err := message(b[i:], int(key&7), "value")
+			if err != nil {
+				return "", "", err
+			}
+			value = aliasString(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return "", "", err
+			}
+			i += n
+		}
+	}
+	return name, value, nil
+}
+
+// decodeSampleV1 returns the value and timestamp of the prometheus.Sample
+// in b.
+func decodeSampleV1(b []byte) (value float64, ts int64, err error) {
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return 0, 0, err
+		}
+		i += n
+		switch fieldNum(key) {
+		case 1:
+			v, n, err := double(b[i:], int(key&7), "value")
+			if err != nil {
+				return 0, 0, err
+			}
+			value = v
+			i += n
+		case 2:
+			v, n, err := scalar(b[i:], int(key&7), "timestamp")
+			if err != nil {
+				return 0, 0, err
+			}
+			ts = int64(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return 0, 0, err
+			}
+			i += n
+		}
+	}
+	return value, ts, nil
+}
+
+// exemplarV1 appends the prometheus.Exemplar in b to p.exemplars.
+func (p *pooledRequest) exemplarV1(b []byte) error {
+	ex := prompb.Exemplar{}
+	labels := len(p.exLabels)
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			msg, n, err := message(b[i:], wt, "labels")
+			if err != nil {
+				return err
+			}
+			name, value, err := decodeLabel(msg)
+			if err != nil {
+				return fmt.Errorf("label %d: %w", len(p.exLabels)-labels, err)
+			}
+			p.exLabels = append(p.exLabels, prompb.Label{Name: name, Value: value})
+			i += n
+		case 2:
+			v, n, err := double(b[i:], wt, "value")
+			if err != nil {
+				return err
+			}
+			ex.Value = v
+			i += n
+		case 3:
+			v, n, err := scalar(b[i:], wt, "timestamp")
+			if err != nil {
+				return err
+			}
+			ex.Timestamp = int64(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return err
+			}
+			i += n
+		}
+	}
+	ex.Labels = carve(p.exLabels, labels)
+	p.exemplars = append(p.exemplars, ex)
+	return nil
+}
+
+func decodeMetadataV1(b []byte) (prompb.MetricMetadata, error) {
+	var md prompb.MetricMetadata
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return md, err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			v, n, err := scalar(b[i:], wt, "type")
+			if err != nil {
+				return md, err
+			}
+			md.Type = prompb.MetricMetadata_MetricType(int32(v))
+			i += n
+		case 2:
+			v, n, err := message(b[i:], wt, "metric_family_name")
+			if err != nil {
+				return md, err
+			}
+			md.MetricFamilyName = aliasString(v)
+			i += n
+		case 4:
+			v, n, err := message(b[i:], wt, "help")
+			if err != nil {
+				return md, err
+			}
+			md.Help = aliasString(v)
+			i += n
+		case 5:
+			v, n, err := message(b[i:], wt, "unit")
+			if err != nil {
+				return md, err
+			}
+			md.Unit = aliasString(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return md, err
+			}
+			i += n
+		}
+	}
+	return md, nil
+}

@@ -1,0 +1,444 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+)
+
+// decodeV2 decodes an io.prometheus.write.v2.Request into p.req.
+//
+// It walks the top level twice: first for the symbols table, which senders
+// put before the series but the format lets come anywhere, then for the
+// series, resolving their references as it goes. Failures rank as with the
+// generated code, which unmarshals everything before resolving anything: an
+// encoding error anywhere, then a bad symbols table, then the first
+// unresolvable reference.
+func (p *pooledRequest) decodeV2(body []byte) error {
+	nSeries, unknown, err := p.symbolsV2(body)
+	var refErr error
+	if err == nil {
+		refErr, err = p.walkV2(body)
+	}
+	if err != nil {
+		if hint := misdirected(body, WriteV2); hint != "" {
+			return newError(ErrInvalid, "%s", hint)
+		}
+		return newError(ErrInvalid, "cannot unmarshal %s from %d bytes: %w", ProtoWriteV2, len(body), err)
+	}
+	if nSeries > 0 && (len(p.symbols) == 0 || p.symbols[0] != "") {
+		// Unset optional refs (help, unit) are 0 and must resolve to "";
+		// accepting another symbols[0] would silently attach it to every
+		// series without help or unit.
+		return newError(ErrInvalid, "symbols table of %d entries must start with the empty string", len(p.symbols))
+	}
+	if refErr != nil {
+		return refErr
+	}
+	if nSeries == 0 && len(p.symbols) == 0 && unknown {
+		if hint := misdirected(body, WriteV2); hint != "" {
+			return newError(ErrInvalid, "%s", hint)
+		}
+	}
+	return nil
+}
+
+// symbolsV2 checks the top-level fields of a Request, collects the symbols
+// table into p.symbols, counts the series and reports whether it met unknown
+// fields.
+func (p *pooledRequest) symbolsV2(b []byte) (nSeries int, unknown bool, err error) {
+	p.symbols = p.symbols[:0]
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return 0, false, err
+		}
+		i += n
+		switch fieldNum(key) {
+		case 4:
+			v, n, err := message(b[i:], int(key&7), "symbols")
+			if err != nil {
+				return 0, false, err
+			}
+			p.symbols = append(p.symbols, aliasString(v))
+			i += n
+		case 5:
+			_, n, err := message(b[i:], int(key&7), "timeseries")
+			if err != nil {
+				return 0, false, err
+			}
+			nSeries++
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return 0, false, err
+			}
+			unknown = true
+			i += n
+		}
+	}
+	return nSeries, unknown, nil
+}
+
+// walkV2 decodes the series of a Request whose top level symbolsV2 checked.
+// It returns the first reference error apart from encoding errors, as it
+// keeps looking for the latter.
+func (p *pooledRequest) walkV2(b []byte) (refErr, err error) {
+	p.series = p.series[:0]
+	for i, series := 0, 0; i < len(b); {
+		key, n, _ := tag(b[i:])
+		i += n
+		if fieldNum(key) != 5 {
+			n, _ := skipUnknown(b[i:], key)
+			i += n
+			continue
+		}
+		msg, n, _ := message(b[i:], int(key&7), "timeseries")
+		if err := p.seriesV2(msg); err != nil {
+			var re *refError
+			if !errors.As(err, &re) {
+				return nil, fmt.Errorf("timeseries %d: %w", series, err)
+			}
+			if refErr == nil {
+				refErr = newError(ErrInvalid, "series %d: %w", series, re.err)
+			}
+		}
+		series++
+		i += n
+	}
+	p.req.Series = p.series
+	return refErr, nil
+}
+
+// createdTimestamp tracks the candidates for Series.CreatedTimestamp in
+// the order of precedence of the view: a legacy per-series field beats the
+// first non-zero start timestamp of the samples, which beats that of the
+// histograms.
+type createdTimestamp struct {
+	sample, histogram int64
+	legacy            int64
+	legacyFound       bool
+	// legacyDone ends the search at the first legacy field, or at an
+	// unknown group: promflux has always looked for the legacy field only
+	// before the first group, and keeps answering the same.
+	legacyDone bool
+}
+
+func (c *createdTimestamp) value() int64 {
+	switch {
+	case c.legacyFound:
+		return c.legacy
+	case c.sample != 0:
+		return c.sample
+	default:
+		return c.histogram
+	}
+}
+
+// refError is a symbol reference that cannot be resolved, as opposed to a
+// malformed encoding: it is reported without the "cannot unmarshal" framing
+// and without looking for a misdirected message.
+type refError struct{ err error }
+
+func (e *refError) Error() string { return e.err.Error() }
+
+// seriesV2 appends the io.prometheus.write.v2.TimeSeries in b to p.series.
+// Encoding errors come first; reference errors (*refError) after the whole
+// series decoded, in the order the view is built: labels, exemplars,
+// metadata.
+func (p *pooledRequest) seriesV2(b []byte) error {
+	samples, exemplars, histograms := len(p.samples), len(p.exemplars), len(p.histograms)
+	p.refs = p.refs[:0]
+	var (
+		md    writev2.Metadata
+		ct    createdTimestamp
+		exErr error
+	)
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			p.refs, n, err = appendRefs(p.refs, b[i:], wt, "labels_refs")
+			if err != nil {
+				return err
+			}
+			i += n
+		case 2:
+			msg, n, err := message(b[i:], wt, "samples")
+			if err != nil {
+				return err
+			}
+			v, ts, st, err := decodeSampleV2(msg)
+			if err != nil {
+				return fmt.Errorf("sample %d: %w", len(p.samples)-samples, err)
+			}
+			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
+			if ct.sample == 0 {
+				ct.sample = st
+			}
+			i += n
+		case 3:
+			msg, n, err := message(b[i:], wt, "histograms")
+			if err != nil {
+				return err
+			}
+			// Native histograms are rare enough for the generated code.
+			var h writev2.Histogram
+			if err := h.Unmarshal(msg); err != nil {
+				return fmt.Errorf("histogram %d: %w", len(p.histograms)-histograms, err)
+			}
+			p.histograms = append(p.histograms, convertHistogram(&h))
+			if ct.histogram == 0 {
+				ct.histogram = h.StartTimestamp
+			}
+			i += n
+		case 4:
+			msg, n, err := message(b[i:], wt, "exemplars")
+			if err != nil {
+				return err
+			}
+			j := len(p.exemplars) - exemplars
+			if err := p.exemplarV2(msg); err != nil {
+				var re *refError
+				if !errors.As(err, &re) {
+					return fmt.Errorf("exemplar %d: %w", j, err)
+				}
+				if exErr == nil {
+					exErr = &refError{fmt.Errorf("exemplar %d: %w", j, re.err)}
+				}
+			}
+			i += n
+		case 5:
+			msg, n, err := message(b[i:], wt, "metadata")
+			if err != nil {
+				return err
+			}
+			// A singular message field sent twice merges into the
+			// first, as protobuf specifies.
+			if err := decodeMetadataV2(msg, &md); err != nil {
+				return fmt.Errorf("metadata: %w", err)
+			}
+			i += n
+		default:
+			if !ct.legacyDone && wt == wireVarint && key>>3 == legacyCreatedTimestampField {
+				v, n, err := varint(b[i:])
+				if err != nil {
+					return fmt.Errorf("created_timestamp: %w", err)
+				}
+				ct.legacy, ct.legacyFound, ct.legacyDone = int64(v), true, true
+				i += n
+				continue
+			}
+			if wt == wireStartGroup {
+				ct.legacyDone = true
+			}
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return err
+			}
+			i += n
+		}
+	}
+
+	labels := len(p.labels)
+	var err error
+	if p.labels, err = resolveLabels(p.labels, p.refs, p.symbols); err != nil {
+		return &refError{err}
+	}
+	if exErr != nil {
+		return exErr
+	}
+	if err := checkMetadataRefs(&md, len(p.symbols)); err != nil {
+		return &refError{err}
+	}
+	// Filled in place: Series is large enough for copies to show.
+	p.series = append(p.series, Series{})
+	s := &p.series[len(p.series)-1]
+	s.Labels = carve(p.labels, labels)
+	s.Samples = carve(p.samples, samples)
+	s.Exemplars = carve(p.exemplars, exemplars)
+	s.Histograms = carve(p.histograms, histograms)
+	// Both enums number the metric types identically, from UNKNOWN /
+	// UNSPECIFIED = 0 to STATESET = 7.
+	s.Metadata.Type = prompb.MetricMetadata_MetricType(md.Type)
+	s.Metadata.Help = p.symbols[md.HelpRef]
+	s.Metadata.Unit = p.symbols[md.UnitRef]
+	s.CreatedTimestamp = ct.value()
+	return nil
+}
+
+// decodeSampleV2 returns the value, timestamp and start timestamp of the
+// sample in b.
+func decodeSampleV2(b []byte) (value float64, ts, st int64, err error) {
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			v, n, err := double(b[i:], wt, "value")
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			value = v
+			i += n
+		case 2:
+			v, n, err := scalar(b[i:], wt, "timestamp")
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			ts = int64(v)
+			i += n
+		case 3:
+			v, n, err := scalar(b[i:], wt, "start_timestamp")
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			st = int64(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			i += n
+		}
+	}
+	return value, ts, st, nil
+}
+
+// exemplarV2 appends the exemplar in b to p.exemplars. A reference error
+// (*refError) comes after the exemplar was appended, so that decoding the
+// series can go on to find encoding errors first.
+func (p *pooledRequest) exemplarV2(b []byte) error {
+	ex := prompb.Exemplar{}
+	p.exRefs = p.exRefs[:0]
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			p.exRefs, n, err = appendRefs(p.exRefs, b[i:], wt, "labels_refs")
+			if err != nil {
+				return err
+			}
+			i += n
+		case 2:
+			v, n, err := double(b[i:], wt, "value")
+			if err != nil {
+				return err
+			}
+			ex.Value = v
+			i += n
+		case 3:
+			v, n, err := scalar(b[i:], wt, "timestamp")
+			if err != nil {
+				return err
+			}
+			ex.Timestamp = int64(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return err
+			}
+			i += n
+		}
+	}
+	labels := len(p.exLabels)
+	var err error
+	p.exLabels, err = resolveLabels(p.exLabels, p.exRefs, p.symbols)
+	ex.Labels = carve(p.exLabels, labels)
+	p.exemplars = append(p.exemplars, ex)
+	if err != nil {
+		return &refError{err}
+	}
+	return nil
+}
+
+// decodeMetadataV2 merges the metadata in b into md.
+func decodeMetadataV2(b []byte, md *writev2.Metadata) error {
+	for i := 0; i < len(b); {
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return err
+		}
+		i += n
+		wt := int(key & 7)
+		switch fieldNum(key) {
+		case 1:
+			v, n, err := scalar(b[i:], wt, "type")
+			if err != nil {
+				return err
+			}
+			md.Type = writev2.Metadata_MetricType(int32(v))
+			i += n
+		case 3:
+			v, n, err := scalar(b[i:], wt, "help_ref")
+			if err != nil {
+				return err
+			}
+			md.HelpRef = uint32(v)
+			i += n
+		case 4:
+			v, n, err := scalar(b[i:], wt, "unit_ref")
+			if err != nil {
+				return err
+			}
+			md.UnitRef = uint32(v)
+			i += n
+		default:
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return err
+			}
+			i += n
+		}
+	}
+	return nil
+}
+
+// resolveLabels appends the labels of name/value reference pairs to dst.
+func resolveLabels(dst []prompb.Label, refs []uint32, symbols []string) ([]prompb.Label, error) {
+	if len(refs)%2 != 0 {
+		return dst, fmt.Errorf("odd number of label refs (%d): refs must come in name/value pairs", len(refs))
+	}
+	for k := 0; k < len(refs); k += 2 {
+		name, value := refs[k], refs[k+1]
+		if uint64(name) >= uint64(len(symbols)) {
+			return dst, fmt.Errorf("label ref %d out of range (%d symbols)", name, len(symbols))
+		}
+		if uint64(value) >= uint64(len(symbols)) {
+			return dst, fmt.Errorf("label ref %d out of range (%d symbols)", value, len(symbols))
+		}
+		dst = append(dst, prompb.Label{Name: symbols[name], Value: symbols[value]})
+	}
+	return dst, nil
+}
+
+// checkMetadataRefs checks the help and unit references of md against a
+// symbols table of n entries.
+func checkMetadataRefs(md *writev2.Metadata, n int) error {
+	if uint64(md.HelpRef) >= uint64(n) {
+		return fmt.Errorf("metadata help ref %d out of range (%d symbols)", md.HelpRef, n)
+	}
+	if uint64(md.UnitRef) >= uint64(n) {
+		return fmt.Errorf("metadata unit ref %d out of range (%d symbols)", md.UnitRef, n)
+	}
+	return nil
+}
