@@ -91,9 +91,11 @@ func BenchmarkWritePipeline(b *testing.B) {
 				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
 				r.Header.Set("Content-Type", contentTypeV1)
 				r.Header.Set("Content-Encoding", "snappy")
-				if _, err := remote.DecodeWrite(r, remote.DefaultConfig); err != nil {
+				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
+				if err != nil {
 					b.Fatal(err)
 				}
+				req.Release()
 			}
 		})
 		reportPerSample(b)

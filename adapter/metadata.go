@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/prometheus/prometheus/prompb"
@@ -29,12 +30,19 @@ func (c *metadataCache) changed(db string, m prompb.MetricMetadata) bool {
 	return !ok || old.Type != m.Type || old.Help != m.Help || old.Unit != m.Unit
 }
 
-// stored records that db acknowledged m.
+// stored records that db acknowledged m. The strings of a decoded request
+// alias its buffer, which is reused once the request is answered: the cache
+// keeps copies.
 func (c *metadataCache) stored(db string, m prompb.MetricMetadata) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil || len(c.seen) >= maxMetadataEntries {
 		c.seen = make(map[string]prompb.MetricMetadata)
 	}
-	c.seen[metadataKey(db, m.MetricFamilyName)] = prompb.MetricMetadata{Type: m.Type, Help: m.Help, Unit: m.Unit, MetricFamilyName: m.MetricFamilyName}
+	c.seen[metadataKey(db, m.MetricFamilyName)] = prompb.MetricMetadata{
+		Type:             m.Type,
+		Help:             strings.Clone(m.Help),
+		Unit:             strings.Clone(m.Unit),
+		MetricFamilyName: strings.Clone(m.MetricFamilyName),
+	}
 }

@@ -82,6 +82,9 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 	if err != nil {
 		return out, decodeError(err)
 	}
+	// Everything below is done with req before write returns: its strings
+	// alias a pooled buffer.
+	defer req.Release()
 	batches := s.encode(st, req, only, &out)
 	s.store(r.Context(), batches)
 	for db, b := range batches {
