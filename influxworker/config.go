@@ -18,32 +18,61 @@ import (
 //     (it parses and indexes each body on one goroutine), few enough that a
 //     burst of Prometheus shards queues in promflux, where waiting respects
 //     the caller's deadline, instead of piling connections onto InfluxDB.
-//   - Queue 64: requests waiting for a worker past it fail at once, as
-//     overloaded, instead of holding their decoded bodies (a few hundred KiB
-//     for a Prometheus request of 2000 samples) in memory: 64 of them are
-//     tens of MiB, and a backlog that deep is already seconds of work.
+//   - Queue 16: write batches (of up to 1MiB, see DefaultBatchConfig) that
+//     may wait for a worker beyond the 8 being sent. With the open batch
+//     that is filling, at most workers+queue = 24 batches, 24MiB of line
+//     protocol, are in memory; past that writes fail at once, as
+//     overloaded. 16 batches are 160k points, the backlog of 80 Prometheus
+//     requests of 2000 samples, already a second or more of InfluxDB's
+//     work.
 //   - Timeout 10s: well below Prometheus's default remote_timeout of 30s, so
 //     that promflux answers 503 (and Prometheus retries) before Prometheus
 //     gives up on the request, with room left for waiting on a worker and
 //     for re-sending a part after creating a missing database. It equals
 //     InfluxDB's own coordinator write-timeout, which answers 500 "timeout".
 //   - MaxBodyBytes 4MiB: far below InfluxDB 1.x's default max-body-size of
-//     25MB, so a part is never refused with 413 unless an operator lowered
-//     that limit a lot, and small enough that one large remote-write request
-//     is spread over several workers.
+//     25MB, so a body is never refused with 413 unless an operator lowered
+//     that limit a lot. Batches are cut smaller, at batch.max_bytes.
 //   - Gzip true: InfluxDB 1.x decompresses write bodies sent with
 //     Content-Encoding: gzip (bodies go plain until the server identified
 //     as InfluxDB, see PoolConfig.Gzip); line protocol of Prometheus series, which
 //     repeats names on every line, shrinks several times at the fastest
 //     level, for less CPU than the network and InfluxDB save.
+//   - Batch: see DefaultBatchConfig.
 //   - Retry: see DefaultRetryConfig.
 var DefaultPoolConfig = PoolConfig{
 	Workers:      8,
-	Queue:        64,
+	Queue:        16,
 	Timeout:      model.Duration(10 * time.Second),
 	MaxBodyBytes: 4 * units.MiB,
 	Gzip:         true,
+	Batch:        DefaultBatchConfig,
 	Retry:        DefaultRetryConfig,
+}
+
+// DefaultBatchConfig is used when `pool.batch` or one of its keys is
+// omitted.
+//
+//   - MaxPoints 10000: the upper end of the 5000 to 10000 points per
+//     request that InfluxDB recommends; five Prometheus requests of 2000
+//     samples. InfluxDB's cost per request (HTTP, authentication, a
+//     shard-mapping and a WAL fsync per body) is then spread over enough
+//     points to vanish, while one body is still parsed and indexed in a few
+//     milliseconds, short of the coordinator's write-timeout.
+//   - MaxBytes 1MiB: 10000 lines of a typical Prometheus series (100 bytes
+//     each), so that points, not bytes, usually cut a batch; it also sets
+//     the memory bound, (workers + queue) x 1MiB = 24MiB by default.
+//   - Linger 2ms: when a worker is free, a batch that is not full waits this
+//     long for the lines of concurrent writes. Prometheus sends its shards'
+//     requests in bursts, so 2ms gathers much of a burst, and it adds at
+//     most 2ms to a write that finds the pool idle (a single sequential
+//     writer pays it on every write: 0 suits that case). Under load the
+//     linger does not matter: batches fill while every worker is busy and
+//     leave as soon as one is free.
+var DefaultBatchConfig = BatchConfig{
+	MaxPoints: 10000,
+	MaxBytes:  units.MiB,
+	Linger:    model.Duration(2 * time.Millisecond),
 }
 
 // DefaultRetryConfig is used when `pool.retry` or one of its keys is
@@ -71,27 +100,112 @@ var DefaultConfig = Config{
 	Pool: DefaultPoolConfig,
 }
 
+// The values of Config.API.
+const (
+	// APIv1 is InfluxDB 1.x's HTTP API: POST /write?db=&rp=, GET and POST
+	// /query?db=.
+	APIv1 = "v1"
+	// APIv2 is the API of InfluxDB 2.x, Cloud and 3.x: writes go to POST
+	// /api/v2/write?org=&bucket=&precision=ms, queries to the 1.x-compatible
+	// /query?db=, which InfluxDB 2.x answers through the DBRP mapping of
+	// the database (create it with `influx v1 dbrp create`).
+	APIv2 = "v2"
+)
+
+// The values of Config.Transport.
+const (
+	// TransportHTTP sends every request over HTTP(S); the default.
+	TransportHTTP = "http"
+	// TransportUDP sends writes as datagrams to an InfluxDB 1.x [[udp]]
+	// listener: fire-and-forget and lossy, see Config.Transport.
+	TransportUDP = "udp"
+)
+
+const (
+	// DefaultUDPPayloadBytes is the largest datagram of transport: udp when
+	// udp_payload_bytes is omitted: a 1500-byte Ethernet MTU minus the IPv6
+	// and UDP headers (48 bytes) and room for tunnels and VPNs, so that no
+	// datagram is fragmented, which would lose all of it when one fragment
+	// is lost.
+	DefaultUDPPayloadBytes = 1400
+	// MaxUDPPayloadBytes is the largest payload of a UDP datagram over IPv4.
+	// A line longer than that cannot be sent over UDP.
+	MaxUDPPayloadBytes = 65507
+)
+
 // Config is one entry of the top-level `databases:` list: how to reach one
-// InfluxDB 1.x database.
+// InfluxDB database (1.x, or 2.x, Cloud and 3.x with api: v2).
+//
+// Secrets: password and token may hold ${NAME}, replaced by the environment
+// variable NAME when the YAML is decoded (an unset variable is an error;
+// write $$ for a literal $, any other $ is an error). password_file and
+// token_file are read by New, so that a configuration reload picks up
+// rotated credentials. Secrets print as <secret> when the configuration is
+// marshalled, and never appear in errors, logs or metrics.
 type Config struct {
 	// Name identifies this entry; routes and the `?db=` parameter of the
 	// read endpoint refer to it. Errors and metrics carry it as `database`.
 	Name string `yaml:"name"`
 	// URL is the base URL of the InfluxDB HTTP API, http or https. A path
 	// prefix, e.g. behind a reverse proxy, is kept: /write is appended to it.
+	// With transport: udp it is udp://host:port, the address of the
+	// listener.
 	URL string `yaml:"url"`
-	// Database is the InfluxDB database written to and queried.
+	// API is the HTTP API used for writes: "v1" (the default) or "v2".
+	// Queries use the 1.x API /query with both, see APIv2.
+	API string `yaml:"api,omitempty"`
+	// Database is the InfluxDB database written to and queried. With api:
+	// v2 it is the db of /query (mapped to a bucket by a DBRP mapping) and
+	// the default of Bucket. With transport: udp it is optional and not
+	// sent: the listener's own configuration chooses the database.
 	Database string `yaml:"database"`
 	// RetentionPolicy is sent as `rp` with writes; empty means the database's
-	// default retention policy.
+	// default retention policy. Refused with api: v2, where the bucket holds
+	// the retention, and with transport: udp, where the listener chooses it.
 	RetentionPolicy string `yaml:"retention_policy,omitempty"`
+	// Org is the organization (name or ID) of api: v2 writes; required
+	// there.
+	Org string `yaml:"org,omitempty"`
+	// Bucket is the bucket of api: v2 writes; empty means Database.
+	Bucket string `yaml:"bucket,omitempty"`
 	// Username and Password are sent with HTTP basic authentication when
-	// Username is set.
-	Username string        `yaml:"username,omitempty"`
-	Password config.Secret `yaml:"password,omitempty"`
+	// Username is set (api: v1 only). PasswordFile names a file holding the
+	// password instead, surrounding whitespace trimmed.
+	Username     string        `yaml:"username,omitempty"`
+	Password     config.Secret `yaml:"password,omitempty"`
+	PasswordFile string        `yaml:"password_file,omitempty"`
+	// Token is sent as `Authorization: Token <token>`, with both APIs: the
+	// 1.x-compatible API of InfluxDB 2.x, Cloud and 3.x accepts it (so does
+	// InfluxDB 1.8+ with a token of the form username:password). TokenFile
+	// names a file holding the token instead, surrounding whitespace trimmed.
+	Token     config.Secret `yaml:"token,omitempty"`
+	TokenFile string        `yaml:"token_file,omitempty"`
+	// HTTPClientConfig sets TLS (tls_config), a proxy (proxy_url; none is
+	// taken from the environment unless proxy_from_environment is set),
+	// redirects, HTTP/2 and the other authentications (basic_auth,
+	// authorization, oauth2) as everywhere in the Prometheus ecosystem.
+	// Its authentication excludes username, password and token, since both
+	// set the Authorization header.
+	HTTPClientConfig *config.HTTPClientConfig `yaml:"http_client_config,omitempty"`
 	// CreateDatabase makes the pool create Database when InfluxDB reports it
 	// missing on a write, and asks the caller to run EnsureDatabase at start.
+	// api: v1 only: InfluxDB 2.x creates buckets through its own API.
 	CreateDatabase bool `yaml:"create_database,omitempty"`
+	// Transport is "http" (the default) or "udp". With udp, writes are
+	// packed into datagrams of at most UDPPayloadBytes and sent to the
+	// InfluxDB 1.x [[udp]] listener at URL. UDP is fire-and-forget and
+	// lossy: Write returns once the datagrams are handed to the kernel,
+	// nothing tells whether InfluxDB received or stored them, and a full
+	// socket buffer or a line InfluxDB cannot parse loses points silently.
+	// The pool is write-only (reads fail, see Pool.WriteOnly) and the pool
+	// section does not apply. Timestamps are sent in nanoseconds, the
+	// listener's default precision, so the listener needs no precision
+	// setting.
+	Transport string `yaml:"transport,omitempty"`
+	// UDPPayloadBytes is the largest datagram of transport: udp, 0 meaning
+	// DefaultUDPPayloadBytes. Lines are never split: a line longer than it
+	// is sent in a datagram of its own, up to MaxUDPPayloadBytes.
+	UDPPayloadBytes int `yaml:"udp_payload_bytes,omitempty"`
 	// Pool bounds and times the HTTP requests to this database.
 	Pool PoolConfig `yaml:"pool,omitempty"`
 }
@@ -101,17 +215,21 @@ type PoolConfig struct {
 	// Workers is the maximum number of concurrent HTTP requests to the
 	// database; further requests wait for a free worker.
 	Workers int `yaml:"workers,omitempty"`
-	// Queue is how many requests may wait for a worker; past it a request
-	// fails at once with ErrOverloaded, so that an overload sheds load
-	// instead of growing memory.
+	// Queue is how many write batches may wait for a worker beyond the
+	// pool.workers being sent: at most workers+queue batches (being sent,
+	// waiting, or filling) are in memory, and a Write that needs another
+	// one fails at once with ErrOverloaded, so that an overload sheds load
+	// instead of growing memory. It also bounds, separately, the queries
+	// waiting for a worker.
 	Queue int `yaml:"queue,omitempty"`
 	// Timeout bounds each HTTP request, from sending it to reading the whole
 	// answer.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
-	// MaxBodyBytes is the largest body of one write request: a Write is split
-	// at line boundaries into parts of at most this size. It must stay below
-	// InfluxDB's max-body-size (25MB by default), which refuses larger bodies
-	// with 413.
+	// MaxBodyBytes is the largest body of one write request before gzip. It
+	// must stay below InfluxDB's max-body-size (25MB by default), which
+	// refuses larger bodies with 413. Batches are cut at the smaller of it
+	// and batch.max_bytes, so that configurations written before batching
+	// existed, which lowered it, keep their bound.
 	MaxBodyBytes units.Base2Bytes `yaml:"max_body_bytes,omitempty"`
 	// Gzip compresses write bodies and sends them with Content-Encoding:
 	// gzip, which InfluxDB 1.x accepts, once an answer of the server (to a
@@ -121,9 +239,30 @@ type PoolConfig struct {
 	// No omitempty: false must survive marshalling, since the default is
 	// true.
 	Gzip bool `yaml:"gzip"`
+	// Batch coalesces the lines of concurrent writes into fewer, larger
+	// write requests.
+	Batch BatchConfig `yaml:"batch,omitempty"`
 	// Retry repeats requests that failed for a reason that may heal within
 	// the caller's deadline.
 	Retry RetryConfig `yaml:"retry,omitempty"`
+}
+
+// BatchConfig controls how a Pool coalesces the lines of concurrent Writes
+// into batches, each sent as one write request. A batch is cut when it
+// holds MaxPoints lines or no further line fits into MaxBytes; a batch that
+// is not full is sent once it waited Linger and a worker is free. See
+// Pool.Write.
+type BatchConfig struct {
+	// MaxPoints is the largest number of lines of one write request.
+	MaxPoints int `yaml:"max_points,omitempty"`
+	// MaxBytes is the largest body of one write request before gzip,
+	// capped at pool.max_body_bytes. A single line longer than it is sent
+	// alone.
+	MaxBytes units.Base2Bytes `yaml:"max_bytes,omitempty"`
+	// Linger is how long a batch that is not full waits for more lines
+	// before it is sent; 0 sends it as soon as a worker is free. No
+	// omitempty: 0 must survive marshalling, since the default is not 0.
+	Linger model.Duration `yaml:"linger"`
 }
 
 // RetryConfig controls how a Pool repeats a failed request. Only failures
@@ -153,10 +292,16 @@ type RetryConfig struct {
 // UnmarshalYAML applies DefaultConfig to the keys that are omitted. It does
 // not validate, so that the caller can report Validate's error with the
 // entry's position.
+//
+// It replaces ${NAME} in password and token by the environment variable
+// NAME, failing when it is unset.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultConfig
 	type plain Config
-	return unmarshal((*plain)(c))
+	if err := unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	return c.expandSecrets()
 }
 
 // UnmarshalYAML applies DefaultPoolConfig to the keys that are omitted.
@@ -173,15 +318,123 @@ func (c *Config) Validate() error {
 		return errors.New("name is required")
 	case c.URL == "":
 		return errors.New("url is required")
-	case c.Database == "":
-		return errors.New("database is required")
-	case c.Password != "" && c.Username == "":
-		return errors.New("password requires username")
 	}
-	if _, err := parseBaseURL(c.URL); err != nil {
-		return err
+	switch c.Transport {
+	case "", TransportHTTP:
+		if err := c.validateHTTP(); err != nil {
+			return err
+		}
+	case TransportUDP:
+		if err := c.validateUDP(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("transport must be %q or %q, got %q", TransportHTTP, TransportUDP, c.Transport)
 	}
 	return c.Pool.Validate()
+}
+
+// validateHTTP checks the keys of transport: http.
+func (c *Config) validateHTTP() error {
+	hasToken := c.Token != "" || c.TokenFile != ""
+	switch {
+	case c.Database == "":
+		return errors.New("database is required")
+	case c.API != "" && c.API != APIv1 && c.API != APIv2:
+		return fmt.Errorf("api must be %q or %q, got %q", APIv1, APIv2, c.API)
+	case c.UDPPayloadBytes != 0:
+		return errors.New("udp_payload_bytes requires transport: udp")
+	case c.Password != "" && c.PasswordFile != "":
+		return errors.New("password and password_file are mutually exclusive")
+	case c.Token != "" && c.TokenFile != "":
+		return errors.New("token and token_file are mutually exclusive")
+	case (c.Password != "" || c.PasswordFile != "") && c.Username == "":
+		return errors.New("password requires username")
+	case hasToken && c.Username != "":
+		return errors.New("token and username are mutually exclusive: both set the Authorization header")
+	}
+	if c.API == APIv2 {
+		switch {
+		case c.Org == "":
+			return errors.New("org is required with api: v2")
+		case c.RetentionPolicy != "":
+			return errors.New("retention_policy is not supported with api: v2: write to the bucket that has the retention, see bucket")
+		case c.Username != "":
+			return errors.New("username is not supported with api: v2: use token or token_file")
+		case c.CreateDatabase:
+			return errors.New("create_database is not supported with api: v2: create the bucket and its DBRP mapping in InfluxDB")
+		}
+	} else {
+		switch {
+		case c.Org != "":
+			return errors.New("org requires api: v2")
+		case c.Bucket != "":
+			return errors.New("bucket requires api: v2")
+		}
+	}
+	if hc := c.HTTPClientConfig; hc != nil {
+		if err := hc.Validate(); err != nil {
+			return fmt.Errorf("http_client_config: %w", err)
+		}
+		if (hasToken || c.Username != "") && (hc.BasicAuth != nil || hc.Authorization != nil || hc.OAuth2 != nil) {
+			return errors.New("username, password and token are mutually exclusive with http_client_config.basic_auth, authorization and oauth2: both set the Authorization header")
+		}
+	}
+	_, err := parseBaseURL(c.URL)
+	return err
+}
+
+// validateUDP checks the keys of transport: udp, refusing those that would
+// not be used rather than ignoring them.
+func (c *Config) validateUDP() error {
+	const udp = " is not supported with transport: udp"
+	switch {
+	case c.API != "":
+		return errors.New("api" + udp)
+	case c.Org != "" || c.Bucket != "":
+		return errors.New("org and bucket are not supported with transport: udp")
+	case c.RetentionPolicy != "":
+		return errors.New("retention_policy" + udp + ": the listener's retention-policy setting chooses it")
+	case c.Username != "" || c.Password != "" || c.PasswordFile != "" || c.Token != "" || c.TokenFile != "":
+		return errors.New("credentials are not supported with transport: udp: the listener does not authenticate")
+	case c.HTTPClientConfig != nil:
+		return errors.New("http_client_config" + udp)
+	case c.CreateDatabase:
+		return errors.New("create_database" + udp + ": the listener creates its database")
+	case c.UDPPayloadBytes < 0 || c.UDPPayloadBytes > MaxUDPPayloadBytes:
+		return fmt.Errorf("udp_payload_bytes must be between 1 and %d (0 for the default %d), got %d", MaxUDPPayloadBytes, DefaultUDPPayloadBytes, c.UDPPayloadBytes)
+	}
+	_, err := parseUDPAddress(c.URL)
+	return err
+}
+
+// SetDirectory joins the relative file paths of c (password_file,
+// token_file and those of http_client_config) with dir, the directory of
+// the configuration file.
+func (c *Config) SetDirectory(dir string) {
+	c.PasswordFile = config.JoinDir(dir, c.PasswordFile)
+	c.TokenFile = config.JoinDir(dir, c.TokenFile)
+	c.HTTPClientConfig.SetDirectory(dir)
+}
+
+// UnmarshalYAML applies DefaultBatchConfig to the keys that are omitted.
+func (c *BatchConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultBatchConfig
+	type plain BatchConfig
+	return unmarshal((*plain)(c))
+}
+
+// Validate reports the first invalid key, named as in the YAML file.
+func (c *BatchConfig) Validate() error {
+	switch {
+	case c.MaxPoints <= 0:
+		return fmt.Errorf("pool.batch.max_points must be > 0, got %d", c.MaxPoints)
+	case c.MaxBytes <= 0:
+		return fmt.Errorf("pool.batch.max_bytes must be > 0, got %d", c.MaxBytes)
+	case c.Linger < 0:
+		return fmt.Errorf("pool.batch.linger must be >= 0, got %s", c.Linger)
+	}
+	return nil
 }
 
 // UnmarshalYAML applies DefaultRetryConfig to the keys that are omitted.
@@ -202,6 +455,9 @@ func (c *PoolConfig) Validate() error {
 		return fmt.Errorf("pool.timeout must be > 0, got %s", c.Timeout)
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("pool.max_body_bytes must be > 0, got %d", c.MaxBodyBytes)
+	}
+	if err := c.Batch.Validate(); err != nil {
+		return err
 	}
 	return c.Retry.Validate()
 }

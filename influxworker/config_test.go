@@ -27,7 +27,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "https://h/prefix", Database: "d", RetentionPolicy: "rp",
 				Username: "u", Password: "s3cret", CreateDatabase: true,
-				Pool: PoolConfig{Workers: 3, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 3, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -35,7 +35,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  queue: 5\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
-				Pool: PoolConfig{Workers: 1, Queue: 5, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 1, Queue: 5, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -46,7 +46,20 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 				Pool: PoolConfig{
 					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
 					Gzip:  false,
+					Batch: DefaultBatchConfig,
 					Retry: RetryConfig{MaxAttempts: 5, MinBackoff: DefaultRetryConfig.MinBackoff, MaxBackoff: DefaultRetryConfig.MaxBackoff},
+				},
+			},
+		},
+		{
+			name: "batch, linger 0 kept",
+			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  batch:\n    max_points: 500\n    linger: 0s\n",
+			want: Config{
+				Name: "n", URL: "http://h", Database: "d",
+				Pool: PoolConfig{
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
+					Batch: BatchConfig{MaxPoints: 500, MaxBytes: DefaultBatchConfig.MaxBytes, Linger: 0},
+					Retry: DefaultRetryConfig,
 				},
 			},
 		},
@@ -56,7 +69,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
-					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Batch: DefaultBatchConfig,
 					Retry: RetryConfig{MaxAttempts: 1, MinBackoff: model.Duration(10 * time.Millisecond), MaxBackoff: model.Duration(10 * time.Millisecond)},
 				},
 			},
@@ -138,6 +151,11 @@ func TestConfigValidate(t *testing.T) {
 		{"queue", func(c *Config) { c.Pool.Queue = -1 }, "pool.queue must be >= 0, got -1"},
 		{"timeout", func(c *Config) { c.Pool.Timeout = 0 }, "pool.timeout must be > 0, got 0s"},
 		{"max body", func(c *Config) { c.Pool.MaxBodyBytes = -1 }, "pool.max_body_bytes must be > 0, got -1"},
+		{"batch max points", func(c *Config) { c.Pool.Batch.MaxPoints = 0 }, "pool.batch.max_points must be > 0, got 0"},
+		{"batch max bytes", func(c *Config) { c.Pool.Batch.MaxBytes = 0 }, "pool.batch.max_bytes must be > 0, got 0"},
+		{"batch linger", func(c *Config) { c.Pool.Batch.Linger = model.Duration(-time.Millisecond) }, "pool.batch.linger must be >= 0"},
+		{"batch linger 0", func(c *Config) { c.Pool.Batch.Linger = 0 }, ""},
+		{"batch max bytes above max body bytes is capped", func(c *Config) { c.Pool.Batch.MaxBytes = 64 * units.MiB }, ""},
 		{"no retries", func(c *Config) { c.Pool.Retry.MaxAttempts = 1 }, ""},
 		{"max attempts", func(c *Config) { c.Pool.Retry.MaxAttempts = 0 }, "pool.retry.max_attempts must be >= 1, got 0"},
 		{"min backoff", func(c *Config) { c.Pool.Retry.MinBackoff = 0 }, "pool.retry.min_backoff must be > 0, got 0s"},

@@ -1,10 +1,14 @@
-// Package influxworker talks to InfluxDB 1.x databases over HTTP.
+// Package influxworker talks to InfluxDB databases over HTTP (the 1.x API,
+// or the 2.x API of InfluxDB 2.x, Cloud and 3.x for writes), or sends writes
+// to an InfluxDB 1.x UDP listener.
 //
 // A Pool owns one configured database: it pings, runs InfluxQL queries
 // (GET and POST /query), streams the results of large ones (chunked /query,
 // decoded row by row into typed columns), writes line protocol (POST
-// /write, split into bounded bodies), reuses connections, bounds the number
-// of concurrent requests, applies a timeout to each request and classifies
+// /write, the lines of concurrent writes coalesced into bounded batches, see
+// Pool.Write), records its health (Pool.Health), reuses connections, bounds
+// the number of concurrent requests and the memory of queued writes,
+// applies a timeout to each request and classifies
 // every failure as permanent (InfluxDB refused the data for good) or
 // retryable (InfluxDB is down, overloaded or misconfigured), see Error.
 //
@@ -14,6 +18,14 @@
 // attempt's timeout, a refused or reset connection) are repeated up to
 // pool.retry.max_attempts times with exponential backoff and full jitter;
 // 4xx answers never are, see RetryConfig.
+//
+// Config.API v2 writes to /api/v2/write with org and bucket and reads
+// through the 1.x-compatible /query. Credentials (token, username and
+// password, from the configuration, environment variables or files) and
+// http_client_config (TLS, proxy, basic_auth, authorization, oauth2, from
+// prometheus/common) apply to every HTTP request; secrets never appear in
+// errors or logs. Config.Transport udp packs writes into datagrams: a
+// write-only, fire-and-forget pool, see Pool.WriteOnly.
 //
 // The package deals in line protocol bytes and InfluxQL strings only. It must
 // not know Prometheus: encoding series into line protocol belongs to mapping,

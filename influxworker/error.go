@@ -48,10 +48,13 @@ const maxMessageBytes = 1024
 //
 // Permanent errors are InfluxDB's 400 answers to writes (partial write,
 // field type conflict, unable to parse, points beyond retention policy), a
-// 413 for a single line over InfluxDB's max-body-size, and a 400 to a query
-// it cannot parse. Everything else is retryable: no answer, timeouts, 5xx,
-// and also 401, 403 and 404 (database not found), which are configuration
-// problems rather than bad data and must not make the sender drop data.
+// 413 for a single line over InfluxDB's max-body-size, a 400 to a query
+// it cannot parse, the 2.x API's 422 (points it cannot store, e.g. beyond
+// the bucket's retention), lines that cannot be sent over UDP, and reads
+// of a write-only (transport: udp) pool. Everything else is retryable: no
+// answer, timeouts, 5xx, UDP send errors, and also 401, 403 and 404
+// (database or bucket not found), which are configuration problems rather
+// than bad data and must not make the sender drop data.
 type Error struct {
 	// Op is the operation, one of the Op constants.
 	Op string

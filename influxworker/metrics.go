@@ -19,6 +19,13 @@ type Metrics struct {
 	pointsWritten *prometheus.CounterVec
 	writeErrors   *prometheus.CounterVec
 	retries       *prometheus.CounterVec
+	up            *prometheus.GaugeVec
+	pingDuration  *prometheus.GaugeVec
+	batchPoints   *prometheus.HistogramVec
+	batchBytes    *prometheus.HistogramVec
+	writeWait     *prometheus.HistogramVec
+	attributions  *prometheus.CounterVec
+	udpDatagrams  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg; a nil reg
@@ -31,19 +38,77 @@ type Metrics struct {
 //     worker.
 //   - promflux_influxdb_inflight_requests{database}: requests holding a
 //     worker; reaching pool.workers means callers are queueing.
-//   - promflux_influxdb_queue_length{database}: requests waiting for a
-//     worker; reaching pool.queue means requests are refused as overloaded.
+//   - promflux_influxdb_queue_length{database}: write batches not yet sent
+//     (filling, or cut and waiting for a worker) plus queries waiting for a
+//     worker. Writes are refused as overloaded once pool.workers +
+//     pool.queue batches are in memory, sent or not.
 //   - promflux_influxdb_points_written_total{database}: lines InfluxDB
-//     acknowledged with 2xx.
-//   - promflux_influxdb_write_errors_total{database,reason}: write requests
-//     that failed for good, by Reason (rejected, overloaded, timeout,
+//     acknowledged with 2xx, or sent in a datagram with transport: udp.
+//   - promflux_influxdb_write_errors_total{database,reason}: Write calls
+//     that failed, by Reason (rejected, overloaded, timeout,
 //     canceled, unavailable).
 //   - promflux_influxdb_retries_total{database,operation}: attempts that
 //     repeated a failed request (see RetryConfig); each also counts in
 //     requests_total.
+//   - promflux_influxdb_up{database}: 1 after a successful Ping, 0 after a
+//     failed one; absent before the first.
+//   - promflux_influxdb_ping_duration_seconds{database}: duration of the
+//     last Ping.
+//   - promflux_influxdb_write_batch_points{database} and
+//     promflux_influxdb_write_batch_bytes{database}: lines and bytes
+//     (before gzip) of the batches sent; near pool.batch.max_points or
+//     max_bytes when writes are coalesced.
+//   - promflux_influxdb_write_wait_seconds{database}: time from a Write
+//     call to its return, acknowledged or not: batching, waiting for a
+//     worker, retries and the requests themselves.
+//   - promflux_influxdb_write_batch_splits_total{database}: batches of
+//     several Writes refused for good and sent again one Write at a time,
+//     so that only the Writes with refused points fail.
+//   - promflux_influxdb_udp_datagrams_sent_total{database}: datagrams
+//     handed to the kernel by pools with transport: udp, whose lines count
+//     in points_written_total although nothing acknowledges them.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
+		up: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "up",
+			Help:      "1 if the last ping of InfluxDB succeeded, 0 if it failed.",
+		}, []string{"database"}),
+		pingDuration: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "ping_duration_seconds",
+			Help:      "Duration of the last ping of InfluxDB.",
+		}, []string{"database"}),
+		batchPoints: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "write_batch_points",
+			Help:      "Lines of line protocol per write request sent to InfluxDB, after coalescing concurrent writes.",
+			Buckets:   []float64{1, 10, 100, 500, 1000, 2000, 5000, 10000, 20000, 50000},
+		}, []string{"database"}),
+		batchBytes: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "write_batch_bytes",
+			Help:      "Bytes of line protocol (before gzip) per write request sent to InfluxDB, after coalescing concurrent writes.",
+			Buckets:   prometheus.ExponentialBuckets(1024, 4, 9), // 1KiB to 64MiB
+		}, []string{"database"}),
+		writeWait: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "write_wait_seconds",
+			Help:      "Time from a write call to its acknowledgement by InfluxDB or its failure, including batching, waiting for a worker and retries.",
+			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"database"}),
+		attributions: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "write_batch_splits_total",
+			Help:      "Batches holding several writes that InfluxDB refused for good, sent again one write at a time so that only the writes with refused points fail.",
+		}, []string{"database"}),
 		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Subsystem: "influxdb",
@@ -67,19 +132,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "promflux",
 			Subsystem: "influxdb",
 			Name:      "queue_length",
-			Help:      "Requests to InfluxDB waiting for a free worker (at most pool.queue).",
+			Help:      "Write batches to InfluxDB not yet sent (filling or waiting for a worker), plus queries waiting for a worker.",
 		}, []string{"database"}),
 		pointsWritten: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Subsystem: "influxdb",
 			Name:      "points_written_total",
-			Help:      "Line-protocol points acknowledged by InfluxDB.",
+			Help:      "Line-protocol points acknowledged by InfluxDB, or sent to its UDP listener (transport: udp).",
 		}, []string{"database"}),
 		writeErrors: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Subsystem: "influxdb",
 			Name:      "write_errors_total",
-			Help:      "Write requests to InfluxDB that failed, by reason (rejected, timeout, canceled, unavailable).",
+			Help:      "Write calls that failed, by reason (rejected, overloaded, timeout, canceled, unavailable).",
 		}, []string{"database", "reason"}),
 		retries: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
@@ -87,6 +152,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "retries_total",
 			Help:      "Repeated attempts of HTTP requests to InfluxDB after a 5xx answer, a timeout or a connection error.",
 		}, []string{"database", "operation"}),
+		udpDatagrams: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Subsystem: "influxdb",
+			Name:      "udp_datagrams_sent_total",
+			Help:      "Datagrams of line protocol handed to the kernel for an InfluxDB UDP listener (transport: udp); UDP does not tell whether they arrived.",
+		}, []string{"database"}),
 	}
 }
 
@@ -98,6 +169,10 @@ type poolMetrics struct {
 	inflight      prometheus.Gauge
 	queued        prometheus.Gauge
 	pointsWritten prometheus.Counter
+	batchPoints   prometheus.Observer
+	batchBytes    prometheus.Observer
+	writeWait     prometheus.Observer
+	attributions  prometheus.Counter
 }
 
 func (m *Metrics) forPool(database string) *poolMetrics {
@@ -107,6 +182,10 @@ func (m *Metrics) forPool(database string) *poolMetrics {
 		inflight:      m.inflight.WithLabelValues(database),
 		queued:        m.queued.WithLabelValues(database),
 		pointsWritten: m.pointsWritten.WithLabelValues(database),
+		batchPoints:   m.batchPoints.WithLabelValues(database),
+		batchBytes:    m.batchBytes.WithLabelValues(database),
+		writeWait:     m.writeWait.WithLabelValues(database),
+		attributions:  m.attributions.WithLabelValues(database),
 	}
 }
 
@@ -127,4 +206,14 @@ func (pm *poolMetrics) writeFailed(err error) {
 // retried records one repeated attempt of op.
 func (pm *poolMetrics) retried(op string) {
 	pm.m.retries.WithLabelValues(pm.database, op).Inc()
+}
+
+// pinged records the outcome of a ping.
+func (pm *poolMetrics) pinged(h *Health) {
+	up := 0.0
+	if h.Up {
+		up = 1
+	}
+	pm.m.up.WithLabelValues(pm.database).Set(up)
+	pm.m.pingDuration.WithLabelValues(pm.database).Set(h.Latency.Seconds())
 }

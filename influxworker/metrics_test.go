@@ -3,6 +3,7 @@ package influxworker
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -36,6 +37,10 @@ func TestMetricsRegistration(t *testing.T) {
 	m.forPool("b").writeFailed(&Error{Permanent: true})
 	m.forPool("a").pointsWritten.Add(3)
 	m.forPool("a").inflight.Set(0)
+	m.forPool("a").pinged(&Health{Up: true, Latency: 3 * time.Millisecond})
+	m.forPool("b").pinged(&Health{Up: false, Latency: 2 * time.Second})
+	m.forPool("a").batchPoints.Observe(2000)
+	m.forPool("a").attributions.Inc()
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -52,9 +57,16 @@ func TestMetricsRegistration(t *testing.T) {
 		"promflux_influxdb_requests_total":           2,
 		"promflux_influxdb_request_duration_seconds": 2,
 		// Created with each pool, so that they read 0 rather than absent.
-		"promflux_influxdb_inflight_requests":    2,
-		"promflux_influxdb_points_written_total": 2,
-		"promflux_influxdb_write_errors_total":   1,
+		"promflux_influxdb_inflight_requests":     2,
+		"promflux_influxdb_points_written_total":  2,
+		"promflux_influxdb_write_errors_total":    1,
+		"promflux_influxdb_up":                    2,
+		"promflux_influxdb_ping_duration_seconds": 2,
+		// Histograms and the split counter exist from the pool's creation.
+		"promflux_influxdb_write_batch_points":       2,
+		"promflux_influxdb_write_batch_bytes":        2,
+		"promflux_influxdb_write_wait_seconds":       2,
+		"promflux_influxdb_write_batch_splits_total": 2,
 	}
 	for name, n := range want {
 		if got[name] != n {
@@ -66,6 +78,15 @@ func TestMetricsRegistration(t *testing.T) {
 	}
 	if v := value(t, m.requests.WithLabelValues("b", OpPing, "error")); v != 1 {
 		t.Errorf("requests_total{b,ping,error} = %v, want 1", v)
+	}
+	if v := value(t, m.up.WithLabelValues("a")); v != 1 {
+		t.Errorf("up{a} = %v, want 1", v)
+	}
+	if v := value(t, m.up.WithLabelValues("b")); v != 0 {
+		t.Errorf("up{b} = %v, want 0", v)
+	}
+	if v := value(t, m.pingDuration.WithLabelValues("b")); v != 2 {
+		t.Errorf("ping_duration_seconds{b} = %v, want 2", v)
 	}
 	if v := value(t, m.writeErrors.WithLabelValues("b", ReasonRejected)); v != 1 {
 		t.Errorf("write_errors_total{b,rejected} = %v, want 1", v)

@@ -1,14 +1,13 @@
 package influxworker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,18 +38,20 @@ const (
 // connections and never has more than pool.workers requests in flight. A
 // Pool is safe for concurrent use.
 type Pool struct {
-	cfg       Config
-	logger    log.Logger
-	metrics   *poolMetrics
-	transport *http.Transport
-	client    *http.Client
+	cfg     Config
+	logger  log.Logger
+	metrics *poolMetrics
+	client  *http.Client
+	// udp sends the writes of transport: udp; nil with http.
+	udp *udpSender
 	// workers holds one token per request in flight.
 	workers chan struct{}
 	// waiting counts the requests waiting for a worker, bounded by
 	// pool.queue.
 	waiting atomic.Int64
 	timeout time.Duration
-	// authorization is the basic-auth header value, empty without username.
+	// authorization is the Authorization header of the top-level
+	// credentials (Token or Basic), empty without any.
 	authorization string
 	// chunkSize is the chunk_size of QueryStream, streamChunkSize but in
 	// tests.
@@ -61,6 +62,10 @@ type Pool struct {
 	// isInflux is set once an answer carried X-Influxdb-Version: from then
 	// on writes are compressed when pool.gzip is set.
 	isInflux atomic.Bool
+	// batches coalesces the lines of concurrent Writes, see batch.go.
+	batches batcher
+	// health is the result of the last Ping.
+	health atomic.Pointer[Health]
 
 	pingURL, queryURL, writeURL string
 }
@@ -72,56 +77,23 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid influxdb config %q: %w", cfg.Name, err)
 	}
-	base, err := parseBaseURL(cfg.URL)
-	if err != nil {
-		return nil, err
-	}
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-
-	// An explicit transport: the default one keeps only 2 idle connections
-	// per host, so with more workers every burst would reconnect, and it
-	// reads proxies from the environment, which a storage backend on the
-	// local network should not silently go through.
-	transport := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          cfg.Pool.Workers,
-		MaxIdleConnsPerHost:   cfg.Pool.Workers,
-		IdleConnTimeout:       idleConnTimeout,
-		TLSHandshakeTimeout:   dialTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
-
-	writeQuery := url.Values{"db": {cfg.Database}, "precision": {"ms"}}
-	if cfg.RetentionPolicy != "" {
-		writeQuery.Set("rp", cfg.RetentionPolicy)
-	}
-
 	p := &Pool{
 		cfg:       cfg,
 		logger:    log.With(logger, "component", "influxworker", "database", cfg.Name),
 		metrics:   m.forPool(cfg.Name),
-		transport: transport,
-		// No client timeout: each request gets a context deadline, which
-		// also covers reading the body and lets errors say which limit hit.
-		client:    &http.Client{Transport: transport},
 		workers:   make(chan struct{}, cfg.Pool.Workers),
 		timeout:   time.Duration(cfg.Pool.Timeout),
 		chunkSize: streamChunkSize,
 		jitter:    jitter,
-		pingURL:   base.JoinPath("ping").String(),
-		queryURL:  base.JoinPath("query").String(),
-		writeURL:  base.JoinPath("write").String() + "?" + writeQuery.Encode(),
 	}
-	if cfg.Username != "" {
-		req := &http.Request{Header: http.Header{}}
-		req.SetBasicAuth(cfg.Username, string(cfg.Password))
-		p.authorization = req.Header.Get("Authorization")
+	if err := p.connect(); err != nil {
+		return nil, fmt.Errorf("influxdb %q: %w", cfg.Name, err)
 	}
 	return p, nil
 }
@@ -129,13 +101,15 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 // Name returns the Config name of the pool.
 func (p *Pool) Name() string { return p.cfg.Name }
 
-// Close closes the idle connections. Requests in flight finish normally;
-// call it once a configuration reload has replaced the pool.
-func (p *Pool) Close() { p.transport.CloseIdleConnections() }
-
-// Ping checks that InfluxDB answers GET /ping with 2xx (1.x sends 204).
-func (p *Pool) Ping(ctx context.Context) error {
-	return p.doRetry(ctx, request{op: OpPing, method: http.MethodGet, url: p.pingURL}, nil)
+// Close closes the idle connections (the socket with transport: udp).
+// Requests in flight finish normally; call it once a configuration reload
+// has replaced the pool.
+func (p *Pool) Close() {
+	if p.udp != nil {
+		p.udp.close()
+		return
+	}
+	p.client.CloseIdleConnections()
 }
 
 // request is one HTTP request to InfluxDB.
@@ -153,6 +127,45 @@ type request struct {
 	// stream marks a read whose duration grows with the size of its result:
 	// pool.timeout does not apply, only the caller's context bounds it.
 	stream bool
+	// timeout replaces pool.timeout when not 0.
+	timeout time.Duration
+	// worker tells how r relates to the pool.workers bound.
+	worker workerUse
+}
+
+// workerUse tells do whether a request takes a worker.
+type workerUse int
+
+const (
+	// takeWorker: do takes a worker for the request, waiting in the queue.
+	takeWorker workerUse = iota
+	// holdsWorker: the caller took a worker already, e.g. the sender of a
+	// write batch, which keeps it through its retries.
+	holdsWorker
+	// noWorker: the request bypasses the bound, so that a ping is not
+	// delayed by the writes that keep every worker busy.
+	noWorker
+)
+
+// limit names the time bound of r for error messages.
+func (p *Pool) limit(r request) string {
+	if r.timeout != 0 {
+		return r.timeout.String()
+	}
+	return "pool.timeout " + p.timeout.String()
+}
+
+// releaseWorker gives back a worker taken by acquire or by the batch
+// dispatcher, and hands it to a write batch that waits for one, unless a
+// query waiting in acquire took it first.
+func (p *Pool) releaseWorker() {
+	p.metrics.inflight.Dec()
+	<-p.workers
+	if p.batches.waiting.Load() > 0 {
+		p.batches.mu.Lock()
+		p.dispatchLocked()
+		p.batches.mu.Unlock()
+	}
 }
 
 // acquire takes a worker, waiting for one within ctx unless pool.queue
@@ -186,24 +199,29 @@ func (p *Pool) acquire(ctx context.Context, op string) error {
 	}
 }
 
-// do sends r while holding a worker and within the pool timeout (unless
-// r.stream), and calls read with the body of a 2xx answer. Every error is an
+// do sends r while holding a worker (unless r.worker says otherwise) and
+// within the pool timeout (unless r.stream or r.timeout), and calls read with the body of a 2xx answer. Every error is an
 // *Error; an *Error returned by read is returned as it is.
 func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) error {
-	if err := p.acquire(ctx, r.op); err != nil {
-		return err
+	if p.udp != nil {
+		return p.udpRequest(r.op)
 	}
-	p.metrics.inflight.Inc()
-	defer func() {
-		p.metrics.inflight.Dec()
-		<-p.workers
-	}()
+	if r.worker == takeWorker {
+		if err := p.acquire(ctx, r.op); err != nil {
+			return err
+		}
+		p.metrics.inflight.Inc()
+		defer p.releaseWorker()
+	}
 
 	var reqCtx context.Context
 	var cancel context.CancelFunc
-	if r.stream {
+	switch {
+	case r.stream:
 		reqCtx, cancel = context.WithCancel(ctx)
-	} else {
+	case r.timeout != 0:
+		reqCtx, cancel = context.WithTimeout(ctx, r.timeout)
+	default:
 		reqCtx, cancel = context.WithTimeout(ctx, p.timeout)
 	}
 	defer cancel()
@@ -231,7 +249,7 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 	resp, err := p.client.Do(req)
 	if err != nil {
 		p.metrics.observe(r.op, 0, time.Since(start).Seconds())
-		return p.transportError(ctx, reqCtx, r.op, err)
+		return p.transportError(ctx, reqCtx, r, err)
 	}
 	defer drainClose(resp.Body)
 	if !p.isInflux.Load() && resp.Header.Get(versionHeader) != "" {
@@ -250,7 +268,7 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 	if err == nil {
 		return nil
 	}
-	e := p.readError(ctx, reqCtx, r.op, resp.StatusCode, err)
+	e := p.readError(ctx, reqCtx, r, resp.StatusCode, err)
 	// read stopped before the end of the body: the deferred drainClose must
 	// not wait for the rest of a possibly long or stalled answer.
 	cancel()
@@ -258,43 +276,45 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 }
 
 // readError describes a 2xx answer whose body read failed.
-func (p *Pool) readError(ctx, reqCtx context.Context, op string, code int, err error) *Error {
+func (p *Pool) readError(ctx, reqCtx context.Context, r request, code int, err error) *Error {
 	if reqCtx.Err() != nil {
-		return p.transportError(ctx, reqCtx, op, err)
+		return p.transportError(ctx, reqCtx, r, err)
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Op: op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: oneLine(err.Error())}
+	return &Error{Op: r.op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: oneLine(err.Error())}
 }
 
 // transportError describes a request that got no (complete) answer. When a
 // context ended, Err is the context's error, so that errors.Is finds
 // context.DeadlineExceeded or context.Canceled whatever the transport wrapped.
-func (p *Pool) transportError(ctx, reqCtx context.Context, op string, err error) *Error {
-	e := &Error{Op: op, Database: p.cfg.Name, Err: err, Message: oneLine(err.Error())}
+func (p *Pool) transportError(ctx, reqCtx context.Context, r request, err error) *Error {
+	e := &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: oneLine(err.Error())}
 	switch {
 	case ctx.Err() != nil:
 		e.Err = ctx.Err()
 	case reqCtx.Err() != nil:
 		e.Err = reqCtx.Err()
-		e.Message = fmt.Sprintf("no answer within pool.timeout %s: %s", p.timeout, e.Message)
+		e.Message = fmt.Sprintf("no answer within %s: %s", p.limit(r), e.Message)
 	}
 	return e
 }
 
 // statusError describes a non-2xx answer, taking InfluxDB's reason from the
-// JSON body {"error": "..."}, else the X-Influxdb-Error header, else the body
-// text (e.g. a proxy's error page).
+// JSON body: {"error": "..."} of 1.x, {"code": "invalid", "message": "..."}
+// of the 2.x API; else the X-Influxdb-Error header, else the body text (e.g.
+// a proxy's error page).
 func (p *Pool) statusError(r request, resp *http.Response) *Error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 	var msg string
 	var body struct {
-		Error string `json:"error"`
+		Error   string `json:"error"`
+		Message string `json:"message"`
 	}
-	if json.Unmarshal(b, &body) == nil && body.Error != "" {
-		msg = body.Error
+	if json.Unmarshal(b, &body) == nil && body.Error+body.Message != "" {
+		msg = cmp.Or(body.Error, body.Message)
 	} else if h := resp.Header.Get("X-Influxdb-Error"); h != "" {
 		msg = h
 	} else {
@@ -306,6 +326,10 @@ func (p *Pool) statusError(r request, resp *http.Response) *Error {
 		// A missing database or retention policy is a configuration problem
 		// whatever status a proxy or version maps it to.
 		e.Permanent = !isDatabaseNotFound(e) && !strings.HasPrefix(e.Message, "retention policy not found")
+	case http.StatusUnprocessableEntity:
+		// The 2.x API's answer to points it parsed but cannot store, e.g.
+		// beyond the bucket's retention: 1.x's partial write.
+		e.Permanent = true
 	case http.StatusRequestEntityTooLarge:
 		if r.singleLine {
 			e.Permanent = true

@@ -224,7 +224,8 @@ func TestWorkersBound(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := newTestPool(t, srv.URL, NewMetrics(reg), func(c *Config) {
 		c.Pool.Workers = workers
-		c.Pool.MaxBodyBytes = 8 // one line per part
+		c.Pool.MaxBodyBytes = 8 // one line per batch
+		c.Pool.Queue = 20       // room for all 20 batches
 	})
 	body := []byte(strings.Repeat("m v=1 1\n", 4))
 	var wg sync.WaitGroup
@@ -261,23 +262,25 @@ func TestWaitForWorkerRespectsContext(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}
 		<-release
+		fmt.Fprint(w, `{"results":[{"statement_id":0}]}`)
 	}))
 	defer srv.Close()
 	p := newTestPool(t, srv.URL, nil, func(c *Config) { c.Pool.Workers = 1 })
 
+	query := func(ctx context.Context) error { _, err := p.Query(ctx, "SELECT 1"); return err }
 	done := make(chan error)
-	go func() { done <- p.Ping(context.Background()) }()
+	go func() { done <- query(context.Background()) }()
 	<-started
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err := p.Ping(ctx)
+	err := query(ctx)
 	if !IsTimeout(err) || IsPermanent(err) || !strings.Contains(err.Error(), "no free worker among 1") {
 		t.Fatalf("got %v, want timeout waiting for a worker", err)
 	}
 	close(release)
 	if err := <-done; err != nil {
-		t.Fatalf("first ping: %v", err)
+		t.Fatalf("first query: %v", err)
 	}
 }
 

@@ -2,18 +2,19 @@ package influxworker
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// TestQueueBound: with every worker busy and pool.queue requests waiting,
-// one more request is refused at once as overloaded, without being sent;
-// the waiting ones are served once workers free up.
+// TestQueueBound: with pool.workers batches being sent and pool.queue
+// more waiting, a write that needs one more batch is refused at once as
+// overloaded, without being sent; the waiting ones are served once workers
+// free up.
 func TestQueueBound(t *testing.T) {
 	release := make(chan struct{})
 	var served atomic.Int64
@@ -25,15 +26,11 @@ func TestQueueBound(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer fake.Close()
-	cfg := DefaultConfig
-	cfg.Name, cfg.URL, cfg.Database = "slow", fake.URL, "db"
-	cfg.Pool.Workers, cfg.Pool.Queue = 2, 3
-	cfg.Pool.Retry.MaxAttempts = 1
-	p, err := New(cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := newTestPool(t, fake.URL, nil, func(c *Config) {
+		c.Pool.Workers, c.Pool.Queue = 2, 3
+		c.Pool.Batch.MaxPoints = 1 // a batch per write
+		c.Pool.Retry.MaxAttempts = 1
+	})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 5)
@@ -44,21 +41,30 @@ func TestQueueBound(t *testing.T) {
 			errs <- p.Write(context.Background(), []byte("m value=1 1\n"))
 		}()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for p.waiting.Load() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d requests queued", p.waiting.Load())
-		}
-		time.Sleep(time.Millisecond)
+	waitFor(t, "5 batches in memory", func() bool { return batchesAlive(p) == 5 })
+	if got := value(t, p.metrics.queued); got != 3 {
+		t.Errorf("queue length %v, want 3", got)
 	}
 
-	start := time.Now()
-	err = p.Write(context.Background(), []byte("m value=1 2\n"))
-	if !IsOverloaded(err) || IsPermanent(err) || Reason(err) != ReasonOverloaded {
-		t.Fatalf("sixth write: %v; want a retryable overloaded error", err)
+	for name, body := range map[string]string{
+		"one more batch": "m value=1 2\n",
+		// Refused before any of it is queued.
+		"larger than all the room": strings.Repeat("m value=1 3\n", 10),
+	} {
+		start := time.Now()
+		err := p.Write(context.Background(), []byte(body))
+		if !IsOverloaded(err) || IsPermanent(err) || Reason(err) != ReasonOverloaded {
+			t.Fatalf("%s: %v; want a retryable overloaded error", name, err)
+		}
+		if !strings.Contains(err.Error(), "5 batches of up to 1MiB are in memory (pool.workers 2 + pool.queue 3)") {
+			t.Errorf("%s: message %q does not explain the bound", name, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: the overloaded write took %v; want an immediate answer", name, d)
+		}
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("the overloaded write took %v; want an immediate answer", d)
+	if got := batchesAlive(p); got != 5 {
+		t.Fatalf("%d batches after the refusals, want 5", got)
 	}
 
 	close(release)
@@ -70,9 +76,12 @@ func TestQueueBound(t *testing.T) {
 		}
 	}
 	if n := served.Load(); n != 5 {
-		t.Errorf("the server got %d writes, want 5 (the refused one never sent)", n)
+		t.Errorf("the server got %d writes, want 5 (the refused ones never sent)", n)
 	}
-	if err := p.Write(context.Background(), []byte("m value=1 3\n")); err != nil || errors.Is(err, ErrOverloaded) {
+	if err := p.Write(context.Background(), []byte("m value=1 3\n")); err != nil {
 		t.Errorf("after the burst: %v", err)
+	}
+	if got := value(t, p.metrics.queued); got != 0 {
+		t.Errorf("queue length %v after the burst, want 0", got)
 	}
 }

@@ -87,7 +87,7 @@ func TestRetry(t *testing.T) {
 		{name: "write 403 not retried", op: OpWrite, failures: 1, code: 403, maxAttempts: 3, wantAttempts: 1, wantErr: "403 Forbidden"},
 		{name: "write 404 not retried", op: OpWrite, failures: 1, code: 404, maxAttempts: 3, wantAttempts: 1, wantErr: "404 Not Found"},
 		{name: "write 413 not retried", op: OpWrite, failures: 1, code: 413, maxAttempts: 3, wantAttempts: 1, wantErr: "413 Request Entity Too Large"},
-		{name: "ping 503 then success", op: OpPing, failures: 1, code: 503, maxAttempts: 3, wantAttempts: 2},
+		{name: "ping not retried", op: OpPing, failures: 1, code: 503, maxAttempts: 3, wantAttempts: 1, wantErr: "503 Service Unavailable: failure 1"},
 		{name: "query 502 then success", op: OpQuery, failures: 2, code: 502, maxAttempts: 3, wantAttempts: 3},
 		{name: "query 400 never retried", op: OpQuery, failures: 1, code: 400, maxAttempts: 3, wantAttempts: 1, wantErr: "400 Bad Request"},
 		{name: "post 503 then success", op: OpPost, failures: 1, code: 503, maxAttempts: 3, wantAttempts: 2},
@@ -164,12 +164,12 @@ func TestRetryAttemptTimeout(t *testing.T) {
 			<-r.Context().Done()
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		fmt.Fprint(w, `{"results":[{"statement_id":0}]}`)
 	}))
 	defer ts.Close()
 	p := retryPool(t, ts.URL, 2)
 	p.timeout = 50 * time.Millisecond
-	if err := p.Ping(context.Background()); err != nil || attempts.Load() != 2 {
+	if _, err := p.Query(context.Background(), "SELECT 1"); err != nil || attempts.Load() != 2 {
 		t.Fatalf("got %v after %d attempts, want success after 2", err, attempts.Load())
 	}
 }
@@ -178,15 +178,18 @@ func TestRetryRespectsCaller(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
+		// want503 is set when Write returns the last attempt's error, and
+		// not the caller's context error.
+		want503 bool
 	}{
 		{"deadline shorter than backoff", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 200*time.Millisecond)
-		}},
+		}, true},
 		{"canceled during backoff", func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(100*time.Millisecond, cancel)
 			return ctx, cancel
-		}},
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &flakyInflux{failures: 100, code: 503, wantBody: "m v=1 1\n"}
@@ -204,9 +207,15 @@ func TestRetryRespectsCaller(t *testing.T) {
 				t.Fatalf("Write returned after %s, want before the 10s backoff", elapsed)
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.StatusCode != 503 {
+			switch {
+			case tc.want503 && (!errors.As(err, &e) || e.StatusCode != 503):
 				t.Fatalf("got %v, want the last attempt's 503", err)
+			case !tc.want503 && (!errors.As(err, &e) || !errors.Is(err, context.Canceled)):
+				t.Fatalf("got %v, want an *Error wrapping context.Canceled", err)
 			}
+			// The batch is abandoned with its only writer: no more
+			// attempts, and nothing left in memory.
+			waitFor(t, "the batch to be abandoned", func() bool { return batchesAlive(p) == 0 })
 			if got := fake.attempts.Load(); got != 1 {
 				t.Fatalf("fake got %d attempts, want 1", got)
 			}

@@ -1,11 +1,11 @@
 package influxworker
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"sync"
+	"time"
 
 	"github.com/go-kit/log/level"
 )
@@ -14,21 +14,41 @@ import (
 const writeContentType = "text/plain; charset=utf-8"
 
 // Write sends line protocol (one point per '\n'-terminated line, timestamps
-// in milliseconds) to the database. The body is split at line boundaries
-// into parts of at most pool.max_body_bytes, which are sent concurrently
-// within the worker bound. Write succeeds only when InfluxDB acknowledged
-// every part.
+// in milliseconds) to the database, and returns once InfluxDB acknowledged
+// every line, or with the error that prevents it.
 //
-// On failure it returns an *Error: a retryable one if any part failed
-// retryably (the caller should answer so that the whole batch is sent again,
-// which InfluxDB absorbs because rewriting a point overwrites it), else the
-// first permanent one. After a retryable failure the parts not yet sent are
-// abandoned; after a permanent one the other parts are still written.
+// The lines of concurrent Writes are coalesced into batches of at most
+// pool.batch.max_points lines and max_bytes bytes (capped at
+// pool.max_body_bytes), each sent as one request; a Write's lines may span
+// several batches. Write copies lines, so the caller may reuse them as soon
+// as it returns, including when it returns early because ctx ended: then it
+// returns ctx's error as an *Error, and the lines may still be written.
+//
+// Memory is bounded: at most pool.workers + pool.queue batches are in
+// memory (being sent, waiting for a worker, or filling), that is
+// (workers + queue) x max_bytes of line protocol plus one compressed copy
+// per batch being sent; a single line longer than max_bytes makes a batch of
+// its own size. A Write that needs more fails at once with an *Error
+// wrapping ErrOverloaded, so does one larger than all that room.
+//
+// On failure it returns an *Error: a retryable one if any batch holding its
+// lines failed retryably (the caller should answer so that the whole request
+// is sent again, which InfluxDB absorbs because rewriting a point
+// overwrites it), else the permanent one. When InfluxDB refuses a batch
+// holding the lines of several Writes for good, each Write's lines are sent
+// again alone, so that only the Writes with refused points see the error.
+// A batch is retried as RetryConfig says while any of its Writes waits,
+// each attempt within pool.timeout.
 //
 // When create_database is set and InfluxDB answers that the database does
-// not exist, Write creates it and sends the part once more.
+// not exist, Write creates it and sends the batch once more.
 func (p *Pool) Write(ctx context.Context, lines []byte) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	start := time.Now()
 	err := p.write(ctx, lines)
+	p.metrics.writeWait.Observe(time.Since(start).Seconds())
 	if err != nil {
 		p.metrics.writeFailed(err)
 	}
@@ -36,68 +56,62 @@ func (p *Pool) Write(ctx context.Context, lines []byte) error {
 }
 
 func (p *Pool) write(ctx context.Context, lines []byte) error {
-	parts := splitLines(lines, int(p.cfg.Pool.MaxBodyBytes))
-	switch len(parts) {
-	case 0:
-		return nil
-	case 1:
-		return p.writePart(ctx, parts[0])
+	if p.udp != nil {
+		return p.writeUDP(ctx, lines)
 	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg        sync.WaitGroup
-		once      sync.Once
-		retryable error
-		errs      = make([]error, len(parts))
-	)
-	for i, part := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := p.writePart(ctx, part)
-			errs[i] = err
-			if err != nil && !IsPermanent(err) {
-				// The batch will be sent again anyway: stop the other
-				// parts, and report this cause rather than the
-				// cancellations it triggers.
-				once.Do(func() {
-					retryable = err
-					cancel()
-				})
-			}
-		}()
+	if ctx.Err() != nil {
+		return p.gaveUp(ctx, lines)
 	}
-	wg.Wait()
-	if retryable != nil {
-		return retryable
+	w := &waiter{ctx: ctx, pending: 1, done: make(chan struct{})}
+	err := p.enqueue(ctx, w, lines)
+	w.finish(nil)
+	if err != nil {
+		return err
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return p.gaveUp(ctx, lines)
 	}
-	return nil
 }
 
-// writePart sends one part, creating the database and sending it again when
-// create_database is set and InfluxDB does not know the database.
-// Writes are retried as RetryConfig says: rewriting a point overwrites it,
-// so a part InfluxDB stored before the attempt failed is harmless to resend.
-func (p *Pool) writePart(ctx context.Context, part []byte) error {
+// gaveUp is the error of a Write whose caller stopped waiting.
+func (p *Pool) gaveUp(ctx context.Context, lines []byte) error {
+	return &Error{
+		Op: OpWrite, Database: p.cfg.Name, Err: ctx.Err(),
+		Message: fmt.Sprintf("stopped waiting for InfluxDB to acknowledge %d bytes of line protocol: %v", len(lines), ctx.Err()),
+	}
+}
+
+// sender sends the bodies of one batch with a worker that it holds unless
+// held is false.
+type sender struct {
+	p    *Pool
+	held bool
+}
+
+// write sends one body, creating the database and sending it again when
+// create_database is set and InfluxDB does not know the database. Writes
+// are retried as RetryConfig says: rewriting a point overwrites it, so a
+// body InfluxDB stored before the attempt failed is harmless to resend.
+func (s *sender) write(ctx context.Context, body []byte, points int) error {
+	p := s.p
+	if !s.held {
+		return s.noWorker(ctx)
+	}
 	r := request{
 		op:          OpWrite,
 		method:      http.MethodPost,
 		url:         p.writeURL,
-		body:        part,
+		body:        body,
 		contentType: writeContentType,
-		singleLine:  bytes.IndexByte(bytes.TrimRight(part, "\n"), '\n') < 0,
+		singleLine:  points == 1,
+		worker:      holdsWorker,
 	}
 	if p.cfg.Pool.Gzip && p.isInflux.Load() {
-		// Compressed once, before waiting for a worker, and sent as it is
-		// by every attempt.
-		buf, err := compress(part)
+		// Compressed once and sent as it is by every attempt.
+		buf, err := compress(body)
 		if err != nil {
 			return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: err.Error()}
 		}
@@ -107,52 +121,37 @@ func (p *Pool) writePart(ctx context.Context, part []byte) error {
 	err := p.doRetry(ctx, r, nil)
 	var e *Error
 	if p.cfg.CreateDatabase && errors.As(err, &e) && e.StatusCode == http.StatusNotFound && isDatabaseNotFound(e) {
-		if cerr := p.EnsureDatabase(ctx); cerr != nil {
+		// EnsureDatabase takes a worker of its own: give this one back
+		// meanwhile, so that a pool of one worker cannot wait for itself.
+		p.releaseWorker()
+		s.held = false
+		cerr := p.EnsureDatabase(ctx)
+		select {
+		case p.workers <- struct{}{}:
+			p.metrics.inflight.Inc()
+			s.held = true
+		case <-ctx.Done():
+		}
+		if cerr != nil {
 			return cerr
 		}
+		if !s.held {
+			return s.noWorker(ctx)
+		}
 		// Happens after InfluxDB lost its data directory, rarely enough to
-		// log; a failing creation is returned instead, once per write.
+		// log; a failing creation is returned instead, once per batch.
 		level.Info(p.logger).Log("msg", "Created database missing on write", "influxdb_database", p.cfg.Database)
 		err = p.doRetry(ctx, r, nil)
 	}
-	if err != nil {
-		return err
-	}
-	p.metrics.pointsWritten.Add(float64(countLines(part)))
-	return nil
+	return err
 }
 
-// splitLines cuts b after '\n' into parts of at most max bytes. A line longer
-// than max becomes a part of its own, so that InfluxDB can refuse just that
-// line. The parts share b's memory.
-func splitLines(b []byte, max int) [][]byte {
-	if len(b) == 0 {
-		return nil
+// noWorker is the error of a body not sent because the worker was given
+// back for creating the database and the deadline ended before another one
+// was free.
+func (s *sender) noWorker(ctx context.Context) error {
+	return &Error{
+		Op: OpWrite, Database: s.p.cfg.Name, Err: ctx.Err(),
+		Message: fmt.Sprintf("no free worker among %d: %v", cap(s.p.workers), ctx.Err()),
 	}
-	parts := make([][]byte, 0, len(b)/max+1)
-	for len(b) > max {
-		cut := bytes.LastIndexByte(b[:max], '\n')
-		if cut < 0 {
-			next := bytes.IndexByte(b[max:], '\n')
-			if next < 0 {
-				break
-			}
-			cut = max + next
-		}
-		parts = append(parts, b[:cut+1])
-		b = b[cut+1:]
-	}
-	if len(b) > 0 {
-		parts = append(parts, b)
-	}
-	return parts
-}
-
-// countLines counts the lines of a part, the last one possibly without '\n'.
-func countLines(b []byte) int {
-	n := bytes.Count(b, []byte{'\n'})
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		n++
-	}
-	return n
 }

@@ -1,0 +1,400 @@
+package influxworker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alecthomas/units"
+)
+
+// batcher coalesces the lines of the concurrent Writes of one Pool into
+// batches, each sent as one write request by a goroutine that holds a
+// worker. Writers copy their lines into the open batch; it is cut when full
+// and waits in ready for a worker, or, when not full, leaves once it waited
+// pool.batch.linger and a worker is free. While every worker is busy, the
+// open batch keeps filling, so a loaded pool sends fewer, larger bodies
+// without making anyone wait longer.
+//
+// No goroutine exists without work: a batch's goroutine starts when it gets
+// a worker and ends when the batch is acknowledged, and the linger timer
+// runs a function only when it fires.
+type batcher struct {
+	mu sync.Mutex
+	// open is the batch being filled, nil when none.
+	open *batch
+	// ready holds the cut batches waiting for a worker, oldest first.
+	ready []*batch
+	// alive counts the batches in memory: open, ready and being sent. It
+	// is bounded by pool.workers + pool.queue.
+	alive int
+	// waiting is len(ready), plus one for open: the batches not yet sent.
+	// releaseWorker reads it without mu.
+	waiting atomic.Int64
+	// linger fires when the open batch has waited pool.batch.linger;
+	// created on first use, then reset for every opened batch.
+	linger *time.Timer
+}
+
+// batch is the line protocol of one write request, with the part of every
+// Write in it.
+type batch struct {
+	buf    []byte
+	points int
+	// segs holds one segment per Write with lines in the batch, in order.
+	segs []segment
+	// opened is when the batch was opened; lingered is set once it waited
+	// pool.batch.linger.
+	opened   time.Time
+	lingered bool
+	// deadline is the latest deadline of the Writes in the batch; a batch
+	// is not sent (or retried) after its last writer stopped waiting.
+	// unbounded is set when one of them had no deadline.
+	deadline  time.Time
+	unbounded bool
+	// stops unregisters the functions that cancel the batch once all its
+	// writers stopped waiting.
+	stops []func() bool
+}
+
+// segment is the lines of one Write in a batch: buf[start:end].
+type segment struct {
+	w                  *waiter
+	start, end, points int
+}
+
+// waiter is one Write waiting for its batches.
+type waiter struct {
+	// ctx is the Write's context: once the contexts of all Writes in a
+	// batch ended, nobody waits for it, and it is abandoned.
+	ctx context.Context
+	mu  sync.Mutex
+	// pending counts the batches holding lines of the Write, plus one
+	// while the Write is still adding lines.
+	pending int
+	// err is the error to return: a retryable one if any batch failed
+	// retryably, else the first permanent one.
+	err error
+	// done is closed when pending drops to 0.
+	done chan struct{}
+}
+
+// finish records the outcome of one batch (or the end of adding lines,
+// with nil).
+func (w *waiter) finish(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil && (w.err == nil || IsPermanent(w.err) && !IsPermanent(err)) {
+		// The caller answers a retryable error by sending everything
+		// again, which covers the permanently refused lines too.
+		w.err = err
+	}
+	w.pending--
+	if w.pending == 0 {
+		close(w.done)
+	}
+}
+
+// batchPool recycles batches with their buffers.
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// batchLimits are the pool's batching settings in the units the batcher
+// works with.
+type batchLimits struct {
+	maxPoints, maxBytes int
+	// batches bounds alive.
+	batches int
+	linger  time.Duration
+}
+
+func (p *Pool) batchLimits() batchLimits {
+	pc := &p.cfg.Pool
+	return batchLimits{
+		maxPoints: pc.Batch.MaxPoints,
+		maxBytes:  int(min(pc.Batch.MaxBytes, pc.MaxBodyBytes)),
+		batches:   pc.Workers + pc.Queue,
+		linger:    time.Duration(pc.Batch.Linger),
+	}
+}
+
+// enqueue copies lines into batches on behalf of w, cutting them as they
+// fill, and hands the sendable ones to free workers. It fails with
+// ErrOverloaded when lines do not fit into the batches the bound allows;
+// lines of w already added to batches are still sent.
+func (p *Pool) enqueue(ctx context.Context, w *waiter, lines []byte) error {
+	lim := p.batchLimits()
+	deadline, bounded := ctx.Deadline()
+	b := &p.batches
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Refuse at once what cannot fit, rather than sending part of it.
+	room := (lim.batches - b.alive) * lim.maxBytes
+	if b.open != nil {
+		room += lim.maxBytes - len(b.open.buf)
+	}
+	if len(lines) > room {
+		return p.overloaded(lim, len(lines))
+	}
+	defer p.dispatchLocked()
+	for len(lines) > 0 {
+		o := b.open
+		if o == nil {
+			if b.alive >= lim.batches {
+				return p.overloaded(lim, len(lines))
+			}
+			o = p.openBatchLocked(lim)
+		}
+		n, points := cutLines(lines, lim.maxBytes-len(o.buf), lim.maxPoints-o.points)
+		if n == 0 {
+			if o.points > 0 {
+				p.cutLocked()
+				continue
+			}
+			// A line longer than max_bytes goes alone, so that InfluxDB
+			// refuses only that line if it is too long for it as well.
+			if n = bytes.IndexByte(lines, '\n') + 1; n == 0 {
+				n = len(lines)
+			}
+			points = 1
+		}
+		o.add(w, lines[:n], points, deadline, bounded)
+		lines = lines[n:]
+		if o.points >= lim.maxPoints || len(o.buf) >= lim.maxBytes {
+			p.cutLocked()
+		}
+	}
+	return nil
+}
+
+func (p *Pool) overloaded(lim batchLimits, n int) *Error {
+	return &Error{
+		Op: OpWrite, Database: p.cfg.Name, Err: ErrOverloaded,
+		Message: fmt.Sprintf("overloaded: no room for %d bytes of line protocol: %d batches of up to %s are in memory (pool.workers %d + pool.queue %d)",
+			n, p.batches.alive, units.Base2Bytes(lim.maxBytes), p.cfg.Pool.Workers, p.cfg.Pool.Queue),
+	}
+}
+
+// openBatchLocked starts a new open batch, with a buffer that holds
+// max_bytes without growing, so that lines are copied once.
+func (p *Pool) openBatchLocked(lim batchLimits) *batch {
+	b := &p.batches
+	o := batchPool.Get().(*batch)
+	if cap(o.buf) < lim.maxBytes {
+		o.buf = make([]byte, 0, lim.maxBytes)
+	}
+	b.open = o
+	b.alive++
+	b.addWaiting(p, 1)
+	if lim.linger > 0 {
+		o.opened = time.Now()
+		if b.linger == nil {
+			b.linger = time.AfterFunc(lim.linger, p.lingerExpired)
+		} else {
+			b.linger.Reset(lim.linger)
+		}
+	}
+	return o
+}
+
+// add appends the whole lines of one Write, ending them with '\n' so that
+// the next Write's lines start on a line of their own.
+func (o *batch) add(w *waiter, lines []byte, points int, deadline time.Time, bounded bool) {
+	start := len(o.buf)
+	o.buf = append(o.buf, lines...)
+	if lines[len(lines)-1] != '\n' {
+		o.buf = append(o.buf, '\n')
+	}
+	o.points += points
+	o.segs = append(o.segs, segment{w: w, start: start, end: len(o.buf), points: points})
+	w.mu.Lock()
+	w.pending++
+	w.mu.Unlock()
+	switch {
+	case !bounded:
+		o.unbounded = true
+	case deadline.After(o.deadline):
+		o.deadline = deadline
+	}
+}
+
+// cutLocked moves the open batch to the ready queue.
+func (p *Pool) cutLocked() {
+	b := &p.batches
+	b.ready = append(b.ready, b.open)
+	b.open = nil
+	if b.linger != nil {
+		b.linger.Stop()
+	}
+}
+
+func (b *batcher) addWaiting(p *Pool, n int64) {
+	b.waiting.Add(n)
+	p.metrics.queued.Add(float64(n))
+}
+
+// lingerExpired makes the open batch sendable once it waited
+// pool.batch.linger. A late call for a batch already cut finds a younger
+// open batch, or none, and does nothing.
+func (p *Pool) lingerExpired() {
+	b := &p.batches
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o := b.open; o != nil && time.Since(o.opened) >= time.Duration(p.cfg.Pool.Batch.Linger) {
+		o.lingered = true
+		p.dispatchLocked()
+	}
+}
+
+// dispatchLocked starts a sender for every sendable batch, oldest first,
+// as long as workers are free. It never waits for a worker: whoever frees
+// one calls it again.
+func (p *Pool) dispatchLocked() {
+	b := &p.batches
+	for {
+		var next *batch
+		switch {
+		case len(b.ready) > 0:
+			next = b.ready[0]
+		case b.open != nil && (b.open.lingered || p.cfg.Pool.Batch.Linger == 0):
+			next = b.open
+		default:
+			return
+		}
+		select {
+		case p.workers <- struct{}{}:
+		default:
+			return
+		}
+		if next == b.open {
+			b.open = nil
+			if b.linger != nil {
+				b.linger.Stop()
+			}
+		} else {
+			n := copy(b.ready, b.ready[1:])
+			b.ready[n] = nil
+			b.ready = b.ready[:n]
+		}
+		b.addWaiting(p, -1)
+		p.metrics.inflight.Inc()
+		go p.send(next)
+	}
+}
+
+// send writes o with the worker dispatchLocked took for it, completes its
+// writers and frees the worker and the batch. The worker is kept through
+// the retries, so that a failing InfluxDB gets fewer requests.
+//
+// A permanent error of a batch holding the lines of several Writes is
+// InfluxDB refusing some of its points (and storing the others): each
+// Write's lines are then sent again alone, so that only the Write holding
+// the refused points gets the error. Rewriting the stored points is
+// harmless, InfluxDB keeps one point per series and timestamp.
+func (p *Pool) send(o *batch) {
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if o.unbounded {
+		ctx, cancel = context.WithCancel(context.Background())
+	} else {
+		ctx, cancel = context.WithDeadline(context.Background(), o.deadline)
+	}
+	defer cancel()
+	var waiting atomic.Int64
+	waiting.Store(int64(len(o.segs)))
+	left := func() {
+		if waiting.Add(-1) == 0 {
+			cancel()
+		}
+	}
+	for _, sg := range o.segs {
+		o.stops = append(o.stops, context.AfterFunc(sg.w.ctx, left))
+	}
+	p.metrics.batchPoints.Observe(float64(o.points))
+	p.metrics.batchBytes.Observe(float64(len(o.buf)))
+	s := &sender{p: p, held: true}
+	err := s.write(ctx, o.buf, o.points)
+	switch {
+	case err == nil:
+		p.metrics.pointsWritten.Add(float64(o.points))
+		for _, sg := range o.segs {
+			sg.w.finish(nil)
+		}
+	case IsPermanent(err) && len(o.segs) > 1:
+		p.metrics.attributions.Inc()
+		for _, sg := range o.segs {
+			serr := s.write(ctx, o.buf[sg.start:sg.end], sg.points)
+			if serr == nil {
+				p.metrics.pointsWritten.Add(float64(sg.points))
+			}
+			sg.w.finish(serr)
+		}
+	default:
+		for _, sg := range o.segs {
+			sg.w.finish(err)
+		}
+	}
+
+	for _, stop := range o.stops {
+		stop()
+	}
+	if s.held {
+		p.metrics.inflight.Dec()
+		<-p.workers
+	}
+	b := &p.batches
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.alive--
+	recycle(o)
+	p.dispatchLocked()
+}
+
+// recycle returns o to batchPool without its writers, unless its buffer
+// grew for an outsized line.
+func recycle(o *batch) {
+	if cap(o.buf) > maxPooledBuffer {
+		return
+	}
+	clear(o.segs)
+	clear(o.stops)
+	*o = batch{buf: o.buf[:0], segs: o.segs[:0], stops: o.stops[:0]}
+	batchPool.Put(o)
+}
+
+// cutLines returns the length n of the longest prefix of b made of whole
+// lines that takes at most roomBytes in a batch and holds at most
+// roomPoints lines, and the number of lines in it. A last line without
+// '\n' is a line, which takes one byte more in a batch.
+func cutLines(b []byte, roomBytes, roomPoints int) (n, points int) {
+	if len(b) < roomBytes {
+		// The common case, a whole Write into a batch with room for it,
+		// without a call per line.
+		if c := countLines(b); c <= roomPoints {
+			return len(b), c
+		}
+	}
+	for n < len(b) && points < roomPoints {
+		end, size := len(b), len(b)-n+1
+		if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
+			end, size = n+i+1, i+1
+		}
+		if n+size > roomBytes {
+			break
+		}
+		n = end
+		points++
+	}
+	return n, points
+}
+
+// countLines counts the lines of b, the last one possibly without '\n'.
+func countLines(b []byte) int {
+	n := bytes.Count(b, []byte{'\n'})
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return n
+}
