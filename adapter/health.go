@@ -21,11 +21,28 @@ func (s *Server) handleHealthy(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "promflux is healthy.")
 }
 
-// handleReady answers 200 only when every configured database answers ping,
-// so that a load balancer sends writes only where they can be stored.
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+// watchHealth pings every database of the current configuration every
+// healthInterval until ctx ends. Each ping records the database's health
+// (promflux_influxdb_up) in its pool.
+func (s *Server) watchHealth(ctx context.Context) {
+	defer close(s.healthDone)
+	t := time.NewTicker(healthInterval)
+	defer t.Stop()
+	for {
+		s.pingAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pingAll pings every database at once and returns the one-line reasons of
+// those that did not answer, sorted.
+func (s *Server) pingAll(ctx context.Context) []string {
 	st := s.state.Load()
-	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	var (
 		mu   sync.Mutex
@@ -44,8 +61,14 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	wg.Wait()
-	if len(down) > 0 {
-		sort.Strings(down)
+	sort.Strings(down)
+	return down
+}
+
+// handleReady answers 200 only when every configured database answers ping,
+// so that a load balancer sends writes only where they can be stored.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if down := s.pingAll(r.Context()); len(down) > 0 {
 		writeError(w, s.logger, unavailable("not ready: databases down: "+strings.Join(down, ", ")))
 		return
 	}

@@ -224,6 +224,9 @@ func TestIntegrationDatabaseDown(t *testing.T) {
 	if rr, err := http.Get(ts.URL + "/-/ready"); err != nil || rr.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/-/ready with influxd down: %v %v, want 503", rr.StatusCode, err)
 	}
+	if m := get(t, ts.URL+"/metrics"); !strings.Contains(m, `promflux_influxdb_up{database="prom"} 0`) {
+		t.Errorf("/metrics with influxd down lacks promflux_influxdb_up 0:\n%s", grepLines(m, "promflux_influxdb_up"))
+	}
 
 	influx.Restart()
 	if r := writeV1(t, ts.URL+"/api/v1/write", s); r.status != http.StatusNoContent {
@@ -233,6 +236,20 @@ func TestIntegrationDatabaseDown(t *testing.T) {
 	if rr, err := http.Get(ts.URL + "/-/ready"); err != nil || rr.StatusCode != http.StatusOK {
 		t.Errorf("/-/ready with influxd up: %v %v, want 200", rr.StatusCode, err)
 	}
+	if m := get(t, ts.URL+"/metrics"); !strings.Contains(m, `promflux_influxdb_up{database="prom"} 1`) {
+		t.Errorf("/metrics with influxd up lacks promflux_influxdb_up 1:\n%s", grepLines(m, "promflux_influxdb_up"))
+	}
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestIntegrationFieldTypeConflict: InfluxDB refusing points for good is a

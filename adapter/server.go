@@ -23,6 +23,10 @@ import (
 // back.
 const startupTimeout = 10 * time.Second
 
+// healthInterval is how often every database is pinged in the background,
+// so that promflux_influxdb_up is current without anyone probing /-/ready.
+const healthInterval = 5 * time.Second
+
 // Server is the promflux HTTP service: it owns the loaded configuration, the
 // router and one worker pool per database, and swaps them as a whole on
 // reload, so a request always sees one consistent configuration.
@@ -38,6 +42,11 @@ type Server struct {
 
 	reloadMu sync.Mutex
 	state    atomic.Pointer[state]
+
+	// stopHealth ends the background pings; healthDone is closed when they
+	// have ended.
+	stopHealth context.CancelFunc
+	healthDone chan struct{}
 }
 
 // state is everything derived from one configuration file.
@@ -63,6 +72,9 @@ func New(configFile string, logger log.Logger, reg *prometheus.Registry) (*Serve
 	if err := s.Reload(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopHealth, s.healthDone = cancel, make(chan struct{})
+	go s.watchHealth(ctx)
 	return s, nil
 }
 
@@ -86,28 +98,38 @@ func (s *Server) reload() error {
 	if err != nil {
 		return err
 	}
+	st, err := newState(cfg, s.configFile, s.baseLogger, s.workerM)
+	if err != nil {
+		return err
+	}
+	s.ensureDatabases(cfg, st.pools)
+	old := s.state.Swap(st)
+	if old != nil {
+		closePools(old.pools)
+	}
+	level.Info(s.logger).Log("msg", "configuration loaded", "file", s.configFile, "databases", len(st.pools), "routes", len(cfg.Routes))
+	return nil
+}
+
+// newState builds the router and the pools of cfg, loaded from
+// configFile. It does no network I/O.
+func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker.Metrics) (*state, error) {
 	router, err := mapping.NewRouter(cfg.Routes, cfg.DefaultDatabase)
 	if err != nil {
-		return fmt.Errorf("invalid config file %s: %w", s.configFile, err)
+		return nil, fmt.Errorf("invalid config file %s: %w", configFile, err)
 	}
 	pools := make(map[string]*influxworker.Pool, len(cfg.Databases))
 	rp := make(map[string]string, len(cfg.Databases))
 	for _, dbc := range cfg.Databases {
 		rp[dbc.Name] = dbc.RetentionPolicy
-		p, err := influxworker.New(dbc, s.baseLogger, s.workerM)
+		p, err := influxworker.New(dbc, logger, m)
 		if err != nil {
 			closePools(pools)
-			return fmt.Errorf("database %q: %w", dbc.Name, err)
+			return nil, fmt.Errorf("database %q: %w", dbc.Name, err)
 		}
 		pools[dbc.Name] = p
 	}
-	s.ensureDatabases(cfg, pools)
-	old := s.state.Swap(&state{cfg: cfg, router: router, pools: pools, rp: rp})
-	if old != nil {
-		closePools(old.pools)
-	}
-	level.Info(s.logger).Log("msg", "configuration loaded", "file", s.configFile, "databases", len(pools), "routes", len(cfg.Routes))
-	return nil
+	return &state{cfg: cfg, router: router, pools: pools, rp: rp}, nil
 }
 
 // ensureDatabases creates the databases configured with create_database.
@@ -133,8 +155,11 @@ func (s *Server) ensureDatabases(cfg *Config, pools map[string]*influxworker.Poo
 	wg.Wait()
 }
 
-// Close releases the pools' idle connections.
+// Close stops the background pings and releases the pools' idle
+// connections.
 func (s *Server) Close() {
+	s.stopHealth()
+	<-s.healthDone
 	if st := s.state.Load(); st != nil {
 		closePools(st.pools)
 	}
