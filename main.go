@@ -52,7 +52,7 @@ func run() int {
 	logger := newLogger(*logLevel, *logFormat)
 
 	if *configCheck {
-		if _, err := adapter.LoadConfigFile(*configFile); err != nil {
+		if err := adapter.CheckConfigFile(*configFile, logger); err != nil {
 			level.Error(logger).Log("msg", "configuration is invalid", "err", err)
 			return 1
 		}

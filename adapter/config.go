@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/common/model"
 
 	"go.yaml.in/yaml/v2"
@@ -150,5 +152,26 @@ func LoadConfigFile(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid config file %s: %w", path, err)
 	}
+	// Credential and certificate files are named relative to the
+	// configuration file, as in Prometheus.
+	for i := range cfg.Databases {
+		cfg.Databases[i].SetDirectory(filepath.Dir(path))
+	}
 	return cfg, nil
+}
+
+// CheckConfigFile loads the configuration file and builds what it
+// describes, without contacting any database: it also finds what only
+// building shows, such as an unreadable token_file or CA file.
+func CheckConfigFile(path string, logger log.Logger) error {
+	cfg, err := LoadConfigFile(path)
+	if err != nil {
+		return err
+	}
+	st, err := newState(cfg, path, logger, influxworker.NewMetrics(nil))
+	if err != nil {
+		return err
+	}
+	closePools(st.pools)
+	return nil
 }

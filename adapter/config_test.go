@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/mapping"
@@ -49,6 +50,26 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	if single.DefaultDatabase != "only" {
 		t.Errorf("default_database = %q, want the only database", single.DefaultDatabase)
+	}
+}
+
+// TestCheckConfigServers: v2, TLS with basic auth and UDP entries load and
+// build, with credential files found next to the configuration file; a
+// missing one is reported by CheckConfigFile, which --config.check runs.
+func TestCheckConfigServers(t *testing.T) {
+	if err := CheckConfigFile("testdata/servers.good.yml", log.NewNopLogger()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfigFile("testdata/servers.good.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Databases[0].TokenFile, filepath.Join("testdata", "secrets", "influx-token"); got != want {
+		t.Errorf("token_file resolved to %q, want %q", got, want)
+	}
+	err = CheckConfigFile("testdata/missing_token_file.bad.yml", log.NewNopLogger())
+	if err == nil || !strings.Contains(err.Error(), "token_file") {
+		t.Errorf("missing token_file: %v, want an error naming token_file", err)
 	}
 }
 
