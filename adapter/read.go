@@ -85,8 +85,13 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	only := r.URL.Query().Get("db")
-	if only != "" && st.pools[only] == nil {
+	switch {
+	case only == "":
+	case st.pools[only] == nil:
 		writeError(w, s.logger, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", only, strings.Join(st.names(), ", "))))
+		return
+	case st.pools[only].WriteOnly():
+		writeError(w, s.logger, badRequest(fmt.Sprintf("database %q in ?db= is write-only (transport: udp) and cannot be read", only)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(st.cfg.Read.Timeout))
@@ -144,6 +149,11 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 	var total int64
 	for _, db := range dbs {
 		pool, rp := st.pools[db], st.rp[db]
+		if pool.WriteOnly() {
+			// Fire-and-forget UDP has no query API: what it wrote is read
+			// through an http entry for the same InfluxDB database.
+			continue
+		}
 		err := pool.QueryStream(ctx, sel.DiscoveryQuery(rp), func(c *influxworker.SeriesChunk) error {
 			lbls, err := mapping.SeriesLabels(c.Name, c.Tags)
 			if err != nil {
