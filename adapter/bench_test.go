@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,8 +20,13 @@ import (
 	"github.com/promflux/promflux/remote"
 )
 
-// pipelineSamples is Prometheus's default max_samples_per_send.
-const pipelineSamples = 2000
+const (
+	// pipelineSamples is Prometheus's default max_samples_per_send.
+	pipelineSamples = 2000
+	// shards is how many requests per core are sent at once, as a
+	// Prometheus server's remote-write shards do.
+	shards = 4
+)
 
 // nodeSeries returns n label sets shaped like node_exporter's CPU series as
 // a Prometheus server relabels them, with one sample each.
@@ -44,10 +50,12 @@ func nodeSeries(n int) []prompb.TimeSeries {
 }
 
 // countingSink is a fake InfluxDB for benchmarks: it counts the lines of
-// each /write at memory speed and stores nothing. With identify set it sends
-// InfluxDB's version header, which makes the pool gzip its bodies.
+// each /write at memory speed, through a reused buffer, and stores nothing.
+// With identify set it sends InfluxDB's version header, which makes the pool
+// gzip its bodies.
 func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64) {
 	var lines atomic.Int64
+	bufs := sync.Pool{New: func() any { return new([64 << 10]byte) }}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if identify {
 			w.Header().Set("X-Influxdb-Version", "fake-sink")
@@ -62,12 +70,19 @@ func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64)
 				}
 				rd = zr
 			}
-			body, err := io.ReadAll(rd)
-			if err != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				return
+			buf := bufs.Get().(*[64 << 10]byte)
+			defer bufs.Put(buf)
+			for {
+				n, err := rd.Read(buf[:])
+				lines.Add(int64(bytes.Count(buf[:n], []byte{'\n'})))
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
 			}
-			lines.Add(int64(bytes.Count(body, []byte{'\n'})))
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -79,13 +94,15 @@ func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64)
 // through the whole write path (decode, route, encode, into a fake sink over
 // loopback HTTP), next to decoding alone over the same payload: the ratio of
 // their samples/s, from one run, is the pipeline's cost over the decode
-// limit. Requests run in parallel, as Prometheus's shards send them.
+// limit. Requests run in parallel, shards per core, as Prometheus's shards
+// send them.
 func BenchmarkWritePipeline(b *testing.B) {
 	body := writeV1Body(b, nodeSeries(pipelineSamples)...)
 
 	b.Run("decode-only", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
+		b.SetParallelism(shards)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
@@ -112,6 +129,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			b.ResetTimer()
+			b.SetParallelism(shards)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
@@ -136,7 +154,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 // benchHandler is promflux's handler with one database at sinkURL.
 func benchHandler(b *testing.B, sinkURL string) http.Handler {
 	path := filepath.Join(b.TempDir(), "promflux.yml")
-	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n", sinkURL)
+	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n    pool: {batch: {linger: 0s}}\n", sinkURL)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}
