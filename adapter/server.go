@@ -106,6 +106,11 @@ func (s *Server) reload() error {
 	old := s.state.Swap(st)
 	if old != nil {
 		closePools(old.pools)
+		for name := range old.pools {
+			if st.pools[name] == nil {
+				s.workerM.Remove(name)
+			}
+		}
 	}
 	level.Info(s.logger).Log("msg", "configuration loaded", "file", s.configFile, "databases", len(st.pools), "routes", len(cfg.Routes))
 	return nil

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -43,5 +44,33 @@ func TestReload(t *testing.T) {
 	}
 	if r := writeV1(t, ts.URL+"/api/v1/write", upSample); r.status != http.StatusNoContent || len(second.written()) != 2 {
 		t.Fatalf("the running configuration was not kept: %d %s", r.status, r.body)
+	}
+}
+
+// TestReloadForgetsRemovedDatabase: the metrics of a database that a reload
+// removed are no longer exported (a stale promflux_influxdb_up would keep an
+// alert firing); those of the databases kept are.
+func TestReloadForgetsRemovedDatabase(t *testing.T) {
+	fake := newFakeInflux(t)
+	twoDBs := fmt.Sprintf("databases:\n  - {name: gone, url: %q, database: a}\n  - {name: kept, url: %q, database: b}\ndefault_database: kept\n", fake.URL, fake.URL)
+	srv, ts := startAdapter(t, twoDBs)
+	if r, err := http.Get(ts.URL + "/-/ready"); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("/-/ready: %v %v", r, err)
+	}
+	if m := get(t, ts.URL+"/metrics"); !strings.Contains(m, `promflux_influxdb_up{database="gone"} 1`) {
+		t.Fatalf("before the reload: no up series of database gone:\n%s", grepLines(m, "promflux_influxdb_up"))
+	}
+	if err := os.WriteFile(srv.configFile, []byte(fmt.Sprintf("databases:\n  - {name: kept, url: %q, database: b}\n", fake.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := post(t, ts.URL+"/-/reload", "", "", nil); r.status != http.StatusOK {
+		t.Fatalf("reload: %d %s", r.status, r.body)
+	}
+	m := get(t, ts.URL+"/metrics")
+	if strings.Contains(m, `database="gone"`) {
+		t.Errorf("after the reload, series of the removed database remain:\n%s", grepLines(m, `database="gone"`))
+	}
+	if !strings.Contains(m, `promflux_influxdb_up{database="kept"} 1`) {
+		t.Errorf("after the reload, the kept database lost its up series:\n%s", grepLines(m, "promflux_influxdb_up"))
 	}
 }

@@ -161,6 +161,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 }
 
+// Remove deletes every series of database, for a database that a
+// configuration reload removed: its last promflux_influxdb_up would
+// otherwise be exported, and alerted on, for the rest of the process's life.
+func (m *Metrics) Remove(database string) {
+	l := prometheus.Labels{"database": database}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.requests, m.duration, m.inflight, m.queued, m.pointsWritten, m.writeErrors, m.retries,
+		m.up, m.pingDuration, m.batchPoints, m.batchBytes, m.writeWait, m.attributions, m.udpDatagrams,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}
+
 // poolMetrics are the metrics curried with one pool's database label, so
 // that the hot path does not look up label values it already knows.
 type poolMetrics struct {
