@@ -154,7 +154,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 // benchHandler is promflux's handler with one database at sinkURL.
 func benchHandler(b *testing.B, sinkURL string) http.Handler {
 	path := filepath.Join(b.TempDir(), "promflux.yml")
-	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n    pool: {batch: {linger: 0s}}\n", sinkURL)
+	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n", sinkURL)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}

@@ -62,17 +62,19 @@ var DefaultPoolConfig = PoolConfig{
 //   - MaxBytes 1MiB: 10000 lines of a typical Prometheus series (100 bytes
 //     each), so that points, not bytes, usually cut a batch; it also sets
 //     the memory bound, (workers + queue) x 1MiB = 24MiB by default.
-//   - Linger 2ms: when a worker is free, a batch that is not full waits this
-//     long for the lines of concurrent writes. Prometheus sends its shards'
-//     requests in bursts, so 2ms gathers much of a burst, and it adds at
-//     most 2ms to a write that finds the pool idle (a single sequential
-//     writer pays it on every write: 0 suits that case). Under load the
-//     linger does not matter: batches fill while every worker is busy and
-//     leave as soon as one is free.
+//   - Linger 0: a batch leaves as soon as a worker is free. Coalescing
+//     still happens where it pays, under load: while every worker is busy,
+//     the lines of further writes fill the open batch. A linger adds its
+//     length to every write that finds a worker free, and Prometheus's
+//     shards each wait for their answer before sending again, so waiting
+//     for company slows them down: measured against influxd on 2 cores
+//     (docs/benchmarks.md), 2ms cost a quarter of the throughput of two
+//     shards and gained nothing at eight. A few milliseconds may pay off
+//     where many independent senders write small requests.
 var DefaultBatchConfig = BatchConfig{
 	MaxPoints: 10000,
 	MaxBytes:  units.MiB,
-	Linger:    model.Duration(2 * time.Millisecond),
+	Linger:    0,
 }
 
 // DefaultRetryConfig is used when `pool.retry` or one of its keys is
