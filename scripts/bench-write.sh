@@ -10,8 +10,8 @@
 #   (c) promflux -> fake sink (promflux alone),
 #   (d) VictoriaMetrics' own /api/v1/write (VM=1),
 # measuring the CPU and peak RSS of each target (and of influxd for a and
-# b). The native endpoint goes first, so that influxd's background work
-# after promflux's writes cannot slow it down. Writes the CSV, the SVG plot
+# b). influxd is restarted with empty storage before (a) and before (b), so
+# that both start from the same state. Writes the CSV, the SVG plot
 # and the tables into $OUT and prints promflux's throughput relative to
 # InfluxDB's own endpoint per concurrency.
 #
@@ -77,7 +77,19 @@ go build -o "$dir/bench" ./bench
 influx_port=$(free_port); rpc_port=$(free_port)
 start_influxd "$influx_port" "$rpc_port"
 influx_pid=$INFLUXD_PID
-curl -fsS -XPOST "http://127.0.0.1:$influx_port/query" --data-urlencode 'q=CREATE DATABASE native' >/dev/null
+
+# fresh_influxd: replaces influxd by one with empty storage on the same
+# ports, so that each target starts from the same state: an influxd that
+# already ingested a run is slower (more series, compactions running), which
+# would favour whichever target goes first. promflux, pointed at the same
+# port, reconnects and creates its database again on its first write.
+fresh_influxd() {
+  kill "$influx_pid"; wait "$influx_pid" 2>/dev/null || true
+  rm -rf "$dir/influxdb"
+  start_influxd "$influx_port" "$rpc_port"
+  influx_pid=$INFLUXD_PID
+  curl -fsS -XPOST "http://127.0.0.1:$influx_port/query" --data-urlencode 'q=CREATE DATABASE native' >/dev/null
+}
 
 # start_promflux NAME INFLUX_URL DATABASE: a promflux on a free port writing
 # to DATABASE at INFLUX_URL; sets PORT and PID.
@@ -137,7 +149,9 @@ bench_write() {
 }
 
 "$dir/bench" write "${gen[@]}" --dry-run --csv="$dir/generator.csv" --protocol="$PROTOCOL" --label=generator | tee -a "$OUT/tables.txt"
+fresh_influxd
 bench_write influxdb-native "http://127.0.0.1:$influx_port/api/v1/prom/write?db=native" 1 "$influx_pid" influxd
+fresh_influxd
 bench_write promflux "http://127.0.0.1:$promflux_port/api/v1/write" "$PROTOCOL" "$promflux_pid,$influx_pid" promflux,influxd
 bench_write promflux-sink "http://127.0.0.1:$sink_promflux_port/api/v1/write" "$PROTOCOL" "$sink_promflux_pid,$sink_pid" promflux,sink
 if [ -n "$vm_bin" ]; then
