@@ -92,10 +92,11 @@ func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64)
 
 // BenchmarkWritePipeline measures a remote-write request of 2000 samples
 // through the whole write path (decode, route, encode, into a fake sink over
-// loopback HTTP), next to decoding alone over the same payload: the ratio of
-// their samples/s, from one run, is the pipeline's cost over the decode
-// limit. Requests run in parallel, shards per core, as Prometheus's shards
-// send them.
+// loopback HTTP), next to decoding alone over the same payload, and to
+// decoding, routing and encoding without HTTP: the ratios of their
+// samples/s, from one run, are the cost of each part over the decode limit.
+// Requests run in parallel, shards per core, as Prometheus's shards send
+// them.
 func BenchmarkWritePipeline(b *testing.B) {
 	body := writeV1Body(b, nodeSeries(pipelineSamples)...)
 
@@ -111,6 +112,32 @@ func BenchmarkWritePipeline(b *testing.B) {
 				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
 				if err != nil {
 					b.Fatal(err)
+				}
+				req.Release()
+			}
+		})
+		reportPerSample(b)
+	})
+
+	b.Run("decode-encode", func(b *testing.B) {
+		sink, _ := countingSink(b, false)
+		srv := benchServer(b, sink.URL)
+		st := srv.state.Load()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		b.SetParallelism(shards)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
+				r.Header.Set("Content-Type", contentTypeV1)
+				r.Header.Set("Content-Encoding", "snappy")
+				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var out writeOutcome
+				for _, bt := range srv.encode(st, req, "", &out) {
+					releaseBatch(bt)
 				}
 				req.Release()
 			}
@@ -153,6 +180,11 @@ func BenchmarkWritePipeline(b *testing.B) {
 
 // benchHandler is promflux's handler with one database at sinkURL.
 func benchHandler(b *testing.B, sinkURL string) http.Handler {
+	return benchServer(b, sinkURL).Handler()
+}
+
+// benchServer is a promflux server with one database at sinkURL.
+func benchServer(b *testing.B, sinkURL string) *Server {
 	path := filepath.Join(b.TempDir(), "promflux.yml")
 	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n", sinkURL)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
@@ -163,7 +195,7 @@ func benchHandler(b *testing.B, sinkURL string) http.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Close)
-	return srv.Handler()
+	return srv
 }
 
 // reportPerSample adds samples/s next to the time per request.

@@ -103,10 +103,7 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 			out.overloaded = out.overloaded || influxworker.IsOverloaded(b.err)
 			out.unavailable = append(out.unavailable, b.err.Error())
 		}
-		if cap(b.lines) <= maxPooledBatchBytes {
-			*b = batch{lines: b.lines[:0]}
-			batchPool.Put(b)
-		}
+		releaseBatch(b)
 	}
 	return out, out.err(st.cfg.Write.OverloadStatus)
 }
@@ -143,6 +140,15 @@ type encoder struct {
 	batches map[string]*batch
 	counts  mapping.Counts
 	now     int64 // ms, taken once per request for metadata points
+}
+
+// releaseBatch hands b back to batchPool, unless its buffer grew too large
+// to keep.
+func releaseBatch(b *batch) {
+	if cap(b.lines) <= maxPooledBatchBytes {
+		*b = batch{lines: b.lines[:0]}
+		batchPool.Put(b)
+	}
 }
 
 // batch returns the batch of the database lbls route to.
