@@ -106,9 +106,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 		b.SetParallelism(shards)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
-				r.Header.Set("Content-Type", contentTypeV1)
-				r.Header.Set("Content-Encoding", "snappy")
+				r := benchRequest(body)
 				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
 				if err != nil {
 					b.Fatal(err)
@@ -128,9 +126,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 		b.SetParallelism(shards)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
-				r.Header.Set("Content-Type", contentTypeV1)
-				r.Header.Set("Content-Encoding", "snappy")
+				r := benchRequest(body)
 				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
 				if err != nil {
 					b.Fatal(err)
@@ -159,9 +155,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 			b.SetParallelism(shards)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
-					r.Header.Set("Content-Type", contentTypeV1)
-					r.Header.Set("Content-Encoding", "snappy")
+					r := benchRequest(body)
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, r)
 					if w.Code != http.StatusNoContent {
@@ -176,6 +170,14 @@ func BenchmarkWritePipeline(b *testing.B) {
 			reportPerSample(b)
 		})
 	}
+}
+
+// benchRequest is a remote-write request of the RW 1.0 body.
+func benchRequest(body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
+	r.Header.Set("Content-Type", contentTypeV1)
+	r.Header.Set("Content-Encoding", "snappy")
+	return r
 }
 
 // benchHandler is promflux's handler with one database at sinkURL.

@@ -21,14 +21,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
-# A port nothing listens on (a refused connection), from the range above the
-# usual ephemeral ports' start.
-free_port() {
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
 . scripts/lib.sh
 
 influx_port=$(free_port); rpc_port=$(free_port); promflux_port=$(free_port)

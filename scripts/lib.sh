@@ -2,6 +2,15 @@
 # setting $dir (a temporary directory for configs, data and logs) and the
 # array pids (processes to stop on exit).
 
+# free_port: a loopback port nothing listens on (a refused connection),
+# from the range above the usual ephemeral ports' start.
+free_port() {
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
 # wait_http URL NAME: waits until URL answers 2xx; on failure prints the
 # tail of $dir/NAME.log and exits.
 wait_http() {
