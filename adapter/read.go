@@ -147,11 +147,13 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 	p := &readPlan{sel: sel}
 	byLabels := map[string]*readSeries{}
 	var total int64
+	var writeOnly []string
 	for _, db := range dbs {
 		pool, rp := st.pools[db], st.rp[db]
 		if pool.WriteOnly() {
 			// Fire-and-forget UDP has no query API: what it wrote is read
 			// through an http entry for the same InfluxDB database.
+			writeOnly = append(writeOnly, db)
 			continue
 		}
 		err := pool.QueryStream(ctx, sel.DiscoveryQuery(rp), func(c *influxworker.SeriesChunk) error {
@@ -181,6 +183,10 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 		if err != nil {
 			return nil, readError(err)
 		}
+	}
+	if len(writeOnly) == len(dbs) {
+		// An empty answer would read as "no such data".
+		return nil, badRequest(fmt.Sprintf("the selector's series are stored only in write-only databases (transport: udp), which cannot be read: %s", strings.Join(writeOnly, ", ")))
 	}
 	slices.SortFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
 	return p, nil

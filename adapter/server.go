@@ -130,7 +130,8 @@ func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker
 		p, err := influxworker.New(dbc, logger, m)
 		if err != nil {
 			closePools(pools)
-			return nil, fmt.Errorf("database %q: %w", dbc.Name, err)
+			// The pool's errors name the database already.
+			return nil, fmt.Errorf("invalid config file %s: %w", configFile, err)
 		}
 		pools[dbc.Name] = p
 	}

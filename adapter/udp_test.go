@@ -39,7 +39,8 @@ func fakeUDPListener(t *testing.T) (net.PacketConn, <-chan string) {
 
 // TestIntegrationUDPDatabase: a route to a transport: udp database sends its
 // series as datagrams and answers 204 at once; reads skip the write-only
-// database and ?db= naming it for a read is a 400.
+// database, and a read that only it could answer, or ?db= naming it, is a
+// 400.
 func TestIntegrationUDPDatabase(t *testing.T) {
 	influx := influxtest.Start(t)
 	udp, datagrams := fakeUDPListener(t)
@@ -79,5 +80,11 @@ routes:
 	r = read(t, ts.URL+"/api/v1/read?db=fire", samplesOnly, query(t, `load`, 0, 10_000))
 	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "write-only") {
 		t.Errorf("read ?db=fire: %d %q, want 400 saying write-only", r.status, r.body)
+	}
+	// The routes send {job="udp"} only to the udp database: nothing can
+	// answer, which must not look like an empty result.
+	r = read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, `load{job="udp"}`, 0, 10_000))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "write-only") || !strings.Contains(r.body, "fire") {
+		t.Errorf("read of series only the udp database holds: %d %q, want 400 naming it write-only", r.status, r.body)
 	}
 }

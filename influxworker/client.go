@@ -1,6 +1,7 @@
 package influxworker
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -87,6 +88,17 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 	return client, nil
 }
 
+// validHeaderValue reports whether s can be sent in an HTTP header: no
+// control characters but tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // authorizationHeader is the Authorization header of the top-level
 // credentials, "" without any: Token for a token, else Basic for a
 // username. Files are read now, so that each New (a configuration reload)
@@ -100,6 +112,11 @@ func authorizationHeader(cfg Config) (string, error) {
 		}
 	}
 	if token != "" {
+		if !validHeaderValue(token) {
+			// Caught here rather than by every request, which would fail
+			// as retryable and never heal.
+			return "", errors.New("token contains characters not allowed in an HTTP header (a newline, from an environment variable or inside token_file?)")
+		}
 		return "Token " + token, nil
 	}
 	if cfg.Username == "" {

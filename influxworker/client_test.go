@@ -145,6 +145,8 @@ func TestCredentialFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing")
 	empty := writeFile(t, "empty", " \n")
+	twoLines := writeFile(t, "two-lines", "abc\ndef\n")
+	huge := writeFile(t, "huge", strings.Repeat("x", 100<<10))
 	for _, tc := range []struct {
 		name   string
 		mutate func(*Config)
@@ -152,6 +154,9 @@ func TestCredentialFileErrors(t *testing.T) {
 	}{
 		{"missing token_file", func(c *Config) { c.TokenFile = missing }, `influxdb "n": cannot read token_file: open ` + missing + `: no such file or directory`},
 		{"empty password_file", func(c *Config) { c.Username, c.PasswordFile = "u", empty }, `influxdb "n": password_file "` + empty + `" is empty`},
+		{"token_file with a newline inside", func(c *Config) { c.TokenFile = twoLines }, `influxdb "n": token contains characters not allowed in an HTTP header`},
+		{"token with a newline", func(c *Config) { c.Token = "abc\n" }, `influxdb "n": token contains characters not allowed in an HTTP header`},
+		{"huge token_file", func(c *Config) { c.TokenFile = huge }, `influxdb "n": token_file "` + huge + `" is larger than 65536 bytes`},
 		{"missing ca_file", func(c *Config) {
 			c.HTTPClientConfig = &config.HTTPClientConfig{TLSConfig: config.TLSConfig{CAFile: missing}}
 		}, `influxdb "n": http_client_config: unable to read CA cert: unable to read file ` + missing},

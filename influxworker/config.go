@@ -303,7 +303,11 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
-	return c.expandSecrets()
+	if err := c.expandSecrets(); err != nil {
+		// Before Validate, so the caller has not named the entry yet.
+		return fmt.Errorf("database %q: %w", c.Name, err)
+	}
+	return nil
 }
 
 // UnmarshalYAML applies DefaultPoolConfig to the keys that are omitted.
@@ -403,6 +407,8 @@ func (c *Config) validateUDP() error {
 		return errors.New("http_client_config" + udp)
 	case c.CreateDatabase:
 		return errors.New("create_database" + udp + ": the listener creates its database")
+	case c.Pool != DefaultPoolConfig:
+		return errors.New("pool" + udp + ": datagrams are sent as they come, without workers, queue or batches")
 	case c.UDPPayloadBytes < 0 || c.UDPPayloadBytes > MaxUDPPayloadBytes:
 		return fmt.Errorf("udp_payload_bytes must be between 1 and %d (0 for the default %d), got %d", MaxUDPPayloadBytes, DefaultUDPPayloadBytes, c.UDPPayloadBytes)
 	}
@@ -481,24 +487,36 @@ func (c *RetryConfig) Validate() error {
 // they would be printed with every connection error; the password key is a
 // Secret that is not.
 func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
+	u, err := parseURL(raw)
 	if err != nil {
-		// url.Error repeats the URL; the key and the cause are enough.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("url %q: %w", raw, err)
+		return nil, err
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("url %q: scheme must be http or https", raw)
 	case u.Host == "":
 		return nil, fmt.Errorf("url %q: host is required", raw)
-	case u.User != nil:
-		return nil, fmt.Errorf("url %q: must not contain credentials, use username and password", u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("url %q: must not have a query or fragment", raw)
+	}
+	return u, nil
+}
+
+// parseURL parses the url key and refuses credentials in it, before any
+// message quotes the URL: a message about a url that failed to parse names
+// only the cause, one about credentials the URL without the password.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the URL, which may hold a password.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("url %q: must not contain credentials, use username and password, token, or http_client_config", u.Redacted())
 	}
 	return u, nil
 }

@@ -49,6 +49,8 @@ func TestConfigServers(t *testing.T) {
 		{name: "udp with retention_policy", yaml: "name: n\nurl: udp://h:8089\ntransport: udp\nretention_policy: rp\n", wantErr: "retention_policy is not supported with transport: udp"},
 		{name: "udp with http_client_config", yaml: "name: n\nurl: udp://h:8089\ntransport: udp\nhttp_client_config: {}\n", wantErr: "http_client_config is not supported with transport: udp"},
 		{name: "udp with create_database", yaml: "name: n\nurl: udp://h:8089\ntransport: udp\ncreate_database: true\n", wantErr: "create_database is not supported with transport: udp"},
+		{name: "udp port out of range", yaml: "name: n\nurl: udp://h:99999\ntransport: udp\n", wantErr: `url "udp://h:99999": port must be 1 to 65535`},
+		{name: "udp with pool", yaml: "name: n\nurl: udp://h:8089\ntransport: udp\npool: {workers: 2}\n", wantErr: "pool is not supported with transport: udp"},
 		{name: "udp payload too large", yaml: "name: n\nurl: udp://h:8089\ntransport: udp\nudp_payload_bytes: 70000\n", wantErr: "udp_payload_bytes must be between 1 and 65507 (0 for the default 1400), got 70000"},
 		{name: "url credentials still refused", yaml: "name: n\nurl: http://u:secretpw@h:8086\ndatabase: d\n", wantErr: `url "http://u:xxxxx@h:8086": must not contain credentials`},
 	} {

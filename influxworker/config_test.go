@@ -143,7 +143,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad scheme", func(c *Config) { c.URL = "ftp://x" }, `url "ftp://x": scheme must be http or https`},
 		{"no scheme", func(c *Config) { c.URL = "influx:8086" }, `url "influx:8086": scheme must be http or https`},
 		{"no host", func(c *Config) { c.URL = "http:///write" }, `url "http:///write": host is required`},
-		{"unparsable", func(c *Config) { c.URL = "http://h:port" }, `url "http://h:port": invalid port`},
+		{"unparsable", func(c *Config) { c.URL = "http://h:port" }, `url: invalid port`},
+		{"password in an unparsable url", func(c *Config) { c.URL = "http://admin:S3cret@h:port" }, `url: invalid port`},
+		{"password in a url with a bad scheme", func(c *Config) { c.URL = "influx://admin:S3cret@h" }, `url "influx://admin:xxxxx@h": must not contain credentials`},
+		{"password in a url without host", func(c *Config) { c.URL = "http://admin:S3cret@" }, `url "http://admin:xxxxx@": must not contain credentials`},
 		{"credentials", func(c *Config) { c.URL = "http://u:pw@h" }, `url "http://u:xxxxx@h": must not contain credentials`},
 		{"query", func(c *Config) { c.URL = "http://h?db=x" }, `url "http://h?db=x": must not have a query or fragment`},
 		{"password without user", func(c *Config) { c.Password = "p" }, "password requires username"},
@@ -173,6 +176,9 @@ func TestConfigValidate(t *testing.T) {
 			}
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("Validate() = %v, want prefix %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "S3cret") {
+				t.Errorf("Validate() = %v: shows the password", err)
 			}
 			if _, nerr := New(c, nil, nil); nerr == nil || !strings.Contains(nerr.Error(), tc.wantErr) {
 				t.Fatalf("New() = %v, want the validation error", nerr)

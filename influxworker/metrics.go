@@ -2,6 +2,7 @@ package influxworker
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -26,6 +27,12 @@ type Metrics struct {
 	writeWait     *prometheus.HistogramVec
 	attributions  *prometheus.CounterVec
 	udpDatagrams  *prometheus.CounterVec
+
+	// mu guards removed, the databases Remove deleted: the pools of a
+	// removed database may still be finishing requests, and must not bring
+	// its series back.
+	mu      sync.RWMutex
+	removed map[string]bool
 }
 
 // NewMetrics creates the metrics and registers them with reg; a nil reg
@@ -165,6 +172,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // configuration reload removed: its last promflux_influxdb_up would
 // otherwise be exported, and alerted on, for the rest of the process's life.
 func (m *Metrics) Remove(database string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.removed == nil {
+		m.removed = map[string]bool{}
+	}
+	m.removed[database] = true
 	l := prometheus.Labels{"database": database}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.requests, m.duration, m.inflight, m.queued, m.pointsWritten, m.writeErrors, m.retries,
@@ -175,7 +188,9 @@ func (m *Metrics) Remove(database string) {
 }
 
 // poolMetrics are the metrics curried with one pool's database label, so
-// that the hot path does not look up label values it already knows.
+// that the hot path does not look up label values it already knows. The
+// curried children stay usable after Remove without coming back into the
+// export; the vectors looked up per call check Metrics.removed first.
 type poolMetrics struct {
 	m             *Metrics
 	database      string
@@ -189,6 +204,9 @@ type poolMetrics struct {
 }
 
 func (m *Metrics) forPool(database string) *poolMetrics {
+	m.mu.Lock()
+	delete(m.removed, database)
+	m.mu.Unlock()
 	return &poolMetrics{
 		m:             m,
 		database:      database,
@@ -208,17 +226,30 @@ func (pm *poolMetrics) observe(op string, code int, seconds float64) {
 	if code != 0 {
 		c = strconv.Itoa(code)
 	}
+	pm.m.mu.RLock()
+	defer pm.m.mu.RUnlock()
+	if pm.m.removed[pm.database] {
+		return
+	}
 	pm.m.requests.WithLabelValues(pm.database, op, c).Inc()
 	pm.m.duration.WithLabelValues(pm.database, op).Observe(seconds)
 }
 
 func (pm *poolMetrics) writeFailed(err error) {
-	pm.m.writeErrors.WithLabelValues(pm.database, Reason(err)).Inc()
+	pm.m.mu.RLock()
+	defer pm.m.mu.RUnlock()
+	if !pm.m.removed[pm.database] {
+		pm.m.writeErrors.WithLabelValues(pm.database, Reason(err)).Inc()
+	}
 }
 
 // retried records one repeated attempt of op.
 func (pm *poolMetrics) retried(op string) {
-	pm.m.retries.WithLabelValues(pm.database, op).Inc()
+	pm.m.mu.RLock()
+	defer pm.m.mu.RUnlock()
+	if !pm.m.removed[pm.database] {
+		pm.m.retries.WithLabelValues(pm.database, op).Inc()
+	}
 }
 
 // pinged records the outcome of a ping.
@@ -226,6 +257,11 @@ func (pm *poolMetrics) pinged(h *Health) {
 	up := 0.0
 	if h.Up {
 		up = 1
+	}
+	pm.m.mu.RLock()
+	defer pm.m.mu.RUnlock()
+	if pm.m.removed[pm.database] {
+		return
 	}
 	pm.m.up.WithLabelValues(pm.database).Set(up)
 	pm.m.pingDuration.WithLabelValues(pm.database).Set(h.Latency.Seconds())

@@ -92,3 +92,50 @@ func TestMetricsRegistration(t *testing.T) {
 		t.Errorf("write_errors_total{b,rejected} = %v, want 1", v)
 	}
 }
+
+// TestMetricsRemove: after Remove, a pool of the removed database that is
+// still finishing requests (a reload replaced it) records nothing, so its
+// series stay gone; a pool created for that name again records anew.
+func TestMetricsRemove(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	old := m.forPool("gone")
+	old.pinged(&Health{Up: true})
+	old.observe(OpWrite, 204, 0.01)
+	kept := m.forPool("kept")
+	kept.pinged(&Health{Up: true})
+
+	m.Remove("gone")
+	old.pinged(&Health{Up: false})
+	old.observe(OpPing, 0, 2)
+	old.writeFailed(&Error{Permanent: true})
+	old.retried(OpWrite)
+	series := func(db string) int {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, mf := range mfs {
+			for _, metric := range mf.GetMetric() {
+				for _, l := range metric.GetLabel() {
+					if l.GetName() == "database" && l.GetValue() == db {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if n := series("gone"); n != 0 {
+		t.Errorf("%d series of the removed database after its old pool recorded", n)
+	}
+	if series("kept") == 0 {
+		t.Error("the series of the kept database are gone")
+	}
+	m.forPool("gone").pinged(&Health{Up: true})
+	if series("gone") == 0 {
+		t.Error("a new pool of a removed name records nothing")
+	}
+}

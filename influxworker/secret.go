@@ -3,6 +3,7 @@ package influxworker
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -88,13 +89,26 @@ func isEnvName(name string) bool {
 	return true
 }
 
+// maxSecretFileBytes bounds what is read of a credential file.
+const maxSecretFileBytes = 64 << 10
+
 // readSecretFile returns the content of the file named by key, trimmed of
 // surrounding whitespace (editors and `echo` add a trailing newline). The
 // error names the key and the path, never the content.
 func readSecretFile(key, path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %w", key, err)
+	}
+	defer f.Close()
+	// A credential is short: a larger file (or /dev/urandom) is a mistake,
+	// which must not hang or bloat loading the configuration.
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", key, err)
+	}
+	if len(b) > maxSecretFileBytes {
+		return "", fmt.Errorf("%s %q is larger than %d bytes", key, path, maxSecretFileBytes)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {

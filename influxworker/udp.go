@@ -3,11 +3,10 @@ package influxworker
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net"
-	"net/url"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,23 +118,33 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 	return nil
 }
 
-// socket returns the pool's connected socket, opening it on first use. A
-// write after close gets a socket of its own, which it must close (owned),
-// so that a write still running on a replaced pool neither fails nor leaks
-// a socket.
+// socket returns the pool's connected socket, opening it on first use.
+// Dialling (which resolves the host) happens without the lock, so that a
+// slow resolver holds up neither other writes nor close. A write that
+// starts after close gets a socket of its own, which it must close
+// (owned), so that a replaced pool leaks no socket; a write in the middle
+// of sending when the pool is closed fails (see close).
 func (s *udpSender) socket(ctx context.Context) (conn net.Conn, owned bool, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conn != nil {
-		return s.conn, false, nil
+	conn = s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		return conn, false, nil
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	c, err := d.DialContext(ctx, "udp", s.addr)
 	if err != nil {
 		return nil, false, err
 	}
-	if s.closed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
 		return c, true, nil
+	case s.conn != nil:
+		// Another write dialled at the same time and won.
+		_ = c.Close()
+		return s.conn, false, nil
 	}
 	s.conn = c
 	return c, false, nil
@@ -237,25 +246,22 @@ func endsWithMillis(line []byte) bool {
 // parseUDPAddress checks the url of transport: udp and returns its
 // host:port.
 func parseUDPAddress(raw string) (string, error) {
-	u, err := url.Parse(raw)
+	u, err := parseURL(raw)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return "", fmt.Errorf("url %q: %w", raw, err)
+		return "", err
 	}
 	switch {
 	case u.Scheme != "udp":
 		return "", fmt.Errorf("url %q: scheme must be udp with transport: udp", raw)
-	case u.User != nil:
-		return "", fmt.Errorf("url %q: must not contain credentials", u.Redacted())
 	case u.Hostname() == "":
 		return "", fmt.Errorf("url %q: host is required", raw)
 	case u.Port() == "":
 		return "", fmt.Errorf("url %q: port is required, the bind-address of InfluxDB's [[udp]] listener (8089 in its examples)", raw)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("url %q: must not have a path, query or fragment", raw)
+	}
+	if port, err := strconv.ParseUint(u.Port(), 10, 16); err != nil || port == 0 {
+		return "", fmt.Errorf("url %q: port must be 1 to 65535", raw)
 	}
 	return u.Host, nil
 }
