@@ -37,6 +37,9 @@ type batcher struct {
 	// linger fires when the open batch has waited pool.batch.linger;
 	// created on first use, then reset for every opened batch.
 	linger *time.Timer
+	// handOffs counts the workers handOff considered while queries
+	// waited, to alternate between them and the batches.
+	handOffs int
 }
 
 // batch is the line protocol of one write request, with the part of every
@@ -51,7 +54,8 @@ type batch struct {
 	opened   time.Time
 	lingered bool
 	// deadline is the latest deadline of the Writes in the batch; a batch
-	// is not sent (or retried) after its last writer stopped waiting.
+	// is not sent (or retried) after its last writer stopped waiting (see
+	// abandoned).
 	// unbounded is set when one of them had no deadline.
 	deadline  time.Time
 	unbounded bool
@@ -121,59 +125,95 @@ func (p *Pool) batchLimits() batchLimits {
 }
 
 // enqueue copies lines into batches on behalf of w, cutting them as they
-// fill, and hands the sendable ones to free workers. It fails with
-// ErrOverloaded when lines do not fit into the batches the bound allows;
-// lines of w already added to batches are still sent.
+// fill, and hands the sendable ones to free workers. It fails at once, with
+// nothing of lines queued, with ErrOverloaded when lines do not fit into
+// the batches the bound allows.
 func (p *Pool) enqueue(ctx context.Context, w *waiter, lines []byte) error {
 	lim := p.batchLimits()
 	deadline, bounded := ctx.Deadline()
 	b := &p.batches
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// Refuse at once what cannot fit, rather than sending part of it.
-	room := (lim.batches - b.alive) * lim.maxBytes
+	size, points := 0, 0
 	if b.open != nil {
-		room += lim.maxBytes - len(b.open.buf)
+		size, points = len(b.open.buf), b.open.points
 	}
-	if len(lines) > room {
-		return p.overloaded(lim, len(lines))
+	fresh := 0
+	planPieces(lines, lim, b.open != nil, size, points, func(piece) {}, func(newBatch bool) {
+		if newBatch {
+			fresh++
+		}
+	})
+	if b.alive+fresh > lim.batches {
+		return p.overloaded(lim, len(lines), fresh)
 	}
 	defer p.dispatchLocked()
-	for len(lines) > 0 {
-		o := b.open
-		if o == nil {
-			if b.alive >= lim.batches {
-				return p.overloaded(lim, len(lines))
-			}
-			o = p.openBatchLocked(lim)
-		}
-		n, points := cutLines(lines, lim.maxBytes-len(o.buf), lim.maxPoints-o.points)
-		if n == 0 {
-			if o.points > 0 {
+	planPieces(lines, lim, b.open != nil, size, points,
+		func(pc piece) {
+			b.open.add(w, lines[pc.start:pc.end], pc.points, deadline, bounded)
+		},
+		func(newBatch bool) {
+			if b.open != nil {
 				p.cutLocked()
+			}
+			if newBatch {
+				p.openBatchLocked(lim)
+			}
+		})
+	return nil
+}
+
+// piece is lines[start:end], points lines, added to one batch.
+type piece struct{ start, end, points int }
+
+// planPieces cuts lines into the pieces that go into batches, given the
+// fill (size, points) of the open batch when open is set. It calls batch
+// before a piece that needs a new batch (newBatch true; the open one, if
+// any, is cut) and after the last piece when it filled its batch (newBatch
+// false: the batch is cut), and add for every piece. enqueue runs it once
+// to count the new batches, then once to fill them, so that a Write either
+// fits whole or is refused without anything of it queued.
+func planPieces(lines []byte, lim batchLimits, open bool, size, points int, add func(piece), batch func(newBatch bool)) {
+	for start := 0; start < len(lines); {
+		if !open {
+			batch(true)
+			open, size, points = true, 0, 0
+		}
+		rest := lines[start:]
+		n, pts := cutLines(rest, lim.maxBytes-size, lim.maxPoints-points)
+		if n == 0 {
+			if points > 0 {
+				open = false
 				continue
 			}
 			// A line longer than max_bytes goes alone, so that InfluxDB
 			// refuses only that line if it is too long for it as well.
-			if n = bytes.IndexByte(lines, '\n') + 1; n == 0 {
-				n = len(lines)
+			if n = bytes.IndexByte(rest, '\n') + 1; n == 0 {
+				n = len(rest)
 			}
-			points = 1
+			pts = 1
 		}
-		o.add(w, lines[:n], points, deadline, bounded)
-		lines = lines[n:]
-		if o.points >= lim.maxPoints || len(o.buf) >= lim.maxBytes {
-			p.cutLocked()
+		add(piece{start: start, end: start + n, points: pts})
+		size += n
+		if rest[n-1] != '\n' {
+			size++ // add ends the piece with '\n'
+		}
+		points += pts
+		start += n
+		if points >= lim.maxPoints || size >= lim.maxBytes {
+			open = false
+			if start == len(lines) {
+				batch(false)
+			}
 		}
 	}
-	return nil
 }
 
-func (p *Pool) overloaded(lim batchLimits, n int) *Error {
+func (p *Pool) overloaded(lim batchLimits, n, fresh int) *Error {
 	return &Error{
 		Op: OpWrite, Database: p.cfg.Name, Err: ErrOverloaded,
-		Message: fmt.Sprintf("overloaded: no room for %d bytes of line protocol: %d batches of up to %s are in memory (pool.workers %d + pool.queue %d)",
-			n, p.batches.alive, units.Base2Bytes(lim.maxBytes), p.cfg.Pool.Workers, p.cfg.Pool.Queue),
+		Message: fmt.Sprintf("overloaded: %d bytes of line protocol need %d more batches of up to %d lines and %s, but %d of the %d allowed (pool.workers %d + pool.queue %d) are in memory",
+			n, fresh, lim.maxPoints, units.Base2Bytes(lim.maxBytes), p.batches.alive, lim.batches, p.cfg.Pool.Workers, p.cfg.Pool.Queue),
 	}
 }
 
@@ -250,38 +290,73 @@ func (p *Pool) lingerExpired() {
 
 // dispatchLocked starts a sender for every sendable batch, oldest first,
 // as long as workers are free. It never waits for a worker: whoever frees
-// one calls it again.
+// one calls it again (releaseWorker).
 func (p *Pool) dispatchLocked() {
-	b := &p.batches
-	for {
-		var next *batch
-		switch {
-		case len(b.ready) > 0:
-			next = b.ready[0]
-		case b.open != nil && (b.open.lingered || p.cfg.Pool.Batch.Linger == 0):
-			next = b.open
-		default:
-			return
-		}
+	for p.sendableLocked() != nil {
 		select {
 		case p.workers <- struct{}{}:
 		default:
 			return
 		}
-		if next == b.open {
-			b.open = nil
-			if b.linger != nil {
-				b.linger.Stop()
-			}
-		} else {
-			n := copy(b.ready, b.ready[1:])
-			b.ready[n] = nil
-			b.ready = b.ready[:n]
-		}
-		b.addWaiting(p, -1)
 		p.metrics.inflight.Inc()
-		go p.send(next)
+		go p.send(p.takeLocked())
 	}
+}
+
+// sendableLocked returns the batch to send next, nil when none may leave
+// yet: the oldest cut batch, else the open one once it lingered (at once
+// without a linger).
+func (p *Pool) sendableLocked() *batch {
+	b := &p.batches
+	switch {
+	case len(b.ready) > 0:
+		return b.ready[0]
+	case b.open != nil && (b.open.lingered || p.cfg.Pool.Batch.Linger == 0):
+		return b.open
+	}
+	return nil
+}
+
+// takeLocked removes the batch sendableLocked returns from the batcher, for
+// a sender that holds a worker.
+func (p *Pool) takeLocked() *batch {
+	b := &p.batches
+	next := p.sendableLocked()
+	if next == b.open {
+		b.open = nil
+		if b.linger != nil {
+			b.linger.Stop()
+		}
+	} else {
+		n := copy(b.ready, b.ready[1:])
+		b.ready[n] = nil
+		b.ready = b.ready[:n]
+	}
+	b.addWaiting(p, -1)
+	return next
+}
+
+// handOff starts the next sendable batch with the worker the caller holds
+// and gives up, and reports whether there was one. A worker put back into
+// the channel goes to a query waiting in acquire before any batch, so
+// without hand-offs a steady stream of queries would starve the writes;
+// with queries waiting, every other worker is left to them, so that
+// neither side starves.
+func (p *Pool) handOff() bool {
+	b := &p.batches
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.sendableLocked() == nil {
+		return false
+	}
+	if p.waiting.Load() > 0 {
+		b.handOffs++
+		if b.handOffs%2 == 0 {
+			return false
+		}
+	}
+	go p.send(p.takeLocked())
+	return true
 }
 
 // send writes o with the worker dispatchLocked took for it, completes its
@@ -294,6 +369,15 @@ func (p *Pool) dispatchLocked() {
 // the refused points gets the error. Rewriting the stored points is
 // harmless, InfluxDB keeps one point per series and timestamp.
 func (p *Pool) send(o *batch) {
+	if o.abandoned() {
+		// Every writer stopped waiting while the batch was queued: sending
+		// it would only add load to an InfluxDB that is already behind.
+		for _, sg := range o.segs {
+			sg.w.finish(p.gaveUp(sg.w.ctx, o.buf[sg.start:sg.end]))
+		}
+		p.finishSend(o, &sender{p: p, held: true})
+		return
+	}
 	var ctx context.Context
 	var cancel context.CancelFunc
 	if o.unbounded {
@@ -323,8 +407,12 @@ func (p *Pool) send(o *batch) {
 			sg.w.finish(nil)
 		}
 	case IsPermanent(err) && len(o.segs) > 1:
-		p.metrics.attributions.Inc()
+		p.metrics.splits.Inc()
 		for _, sg := range o.segs {
+			if sg.w.ctx.Err() != nil {
+				sg.w.finish(p.gaveUp(sg.w.ctx, o.buf[sg.start:sg.end]))
+				continue
+			}
 			serr := s.write(ctx, o.buf[sg.start:sg.end], sg.points)
 			if serr == nil {
 				p.metrics.pointsWritten.Add(float64(sg.points))
@@ -336,26 +424,40 @@ func (p *Pool) send(o *batch) {
 			sg.w.finish(err)
 		}
 	}
-
 	for _, stop := range o.stops {
 		stop()
 	}
-	if s.held {
-		p.metrics.inflight.Dec()
-		<-p.workers
-	}
-	b := &p.batches
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.alive--
-	recycle(o)
-	p.dispatchLocked()
+	p.finishSend(o, s)
 }
 
-// recycle returns o to batchPool without its writers, unless its buffer
-// grew for an outsized line.
-func recycle(o *batch) {
-	if cap(o.buf) > maxPooledBuffer {
+// abandoned reports whether every writer of o stopped waiting.
+func (o *batch) abandoned() bool {
+	for _, sg := range o.segs {
+		if sg.w.ctx.Err() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// finishSend frees o and, when s still holds it, the worker: to the next
+// batch when one is sendable (see handOff).
+func (p *Pool) finishSend(o *batch, s *sender) {
+	b := &p.batches
+	b.mu.Lock()
+	b.alive--
+	p.recycleLocked(o)
+	b.mu.Unlock()
+	if s.held {
+		p.releaseWorker()
+	}
+}
+
+// recycleLocked returns o to batchPool without its writers, unless its
+// buffer grew past this pool's batch.max_bytes for an outsized line (the
+// pool is shared by all pools, whose limits differ).
+func (p *Pool) recycleLocked(o *batch) {
+	if cap(o.buf) > p.batchLimits().maxBytes {
 		return
 	}
 	clear(o.segs)

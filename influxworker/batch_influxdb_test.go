@@ -91,7 +91,7 @@ func TestInfluxDBConflictRefusedOnlyForItsWriter(t *testing.T) {
 	if !IsPermanent(err) || !strings.Contains(err.Error(), "field type conflict") {
 		t.Fatalf("conflicting write: %v, want the permanent field type conflict", err)
 	}
-	if got := value(t, p.metrics.attributions); got != 1 {
+	if got := value(t, p.metrics.splits); got != 1 {
 		t.Errorf("batch splits %v, want 1", got)
 	}
 	got := s.Query(t, "conflict", `SELECT sum("v") FROM "m" WHERE "writer" = 'good'`)

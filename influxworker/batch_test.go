@@ -307,7 +307,7 @@ func TestBatchAttribution(t *testing.T) {
 	if got := value(t, p.metrics.pointsWritten); got != 6 {
 		t.Errorf("points written %v, want 6 (first, good1, good2)", got)
 	}
-	if got := value(t, p.metrics.attributions); got != 1 {
+	if got := value(t, p.metrics.splits); got != 1 {
 		t.Errorf("batch splits %v, want 1", got)
 	}
 }

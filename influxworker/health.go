@@ -12,20 +12,9 @@ import (
 // heavy write load, so a ping that takes seconds means InfluxDB is hung.
 const pingTimeout = 2 * time.Second
 
-// Health is the outcome of the last Ping of a Pool.
-type Health struct {
-	// Up is true when the last ping was answered with 2xx.
-	Up bool
-	// Checked is when the last ping was sent; zero before the first one.
-	Checked time.Time
-	// Latency is how long the last ping took.
-	Latency time.Duration
-	// Err is why the last ping failed, an *Error; nil when Up.
-	Err error
-}
-
 // Ping checks that InfluxDB answers GET /ping with 2xx (1.x sends 204) and
-// records the outcome for Health and the promflux_influxdb_up gauge.
+// records the outcome in the promflux_influxdb_up and
+// promflux_influxdb_ping_duration_seconds gauges.
 //
 // A ping does not wait for a worker: a pool whose workers are all busy
 // writing is alive, and a health check must not report it down. It is
@@ -44,17 +33,6 @@ func (p *Pool) Ping(ctx context.Context) error {
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return err
 	}
-	h := &Health{Up: err == nil, Checked: start, Latency: time.Since(start), Err: err}
-	p.health.Store(h)
-	p.metrics.pinged(h)
+	p.metrics.pinged(start, err == nil, time.Since(start))
 	return err
-}
-
-// Health returns the outcome of the last Ping; the zero Health, with Up
-// false, before the first one.
-func (p *Pool) Health() Health {
-	if h := p.health.Load(); h != nil {
-		return *h
-	}
-	return Health{}
 }

@@ -9,10 +9,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestPingBypassesWorkers: a pool whose only worker is held by a slow write
-// still answers Ping at once, and Health and the up gauge follow the pings.
+// still answers Ping at once, and the up gauge follows the pings.
 func TestPingBypassesWorkers(t *testing.T) {
 	release := make(chan struct{})
 	writing := make(chan struct{})
@@ -26,21 +28,16 @@ func TestPingBypassesWorkers(t *testing.T) {
 	defer fake.Close()
 	defer close(release)
 	p := newTestPool(t, fake.URL, nil, func(c *Config) { c.Pool.Workers, c.Pool.Queue = 1, 0 })
-	if h := p.Health(); h.Up || !h.Checked.IsZero() {
-		t.Fatalf("Health before any ping = %+v, want the zero Health", h)
+	if n := testutil.CollectAndCount(p.metrics.m.up); n != 0 {
+		t.Fatalf("%d up series before any ping, want none", n)
 	}
 	go func() { _ = p.Write(context.Background(), []byte("m v=1 1\n")) }()
 	<-writing
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	before := time.Now()
 	if err := p.Ping(ctx); err != nil {
 		t.Fatalf("ping of a saturated pool: %v", err)
-	}
-	h := p.Health()
-	if !h.Up || h.Err != nil || h.Checked.Before(before) || h.Latency <= 0 {
-		t.Fatalf("Health = %+v, want up, checked now", h)
 	}
 	if got := value(t, p.metrics.m.up.WithLabelValues("test")); got != 1 {
 		t.Errorf("up = %v, want 1", got)
@@ -61,20 +58,37 @@ func TestPingRecordsDown(t *testing.T) {
 	if err := p.Ping(ctx); err == nil {
 		t.Fatal("canceled ping succeeded")
 	}
-	if h := p.Health(); !h.Checked.IsZero() {
-		t.Fatalf("a ping the caller canceled was recorded: %+v", h)
+	if n := testutil.CollectAndCount(p.metrics.m.up); n != 0 {
+		t.Fatalf("a ping the caller canceled was recorded: %d up series", n)
 	}
 
-	err = p.Ping(context.Background())
-	h := p.Health()
-	if err == nil || h.Up || h.Err != err || h.Checked.IsZero() {
-		t.Fatalf("Ping() = %v, Health = %+v; want down with the ping's error", err, h)
+	if err := p.Ping(context.Background()); err == nil {
+		t.Fatal("ping of a closed port succeeded")
+	}
+	if n := testutil.CollectAndCount(p.metrics.m.up); n != 1 {
+		t.Fatalf("%d up series after a failed ping, want 1", n)
 	}
 	if got := value(t, p.metrics.m.up.WithLabelValues("test")); got != 0 {
 		t.Errorf("up = %v, want 0", got)
 	}
-	if got := value(t, p.metrics.m.pingDuration.WithLabelValues("test")); got != h.Latency.Seconds() {
-		t.Errorf("ping duration %v, want %v", got, h.Latency.Seconds())
+	if got := value(t, p.metrics.m.pingDuration.WithLabelValues("test")); got <= 0 {
+		t.Errorf("ping duration %v, want > 0", got)
+	}
+}
+
+// TestPingOutOfOrder: a ping that finishes after a newer one (a slow
+// failure after a quick success) does not overwrite it.
+func TestPingOutOfOrder(t *testing.T) {
+	pm := NewMetrics(nil).forPool("test")
+	now := time.Now()
+	pm.pinged(now, true, time.Millisecond)
+	pm.pinged(now.Add(-time.Second), false, 2*time.Second)
+	if got := value(t, pm.m.up.WithLabelValues("test")); got != 1 {
+		t.Errorf("up = %v after an older failed ping finished last, want 1", got)
+	}
+	pm.pinged(now.Add(time.Second), false, time.Millisecond)
+	if got := value(t, pm.m.up.WithLabelValues("test")); got != 0 {
+		t.Errorf("up = %v after a newer failed ping, want 0", got)
 	}
 }
 

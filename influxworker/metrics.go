@@ -3,6 +3,7 @@ package influxworker
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -25,7 +26,7 @@ type Metrics struct {
 	batchPoints   *prometheus.HistogramVec
 	batchBytes    *prometheus.HistogramVec
 	writeWait     *prometheus.HistogramVec
-	attributions  *prometheus.CounterVec
+	splits        *prometheus.CounterVec
 	udpDatagrams  *prometheus.CounterVec
 
 	// mu guards removed, the databases Remove deleted: the pools of a
@@ -110,7 +111,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:      "Time from a write call to its acknowledgement by InfluxDB or its failure, including batching, waiting for a worker and retries.",
 			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"database"}),
-		attributions: f.NewCounterVec(prometheus.CounterOpts{
+		splits: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Subsystem: "influxdb",
 			Name:      "write_batch_splits_total",
@@ -181,7 +182,7 @@ func (m *Metrics) Remove(database string) {
 	l := prometheus.Labels{"database": database}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.requests, m.duration, m.inflight, m.queued, m.pointsWritten, m.writeErrors, m.retries,
-		m.up, m.pingDuration, m.batchPoints, m.batchBytes, m.writeWait, m.attributions, m.udpDatagrams,
+		m.up, m.pingDuration, m.batchPoints, m.batchBytes, m.writeWait, m.splits, m.udpDatagrams,
 	} {
 		v.DeletePartialMatch(l)
 	}
@@ -200,7 +201,11 @@ type poolMetrics struct {
 	batchPoints   prometheus.Observer
 	batchBytes    prometheus.Observer
 	writeWait     prometheus.Observer
-	attributions  prometheus.Counter
+	splits        prometheus.Counter
+
+	// pingMu guards lastPing, when the last recorded ping was sent.
+	pingMu   sync.Mutex
+	lastPing time.Time
 }
 
 func (m *Metrics) forPool(database string) *poolMetrics {
@@ -216,7 +221,7 @@ func (m *Metrics) forPool(database string) *poolMetrics {
 		batchPoints:   m.batchPoints.WithLabelValues(database),
 		batchBytes:    m.batchBytes.WithLabelValues(database),
 		writeWait:     m.writeWait.WithLabelValues(database),
-		attributions:  m.attributions.WithLabelValues(database),
+		splits:        m.splits.WithLabelValues(database),
 	}
 }
 
@@ -252,17 +257,26 @@ func (pm *poolMetrics) retried(op string) {
 	}
 }
 
-// pinged records the outcome of a ping.
-func (pm *poolMetrics) pinged(h *Health) {
-	up := 0.0
-	if h.Up {
-		up = 1
+// pinged records the outcome of a ping sent at start. Pings run
+// concurrently (a health loop, readiness probes): one that finishes after a
+// newer one is not recorded, so that a slow failure cannot overwrite a
+// later success.
+func (pm *poolMetrics) pinged(start time.Time, up bool, latency time.Duration) {
+	pm.pingMu.Lock()
+	defer pm.pingMu.Unlock()
+	if start.Before(pm.lastPing) {
+		return
+	}
+	pm.lastPing = start
+	v := 0.0
+	if up {
+		v = 1
 	}
 	pm.m.mu.RLock()
 	defer pm.m.mu.RUnlock()
 	if pm.m.removed[pm.database] {
 		return
 	}
-	pm.m.up.WithLabelValues(pm.database).Set(up)
-	pm.m.pingDuration.WithLabelValues(pm.database).Set(h.Latency.Seconds())
+	pm.m.up.WithLabelValues(pm.database).Set(v)
+	pm.m.pingDuration.WithLabelValues(pm.database).Set(latency.Seconds())
 }

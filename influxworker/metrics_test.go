@@ -37,10 +37,10 @@ func TestMetricsRegistration(t *testing.T) {
 	m.forPool("b").writeFailed(&Error{Permanent: true})
 	m.forPool("a").pointsWritten.Add(3)
 	m.forPool("a").inflight.Set(0)
-	m.forPool("a").pinged(&Health{Up: true, Latency: 3 * time.Millisecond})
-	m.forPool("b").pinged(&Health{Up: false, Latency: 2 * time.Second})
+	m.forPool("a").pinged(time.Now(), true, 3*time.Millisecond)
+	m.forPool("b").pinged(time.Now(), false, 2*time.Second)
 	m.forPool("a").batchPoints.Observe(2000)
-	m.forPool("a").attributions.Inc()
+	m.forPool("a").splits.Inc()
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -100,13 +100,13 @@ func TestMetricsRemove(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	old := m.forPool("gone")
-	old.pinged(&Health{Up: true})
+	old.pinged(time.Now(), true, 0)
 	old.observe(OpWrite, 204, 0.01)
 	kept := m.forPool("kept")
-	kept.pinged(&Health{Up: true})
+	kept.pinged(time.Now(), true, 0)
 
 	m.Remove("gone")
-	old.pinged(&Health{Up: false})
+	old.pinged(time.Now(), false, 0)
 	old.observe(OpPing, 0, 2)
 	old.writeFailed(&Error{Permanent: true})
 	old.retried(OpWrite)
@@ -134,7 +134,7 @@ func TestMetricsRemove(t *testing.T) {
 	if series("kept") == 0 {
 		t.Error("the series of the kept database are gone")
 	}
-	m.forPool("gone").pinged(&Health{Up: true})
+	m.forPool("gone").pinged(time.Now(), true, 0)
 	if series("gone") == 0 {
 		t.Error("a new pool of a removed name records nothing")
 	}

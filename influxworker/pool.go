@@ -64,8 +64,6 @@ type Pool struct {
 	isInflux atomic.Bool
 	// batches coalesces the lines of concurrent Writes, see batch.go.
 	batches batcher
-	// health is the result of the last Ping.
-	health atomic.Pointer[Health]
 
 	pingURL, queryURL, writeURL string
 }
@@ -86,7 +84,6 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 	p := &Pool{
 		cfg:       cfg,
 		logger:    log.With(logger, "component", "influxworker", "database", cfg.Name),
-		metrics:   m.forPool(cfg.Name),
 		workers:   make(chan struct{}, cfg.Pool.Workers),
 		timeout:   time.Duration(cfg.Pool.Timeout),
 		chunkSize: streamChunkSize,
@@ -94,6 +91,11 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 	}
 	if err := p.connect(); err != nil {
 		return nil, fmt.Errorf("influxdb %q: %w", cfg.Name, err)
+	}
+	// Only now: a pool that cannot be built must not export series.
+	p.metrics = m.forPool(cfg.Name)
+	if p.udp != nil {
+		p.udp.datagrams = m.udpDatagrams.WithLabelValues(cfg.Name)
 	}
 	return p, nil
 }
@@ -156,9 +158,12 @@ func (p *Pool) limit(r request) string {
 }
 
 // releaseWorker gives back a worker taken by acquire or by the batch
-// dispatcher, and hands it to a write batch that waits for one, unless a
-// query waiting in acquire took it first.
+// dispatcher: to the next write batch (handOff), else to the channel, where
+// a query waiting in acquire or a batch that becomes sendable takes it.
 func (p *Pool) releaseWorker() {
+	if p.batches.waiting.Load() > 0 && p.handOff() {
+		return
+	}
 	p.metrics.inflight.Dec()
 	<-p.workers
 	if p.batches.waiting.Load() > 0 {

@@ -56,7 +56,7 @@ func TestQueueBound(t *testing.T) {
 		if !IsOverloaded(err) || IsPermanent(err) || Reason(err) != ReasonOverloaded {
 			t.Fatalf("%s: %v; want a retryable overloaded error", name, err)
 		}
-		if !strings.Contains(err.Error(), "5 batches of up to 1MiB are in memory (pool.workers 2 + pool.queue 3)") {
+		if !strings.Contains(err.Error(), "but 5 of the 5 allowed (pool.workers 2 + pool.queue 3) are in memory") {
 			t.Errorf("%s: message %q does not explain the bound", name, err)
 		}
 		if d := time.Since(start); d > time.Second {

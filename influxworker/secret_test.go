@@ -89,12 +89,12 @@ func TestConfigExpandsSecrets(t *testing.T) {
 		{
 			name:    "unset variable",
 			yaml:    "name: n\nurl: http://h\ndatabase: d\ntoken: x${PROMFLUX_TEST_UNSET}\n",
-			wantErr: `token: environment variable "PROMFLUX_TEST_UNSET" is not set`,
+			wantErr: `database "n": token: environment variable "PROMFLUX_TEST_UNSET" is not set`,
 		},
 		{
 			name:    "lone $",
 			yaml:    "name: n\nurl: http://h\ndatabase: d\nusername: u\npassword: pa$word\n",
-			wantErr: `password: $ at offset 2 must start ${NAME} or $$ (a literal $)`,
+			wantErr: `database "n": password: $ at offset 2 must start ${NAME} or $$ (a literal $)`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

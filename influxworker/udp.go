@@ -46,11 +46,7 @@ func (p *Pool) connectUDP() error {
 	if payload == 0 {
 		payload = DefaultUDPPayloadBytes
 	}
-	p.udp = &udpSender{
-		addr:      addr,
-		payload:   payload,
-		datagrams: p.metrics.m.udpDatagrams.WithLabelValues(p.cfg.Name),
-	}
+	p.udp = &udpSender{addr: addr, payload: payload}
 	return nil
 }
 

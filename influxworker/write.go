@@ -72,6 +72,15 @@ func (p *Pool) write(ctx context.Context, lines []byte) error {
 	case <-w.done:
 		return w.err
 	case <-ctx.Done():
+		select {
+		case <-w.done:
+			if w.err == nil {
+				// Acknowledged just as the caller gave up: say so, rather
+				// than have the request sent again for nothing.
+				return nil
+			}
+		default:
+		}
 		return p.gaveUp(ctx, lines)
 	}
 }
@@ -85,10 +94,12 @@ func (p *Pool) gaveUp(ctx context.Context, lines []byte) error {
 }
 
 // sender sends the bodies of one batch with a worker that it holds unless
-// held is false.
+// held is false; then err is why it lost it, the answer for every further
+// body.
 type sender struct {
 	p    *Pool
 	held bool
+	err  error
 }
 
 // write sends one body, creating the database and sending it again when
@@ -98,7 +109,7 @@ type sender struct {
 func (s *sender) write(ctx context.Context, body []byte, points int) error {
 	p := s.p
 	if !s.held {
-		return s.noWorker(ctx)
+		return s.err
 	}
 	r := request{
 		op:          OpWrite,
@@ -125,18 +136,16 @@ func (s *sender) write(ctx context.Context, body []byte, points int) error {
 		// meanwhile, so that a pool of one worker cannot wait for itself.
 		p.releaseWorker()
 		s.held = false
-		cerr := p.EnsureDatabase(ctx)
+		if s.err = p.EnsureDatabase(ctx); s.err != nil {
+			return s.err
+		}
 		select {
 		case p.workers <- struct{}{}:
 			p.metrics.inflight.Inc()
 			s.held = true
 		case <-ctx.Done():
-		}
-		if cerr != nil {
-			return cerr
-		}
-		if !s.held {
-			return s.noWorker(ctx)
+			s.err = s.noWorker(ctx)
+			return s.err
 		}
 		// Happens after InfluxDB lost its data directory, rarely enough to
 		// log; a failing creation is returned instead, once per batch.
