@@ -363,8 +363,9 @@ type tagSpan struct {
 var tagSorterPool = sync.Pool{New: func() any { return new(tagSorter) }}
 
 // appendTagsSorted appends the tags of lbls sorted by their stored key, as
-// InfluxDB keeps them, for labels that arrive unsorted or whose stored keys
-// sort differently from their names.
+// InfluxDB keeps them, for labels that arrive unsorted or whose names need
+// the reversible form. (Sorted labels whose names only need escaping keep
+// their order: InfluxDB sorts tags by their escaped bytes itself.)
 func appendTagsSorted(dst []byte, lbls []prompb.Label) []byte {
 	ts := tagSorterPool.Get().(*tagSorter)
 	ts.keys, ts.order = ts.keys[:0], ts.order[:0]

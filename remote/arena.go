@@ -37,6 +37,49 @@ type pooledRequest struct {
 	// pooled is set while p waits in requestPool, to catch a second Release
 	// before it corrupts two later requests that would share the arenas.
 	pooled bool
+
+	// used is what the view takes so far, in bytes of arena elements, and
+	// budget its bound, factor times the body's size (see spend).
+	used, budget, factor int
+}
+
+// Tiny messages decode into much larger structs (two bytes of an empty
+// timeseries into a 192-byte Series), so a small hostile body could take
+// gigabytes. The view of a request may take at most a factor times its
+// decoded size plus budgetSlack. Real RW 1.0 requests take a few times their
+// size (labels of short strings, samples with timestamps); RW 2.0 bodies are
+// smaller for the same view, a label being two references of a byte or two
+// into the symbols table that become a 64-byte prompb.Label: up to 32 times.
+const (
+	budgetFactorV1 = 32
+	budgetFactorV2 = 64
+	budgetSlack    = 1 << 20
+)
+
+// Sizes of the arena elements, for spend.
+const (
+	sizeSeries    = int(unsafe.Sizeof(Series{}))
+	sizeLabel     = int(unsafe.Sizeof(prompb.Label{}))
+	sizeSample    = int(unsafe.Sizeof(prompb.Sample{}))
+	sizeExemplar  = int(unsafe.Sizeof(prompb.Exemplar{}))
+	sizeHistogram = int(unsafe.Sizeof(prompb.Histogram{}))
+	sizeMetadata  = int(unsafe.Sizeof(prompb.MetricMetadata{}))
+	sizeSymbol    = int(unsafe.Sizeof(""))
+)
+
+// startBudget sets the budget of a decode of body.
+func (p *pooledRequest) startBudget(body []byte, factor int) {
+	p.used, p.budget, p.factor = 0, factor*len(body)+budgetSlack, factor
+}
+
+// spend charges n elements of size bytes to the request's budget, before
+// they are appended, and fails with ErrTooLarge past it.
+func (p *pooledRequest) spend(n, size int) error {
+	p.used += n * size
+	if p.used > p.budget {
+		return newError(ErrTooLarge, "decoded request would take more than %d bytes of memory, over %dx its %d bytes: too many empty or tiny messages", p.budget, p.factor, (p.budget-budgetSlack)/p.factor)
+	}
+	return nil
 }
 
 var requestPool = sync.Pool{New: func() any { return new(pooledRequest) }}
@@ -49,16 +92,23 @@ func getRequest(version WriteVersion, body []byte) *pooledRequest {
 	return p
 }
 
-// release returns p's memory for reuse. Arenas are not cleared: a decode
-// overwrites every element it hands out, and the strings left in them point
-// into buffers that are pooled as well. Histograms are the exception, as
-// their bucket slices are allocations of their own.
+// release returns p's memory for reuse.
 func (p *pooledRequest) release() {
 	if p.pooled {
 		panic("remote: WriteRequest released twice")
 	}
 	putBuffer(p.body)
+	// Cleared, not only emptied: their strings point into this request's
+	// body and their slices into arrays that may have been replaced, which
+	// stale elements would keep from being collected (a body over the
+	// buffer pool's cap, an arena over maxPooledArena).
+	clear(p.series)
+	clear(p.labels)
+	clear(p.exLabels)
+	clear(p.exemplars)
 	clear(p.histograms)
+	clear(p.metadata)
+	clear(p.symbols)
 	*p = pooledRequest{
 		series:     reuse(p.series),
 		labels:     reuse(p.labels),

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"bytes"
+	"errors"
 	"testing"
 	"unsafe"
 
@@ -138,4 +140,76 @@ func TestReleaseTwicePanics(t *testing.T) {
 		}
 	}()
 	req.Release()
+}
+
+// TestDecodeWriteMemoryBudget: a body of tiny messages, each of which
+// decodes into a much larger struct, is refused as too large instead of
+// taking gigabytes; real requests of the same size are far below the
+// budget.
+func TestDecodeWriteMemoryBudget(t *testing.T) {
+	const repeat = 256 << 10 // 512KiB of two-byte messages
+	for _, tc := range []struct {
+		name    string
+		version WriteVersion
+		body    []byte
+	}{
+		{"v1 empty timeseries", WriteV1, bytes.Repeat([]byte{0x0a, 0x00}, repeat)},
+		{"v1 empty metadata", WriteV1, bytes.Repeat([]byte{0x1a, 0x00}, repeat)},
+		{"v2 empty timeseries", WriteV2, append([]byte{0x22, 0x00}, bytes.Repeat([]byte{0x2a, 0x00}, repeat)...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := getRequest(tc.version, nil)
+			defer p.release()
+			var err error
+			if tc.version == WriteV2 {
+				err = p.decodeV2(tc.body)
+			} else {
+				err = p.decodeV1(tc.body)
+			}
+			if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrTooLarge only", err)
+			}
+			if p.used > p.budget+sizeSeries {
+				t.Errorf("charged %d bytes, past the budget of %d", p.used, p.budget)
+			}
+		})
+	}
+	for _, bp := range benchPayloads {
+		p := getRequest(bp.version, nil)
+		raw := bp.raw(t)
+		var err error
+		if bp.version == WriteV2 {
+			err = p.decodeV2(raw)
+		} else {
+			err = p.decodeV1(raw)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", bp.name, err)
+		}
+		if ratio := float64(p.used) / float64(len(raw)); ratio > float64(p.factor)/2 {
+			t.Errorf("%s takes %.1fx its size, close to the budget's %dx", bp.name, ratio, p.factor)
+		}
+		p.release()
+	}
+}
+
+// TestReleaseClearsArenas: a released request keeps no pointer into its
+// body, so that a large body is collected even while its arenas are pooled.
+func TestReleaseClearsArenas(t *testing.T) {
+	p := getRequest(WriteV1, nil)
+	if err := p.decodeV1(mustMarshal(t, richV1())); err != nil {
+		t.Fatal(err)
+	}
+	labels, series := p.labels[:cap(p.labels)], p.series[:cap(p.series)]
+	p.release()
+	for i, l := range labels {
+		if l.Name != "" || l.Value != "" {
+			t.Fatalf("label %d still holds %q=%q after release", i, l.Name, l.Value)
+		}
+	}
+	for i := range series {
+		if series[i].Labels != nil || series[i].Samples != nil {
+			t.Fatalf("series %d still holds its slices after release", i)
+		}
+	}
 }

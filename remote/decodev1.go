@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/prometheus/prompb"
@@ -8,7 +9,11 @@ import (
 
 // decodeV1 decodes a prometheus.WriteRequest (remote.proto) into p.req.
 func (p *pooledRequest) decodeV1(body []byte) error {
+	p.startBudget(body, budgetFactorV1)
 	unknown, err := p.walkV1(body)
+	if errors.Is(err, ErrTooLarge) {
+		return err
+	}
 	if err != nil {
 		if hint := misdirected(body, WriteV1); hint != "" {
 			return newError(ErrInvalid, "%s", hint)
@@ -53,6 +58,9 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 			if err != nil {
 				return false, fmt.Errorf("metadata %d: %w", len(p.metadata), err)
 			}
+			if err := p.spend(1, sizeMetadata); err != nil {
+				return false, err
+			}
 			p.metadata = append(p.metadata, md)
 			i += n
 		default:
@@ -89,6 +97,9 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			if err != nil {
 				return fmt.Errorf("label %d: %w", len(p.labels)-labels, err)
 			}
+			if err := p.spend(1, sizeLabel); err != nil {
+				return err
+			}
 			p.labels = append(p.labels, prompb.Label{Name: name, Value: value})
 			i += n
 		case 2:
@@ -99,6 +110,9 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			v, ts, err := decodeSampleV1(msg)
 			if err != nil {
 				return fmt.Errorf("sample %d: %w", len(p.samples)-samples, err)
+			}
+			if err := p.spend(1, sizeSample); err != nil {
+				return err
 			}
 			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
 			i += n
@@ -116,6 +130,9 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			if err != nil {
 				return err
 			}
+			if err := p.spend(1, sizeHistogram); err != nil {
+				return err
+			}
 			// Native histograms are rare enough for the generated code.
 			p.histograms = append(p.histograms, prompb.Histogram{})
 			if err := p.histograms[len(p.histograms)-1].Unmarshal(msg); err != nil {
@@ -129,6 +146,9 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			}
 			i += n
 		}
+	}
+	if err := p.spend(1, sizeSeries); err != nil {
+		return err
 	}
 	// Filled in place: Series is large enough for copies to show.
 	p.series = append(p.series, Series{})
@@ -230,6 +250,9 @@ func (p *pooledRequest) exemplarV1(b []byte) error {
 			if err != nil {
 				return fmt.Errorf("label %d: %w", len(p.exLabels)-labels, err)
 			}
+			if err := p.spend(1, sizeLabel); err != nil {
+				return err
+			}
 			p.exLabels = append(p.exLabels, prompb.Label{Name: name, Value: value})
 			i += n
 		case 2:
@@ -253,6 +276,9 @@ func (p *pooledRequest) exemplarV1(b []byte) error {
 			}
 			i += n
 		}
+	}
+	if err := p.spend(1, sizeExemplar); err != nil {
+		return err
 	}
 	ex.Labels = carve(p.exLabels, labels)
 	p.exemplars = append(p.exemplars, ex)

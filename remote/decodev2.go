@@ -17,10 +17,14 @@ import (
 // encoding error anywhere, then a bad symbols table, then the first
 // unresolvable reference.
 func (p *pooledRequest) decodeV2(body []byte) error {
+	p.startBudget(body, budgetFactorV2)
 	nSeries, unknown, err := p.symbolsV2(body)
 	var refErr error
 	if err == nil {
 		refErr, err = p.walkV2(body)
+	}
+	if errors.Is(err, ErrTooLarge) {
+		return err
 	}
 	if err != nil {
 		if hint := misdirected(body, WriteV2); hint != "" {
@@ -62,6 +66,9 @@ func (p *pooledRequest) symbolsV2(b []byte) (nSeries int, unknown bool, err erro
 			if err != nil {
 				return 0, false, err
 			}
+			if err := p.spend(1, sizeSymbol); err != nil {
+				return 0, false, err
+			}
 			p.symbols = append(p.symbols, aliasString(v))
 			i += n
 		case 5:
@@ -89,14 +96,25 @@ func (p *pooledRequest) symbolsV2(b []byte) (nSeries int, unknown bool, err erro
 func (p *pooledRequest) walkV2(b []byte) (refErr, err error) {
 	p.series = p.series[:0]
 	for i, series := 0, 0; i < len(b); {
-		key, n, _ := tag(b[i:])
+		// symbolsV2 checked the top level: these cannot fail, unless the
+		// two walks ever disagree.
+		key, n, err := tag(b[i:])
+		if err != nil {
+			return nil, err
+		}
 		i += n
 		if fieldNum(key) != 5 {
-			n, _ := skipUnknown(b[i:], key)
+			n, err := skipUnknown(b[i:], key)
+			if err != nil {
+				return nil, err
+			}
 			i += n
 			continue
 		}
-		msg, n, _ := message(b[i:], int(key&7), "timeseries")
+		msg, n, err := message(b[i:], int(key&7), "timeseries")
+		if err != nil {
+			return nil, err
+		}
 		if err := p.seriesV2(msg); err != nil {
 			var re *refError
 			if !errors.As(err, &re) {
@@ -180,6 +198,9 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 			if err != nil {
 				return fmt.Errorf("sample %d: %w", len(p.samples)-samples, err)
 			}
+			if err := p.spend(1, sizeSample); err != nil {
+				return err
+			}
 			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
 			if ct.sample == 0 {
 				ct.sample = st
@@ -194,6 +215,9 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 			var h writev2.Histogram
 			if err := h.Unmarshal(msg); err != nil {
 				return fmt.Errorf("histogram %d: %w", len(p.histograms)-histograms, err)
+			}
+			if err := p.spend(1, sizeHistogram); err != nil {
+				return err
 			}
 			p.histograms = append(p.histograms, convertHistogram(&h))
 			if ct.histogram == 0 {
@@ -248,6 +272,9 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 		}
 	}
 
+	if err := p.spend(len(p.refs)/2, sizeLabel); err != nil {
+		return err
+	}
 	labels := len(p.labels)
 	var err error
 	if p.labels, err = resolveLabels(p.labels, p.refs, p.symbols); err != nil {
@@ -258,6 +285,9 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 	}
 	if err := checkMetadataRefs(&md, len(p.symbols)); err != nil {
 		return &refError{err}
+	}
+	if err := p.spend(1, sizeSeries); err != nil {
+		return err
 	}
 	// Filled in place: Series is large enough for copies to show.
 	p.series = append(p.series, Series{})
@@ -359,6 +389,12 @@ func (p *pooledRequest) exemplarV2(b []byte) error {
 			}
 			i += n
 		}
+	}
+	if err := p.spend(len(p.exRefs)/2, sizeLabel); err != nil {
+		return err
+	}
+	if err := p.spend(1, sizeExemplar); err != nil {
+		return err
 	}
 	labels := len(p.exLabels)
 	var err error
