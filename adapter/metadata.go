@@ -16,17 +16,19 @@ const maxMetadataEntries = 100_000
 // last stored, so that metadata is written when it changes, not with every
 // request (Prometheus resends all of it every minute).
 type metadataCache struct {
-	mu   sync.Mutex
-	seen map[string]prompb.MetricMetadata
+	mu sync.Mutex
+	// seen holds, per database, the metadata last stored per family; a
+	// map per database, so that a lookup builds no key (RW 2.0 carries
+	// metadata on every series).
+	seen    map[string]map[string]prompb.MetricMetadata
+	entries int
 }
-
-func metadataKey(db, family string) string { return db + "\xff" + family }
 
 // changed reports whether m differs from what db last stored for its family.
 func (c *metadataCache) changed(db string, m prompb.MetricMetadata) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old, ok := c.seen[metadataKey(db, m.MetricFamilyName)]
+	old, ok := c.seen[db][m.MetricFamilyName]
 	return !ok || old.Type != m.Type || old.Help != m.Help || old.Unit != m.Unit
 }
 
@@ -36,13 +38,22 @@ func (c *metadataCache) changed(db string, m prompb.MetricMetadata) bool {
 func (c *metadataCache) stored(db string, m prompb.MetricMetadata) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.seen == nil || len(c.seen) >= maxMetadataEntries {
-		c.seen = make(map[string]prompb.MetricMetadata)
+	if c.seen == nil || c.entries >= maxMetadataEntries {
+		c.seen, c.entries = make(map[string]map[string]prompb.MetricMetadata), 0
 	}
-	c.seen[metadataKey(db, m.MetricFamilyName)] = prompb.MetricMetadata{
+	families := c.seen[db]
+	if families == nil {
+		families = make(map[string]prompb.MetricMetadata)
+		c.seen[strings.Clone(db)] = families
+	}
+	if _, ok := families[m.MetricFamilyName]; !ok {
+		c.entries++
+	}
+	family := strings.Clone(m.MetricFamilyName)
+	families[family] = prompb.MetricMetadata{
 		Type:             m.Type,
 		Help:             strings.Clone(m.Help),
 		Unit:             strings.Clone(m.Unit),
-		MetricFamilyName: strings.Clone(m.MetricFamilyName),
+		MetricFamilyName: family,
 	}
 }

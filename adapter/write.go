@@ -140,6 +140,9 @@ type encoder struct {
 	batches map[string]*batch
 	counts  mapping.Counts
 	now     int64 // ms, taken once per request for metadata points
+	// metadataAdded holds the database and family of the metadata points
+	// added by this request, changed ones only: rare.
+	metadataAdded map[string]bool
 }
 
 // releaseBatch hands b back to batchPool, unless its buffer grew too large
@@ -213,6 +216,16 @@ func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
 	if m.MetricFamilyName == "" || !e.s.metadata.changed(db, m) {
 		return
 	}
+	// RW 2.0 repeats a family's metadata on each of its series: one point
+	// per family and request is enough.
+	key := db + "\xff" + m.MetricFamilyName
+	if e.metadataAdded[key] {
+		return
+	}
+	if e.metadataAdded == nil {
+		e.metadataAdded = make(map[string]bool)
+	}
+	e.metadataAdded[key] = true
 	if e.now == 0 {
 		e.now = time.Now().UnixMilli()
 	}

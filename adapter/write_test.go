@@ -291,6 +291,24 @@ func TestWriteMetrics(t *testing.T) {
 	}
 }
 
+// TestWriteMetadataOncePerRequest: metadata repeated within one request
+// (RW 2.0 carries it on every series of a family) is written once.
+func TestWriteMetadataOncePerRequest(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	m := prompb.MetricMetadata{Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "http_requests_total", Help: "Requests."}
+	raw, err := proto.Marshal(&prompb.WriteRequest{Metadata: []prompb.MetricMetadata{m, m, m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := post(t, ts.URL+"/api/v1/write", contentTypeV1, "snappy", snappy.Encode(nil, raw)); r.status != http.StatusNoContent {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if got := fake.written(); len(got) != 1 || !strings.HasPrefix(got[0], "promflux_metadata,metric=http_requests_total ") {
+		t.Errorf("written %q, want one metadata point", got)
+	}
+}
+
 // TestWriteMetadataWhenChanged: Prometheus resends all metadata every
 // minute; promflux writes a family's metadata when it is new or changed,
 // and again after a write of it failed.
