@@ -100,6 +100,14 @@ func (s *Server) reload() error {
 	}
 	st, err := newState(cfg, s.configFile, s.baseLogger, s.workerM)
 	if err != nil {
+		// The pools built before the failure exported series: those of
+		// databases that are not running must not stay.
+		running := s.state.Load()
+		for _, d := range cfg.Databases {
+			if running == nil || running.pools[d.Name] == nil {
+				s.workerM.Remove(d.Name)
+			}
+		}
 		return err
 	}
 	s.ensureDatabases(cfg, st.pools)
