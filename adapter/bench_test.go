@@ -101,44 +101,19 @@ func BenchmarkWritePipeline(b *testing.B) {
 	body := writeV1Body(b, nodeSeries(pipelineSamples)...)
 
 	b.Run("decode-only", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(body)))
-		b.SetParallelism(shards)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r := benchRequest(body)
-				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
-				if err != nil {
-					b.Fatal(err)
-				}
-				req.Release()
-			}
-		})
-		reportPerSample(b)
+		decodeParallel(b, body, func(*remote.WriteRequest) {})
 	})
 
 	b.Run("decode-encode", func(b *testing.B) {
 		sink, _ := countingSink(b, false)
 		srv := benchServer(b, sink.URL)
 		st := srv.state.Load()
-		b.ReportAllocs()
-		b.SetBytes(int64(len(body)))
-		b.SetParallelism(shards)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				r := benchRequest(body)
-				req, err := remote.DecodeWrite(r, remote.DefaultConfig)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var out writeOutcome
-				for _, bt := range srv.encode(st, req, "", &out) {
-					releaseBatch(bt)
-				}
-				req.Release()
+		decodeParallel(b, body, func(req *remote.WriteRequest) {
+			var out writeOutcome
+			for _, bt := range srv.encode(st, req, "", &out) {
+				releaseBatch(bt)
 			}
 		})
-		reportPerSample(b)
 	})
 
 	for _, identify := range []bool{false, true} {
@@ -170,6 +145,26 @@ func BenchmarkWritePipeline(b *testing.B) {
 			reportPerSample(b)
 		})
 	}
+}
+
+// decodeParallel decodes body in parallel, shards per core, hands each
+// request to use and releases it.
+func decodeParallel(b *testing.B, body []byte, use func(*remote.WriteRequest)) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	b.SetParallelism(shards)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, err := remote.DecodeWrite(benchRequest(body), remote.DefaultConfig)
+			if err != nil {
+				b.Fatal(err)
+			}
+			use(req)
+			req.Release()
+		}
+	})
+	reportPerSample(b)
 }
 
 // benchRequest is a remote-write request of the RW 1.0 body.

@@ -59,12 +59,7 @@ func TestDecodeWriteAliasesBody(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := getRequest(tc.version, nil)
 			defer p.release()
-			var err error
-			if tc.version == WriteV2 {
-				err = p.decodeV2(tc.body)
-			} else {
-				err = p.decodeV1(tc.body)
-			}
+			err := p.decode(tc.body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -160,12 +155,7 @@ func TestDecodeWriteMemoryBudget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := getRequest(tc.version, nil)
 			defer p.release()
-			var err error
-			if tc.version == WriteV2 {
-				err = p.decodeV2(tc.body)
-			} else {
-				err = p.decodeV1(tc.body)
-			}
+			err := p.decode(tc.body)
 			if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrTooLarge only", err)
 			}
@@ -177,13 +167,7 @@ func TestDecodeWriteMemoryBudget(t *testing.T) {
 	for _, bp := range benchPayloads {
 		p := getRequest(bp.version, nil)
 		raw := bp.raw(t)
-		var err error
-		if bp.version == WriteV2 {
-			err = p.decodeV2(raw)
-		} else {
-			err = p.decodeV1(raw)
-		}
-		if err != nil {
+		if err := p.decode(raw); err != nil {
 			t.Fatalf("%s: %v", bp.name, err)
 		}
 		if ratio := float64(p.used) / float64(len(raw)); ratio > float64(p.factor)/2 {

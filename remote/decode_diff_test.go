@@ -62,12 +62,7 @@ func decodeBoth(t *testing.T, body []byte, version WriteVersion) error {
 
 	p := getRequest(version, nil) // body is the caller's: nothing to pool
 	defer p.release()
-	var err error
-	if version == WriteV2 {
-		err = p.decodeV2(body)
-	} else {
-		err = p.decodeV1(body)
-	}
+	err := p.decode(body)
 
 	switch {
 	case err != nil && wantErr != nil:

@@ -89,16 +89,19 @@ func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
 		return nil, err
 	}
 	p := getRequest(version, decoded)
-	if version == WriteV2 {
-		err = p.decodeV2(decoded)
-	} else {
-		err = p.decodeV1(decoded)
-	}
-	if err != nil {
+	if err := p.decode(decoded); err != nil {
 		p.release()
 		return nil, err
 	}
 	return &p.req, nil
+}
+
+// decode decodes body as the message of p's version.
+func (p *pooledRequest) decode(body []byte) error {
+	if p.req.Version == WriteV2 {
+		return p.decodeV2(body)
+	}
+	return p.decodeV1(body)
 }
 
 // misdirected tells, in plain words, when a body that failed to decode as
