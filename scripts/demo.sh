@@ -124,7 +124,7 @@ prom_query "$PROMETHEUS_PORT" "$q"
 echo "--- database 'promflux_self' (route {job=\"promflux\"}): promflux's own samples counter"
 influx_query promflux_self 'SELECT last(value) FROM promflux_samples_received_total GROUP BY "database"'
 echo "--- promflux's metrics"
-curl -fsS "http://127.0.0.1:$PROMFLUX_PORT/metrics" | grep -E '^promflux_(samples_received|influxdb_points_written)_total'
+curl -fsS "http://127.0.0.1:$PROMFLUX_PORT/metrics" | grep -E '^promflux_(samples_received_total|influxdb_points_written_total|influxdb_up)'
 
 echo
 echo "InfluxDB:   http://127.0.0.1:$INFLUX_PORT   (curl -G .../query --data-urlencode db=prometheus --data-urlencode q='SHOW MEASUREMENTS')"
