@@ -22,7 +22,7 @@
 # Knobs: SERIES (10000), LABELS per series (10), DURATION per step (5s) or
 # SAMPLES per series per step (instead of DURATION), WARMUP (2s),
 # CONCURRENCY (1,2,4,8), PROTOCOL of promflux's writes (1 or 2; InfluxDB's
-# and VictoriaMetrics' endpoints always get RW 1.0), WORKERS and QUEUE
+# and VictoriaMetrics' endpoints always get RW 1.0), WORKERS, QUEUE and GZIP
 # (promflux's pool), SINK_VALIDATE=1 (the fake parses every line), VM=1,
 # OUT (output directory).
 set -euo pipefail
@@ -37,6 +37,7 @@ CONCURRENCY=${CONCURRENCY:-1,2,4,8}
 PROTOCOL=${PROTOCOL:-1}
 WORKERS=${WORKERS:-8}
 QUEUE=${QUEUE:-16}
+GZIP=${GZIP:-true}
 SINK_VALIDATE=${SINK_VALIDATE:-0}
 VM=${VM:-0}
 OUT=${OUT:-/tmp/promflux-bench-write.$(date +%Y%m%d-%H%M%S)}
@@ -95,7 +96,7 @@ databases:
     url: "$2"
     database: $3
     create_database: true
-    pool: {workers: $WORKERS, queue: $QUEUE}
+    pool: {workers: $WORKERS, queue: $QUEUE, gzip: $GZIP}
 default_database: $3
 CONF
   "$dir/promflux" --config.file="$dir/$1.yml" --web.listen-address="127.0.0.1:$PORT" >"$dir/$1.log" 2>&1 &
@@ -131,7 +132,7 @@ amount=${amount:-$DURATION}
 
 {
   echo "# bench-write: $SERIES series x $LABELS labels, $amount per step after $WARMUP of warm-up, 2000 samples per request,"
-  echo "# concurrency $CONCURRENCY; promflux RW $PROTOCOL; promflux pool: $WORKERS workers, queue $QUEUE; influxd $(influxd version 2>/dev/null | head -1)"
+  echo "# concurrency $CONCURRENCY; promflux RW $PROTOCOL; promflux pool: $WORKERS workers, queue $QUEUE, gzip $GZIP; influxd $(influxd version 2>/dev/null | head -1)"
   echo "# $(nproc) cores shared by the load generator, the targets and the databases; $(date -u +%FT%TZ)"
 } | tee "$OUT/tables.txt"
 
