@@ -229,6 +229,24 @@ func decodeSampleV1(b []byte) (value float64, ts int64, err error) {
 	return value, ts, nil
 }
 
+// exemplarField decodes a field of an exemplar other than its labels, the
+// same in both versions: value (2), timestamp (3), or an unknown one,
+// skipped. It returns the length of the field's value.
+func exemplarField(b []byte, key uint64, ex *prompb.Exemplar) (int, error) {
+	wt := int(key & 7)
+	switch fieldNum(key) {
+	case 2:
+		v, n, err := double(b, wt, "value")
+		ex.Value = v
+		return n, err
+	case 3:
+		v, n, err := scalar(b, wt, "timestamp")
+		ex.Timestamp = int64(v)
+		return n, err
+	}
+	return skipUnknown(b, key)
+}
+
 // exemplarV1 appends the prometheus.Exemplar in b to p.exemplars.
 func (p *pooledRequest) exemplarV1(b []byte) error {
 	ex := prompb.Exemplar{}
@@ -255,22 +273,8 @@ func (p *pooledRequest) exemplarV1(b []byte) error {
 			}
 			p.exLabels = append(p.exLabels, prompb.Label{Name: name, Value: value})
 			i += n
-		case 2:
-			v, n, err := double(b[i:], wt, "value")
-			if err != nil {
-				return err
-			}
-			ex.Value = v
-			i += n
-		case 3:
-			v, n, err := scalar(b[i:], wt, "timestamp")
-			if err != nil {
-				return err
-			}
-			ex.Timestamp = int64(v)
-			i += n
 		default:
-			n, err := skipUnknown(b[i:], key)
+			n, err := exemplarField(b[i:], key, &ex)
 			if err != nil {
 				return err
 			}

@@ -368,22 +368,8 @@ func (p *pooledRequest) exemplarV2(b []byte) error {
 				return err
 			}
 			i += n
-		case 2:
-			v, n, err := double(b[i:], wt, "value")
-			if err != nil {
-				return err
-			}
-			ex.Value = v
-			i += n
-		case 3:
-			v, n, err := scalar(b[i:], wt, "timestamp")
-			if err != nil {
-				return err
-			}
-			ex.Timestamp = int64(v)
-			i += n
 		default:
-			n, err := skipUnknown(b[i:], key)
+			n, err := exemplarField(b[i:], key, &ex)
 			if err != nil {
 				return err
 			}
