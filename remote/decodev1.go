@@ -89,18 +89,10 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 		wt := int(key & 7)
 		switch fieldNum(key) {
 		case 1:
-			msg, n, err := message(b[i:], wt, "labels")
+			n, err := p.labelV1(&p.labels, b[i:], wt, len(p.labels)-labels)
 			if err != nil {
 				return err
 			}
-			name, value, err := decodeLabel(msg)
-			if err != nil {
-				return fmt.Errorf("label %d: %w", len(p.labels)-labels, err)
-			}
-			if err := p.spend(1, sizeLabel); err != nil {
-				return err
-			}
-			p.labels = append(p.labels, prompb.Label{Name: name, Value: value})
 			i += n
 		case 2:
 			msg, n, err := message(b[i:], wt, "samples")
@@ -158,6 +150,25 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 	s.Exemplars = carve(p.exemplars, exemplars)
 	s.Histograms = carve(p.histograms, histograms)
 	return nil
+}
+
+// labelV1 decodes the labels field (wire type wt) at the start of b, the
+// series' or exemplar's label number index, appends it to *arena and
+// returns the field's length.
+func (p *pooledRequest) labelV1(arena *[]prompb.Label, b []byte, wt, index int) (int, error) {
+	msg, n, err := message(b, wt, "labels")
+	if err != nil {
+		return 0, err
+	}
+	name, value, err := decodeLabel(msg)
+	if err != nil {
+		return 0, fmt.Errorf("label %d: %w", index, err)
+	}
+	if err := p.spend(1, sizeLabel); err != nil {
+		return 0, err
+	}
+	*arena = append(*arena, prompb.Label{Name: name, Value: value})
+	return n, nil
 }
 
 // decodeLabel returns the name and value of the prometheus.Label in b.
@@ -260,18 +271,10 @@ func (p *pooledRequest) exemplarV1(b []byte) error {
 		wt := int(key & 7)
 		switch fieldNum(key) {
 		case 1:
-			msg, n, err := message(b[i:], wt, "labels")
+			n, err := p.labelV1(&p.exLabels, b[i:], wt, len(p.exLabels)-labels)
 			if err != nil {
 				return err
 			}
-			name, value, err := decodeLabel(msg)
-			if err != nil {
-				return fmt.Errorf("label %d: %w", len(p.exLabels)-labels, err)
-			}
-			if err := p.spend(1, sizeLabel); err != nil {
-				return err
-			}
-			p.exLabels = append(p.exLabels, prompb.Label{Name: name, Value: value})
 			i += n
 		default:
 			n, err := exemplarField(b[i:], key, &ex)
