@@ -135,6 +135,22 @@ func reuse[T any](arena []T) []T {
 	return arena[:0]
 }
 
+// appendSeries appends a Series whose slices are what the arenas gained
+// since they held labels, samples, exemplars and histograms elements.
+func (p *pooledRequest) appendSeries(labels, samples, exemplars, histograms int) (*Series, error) {
+	if err := p.spend(1, sizeSeries); err != nil {
+		return nil, err
+	}
+	// Filled in place: Series is large enough for copies to show.
+	p.series = append(p.series, Series{})
+	s := &p.series[len(p.series)-1]
+	s.Labels = carve(p.labels, labels)
+	s.Samples = carve(p.samples, samples)
+	s.Exemplars = carve(p.exemplars, exemplars)
+	s.Histograms = carve(p.histograms, histograms)
+	return s, nil
+}
+
 // carve returns the elements arena gained since it held start of them, as a
 // slice whose capacity ends with it, so that appending to the slice of one
 // series cannot overwrite the next one. It returns nil when nothing was

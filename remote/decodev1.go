@@ -139,17 +139,8 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			i += n
 		}
 	}
-	if err := p.spend(1, sizeSeries); err != nil {
-		return err
-	}
-	// Filled in place: Series is large enough for copies to show.
-	p.series = append(p.series, Series{})
-	s := &p.series[len(p.series)-1]
-	s.Labels = carve(p.labels, labels)
-	s.Samples = carve(p.samples, samples)
-	s.Exemplars = carve(p.exemplars, exemplars)
-	s.Histograms = carve(p.histograms, histograms)
-	return nil
+	_, err := p.appendSeries(labels, samples, exemplars, histograms)
+	return err
 }
 
 // labelV1 decodes the labels field (wire type wt) at the start of b, the

@@ -286,16 +286,10 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 	if err := checkMetadataRefs(&md, len(p.symbols)); err != nil {
 		return &refError{err}
 	}
-	if err := p.spend(1, sizeSeries); err != nil {
+	s, err := p.appendSeries(labels, samples, exemplars, histograms)
+	if err != nil {
 		return err
 	}
-	// Filled in place: Series is large enough for copies to show.
-	p.series = append(p.series, Series{})
-	s := &p.series[len(p.series)-1]
-	s.Labels = carve(p.labels, labels)
-	s.Samples = carve(p.samples, samples)
-	s.Exemplars = carve(p.exemplars, exemplars)
-	s.Histograms = carve(p.histograms, histograms)
 	// Both enums number the metric types identically, from UNKNOWN /
 	// UNSPECIFIED = 0 to STATESET = 7.
 	s.Metadata.Type = prompb.MetricMetadata_MetricType(md.Type)
