@@ -243,6 +243,16 @@ func TestAppendFloatSameAsStrconv(t *testing.T) {
 	for i := -1000; i <= 1000; i++ {
 		vals = append(vals, float64(i), float64(i)/4, float64(i)*997)
 	}
+	// Values with up to three decimals, next to their neighbours that
+	// have many, from 0.001 to the edge of 1e6.
+	for _, base := range []float64{0, 0.001, 1, 12.3, 12345.67, 999998.5, -999999} {
+		for i := -1500; i <= 1500; i++ {
+			for _, v := range []float64{base + float64(i)/1000, base + float64(i)/100, base + float64(i)*0.001} {
+				vals = append(vals, v, math.Nextafter(v, 0), math.Nextafter(v, math.Inf(1)))
+			}
+		}
+	}
+	vals = append(vals, 0.001, -0.001, 0.0005, 0.0015, 0.00099, 999999.999, 999999.9995, -999999.999, 0.1+0.2)
 	for _, v := range vals {
 		want := strconv.AppendFloat([]byte("x="), v, 'g', -1, 64)
 		if got := appendFloat([]byte("x="), v); string(got) != string(want) {
@@ -252,7 +262,7 @@ func TestAppendFloatSameAsStrconv(t *testing.T) {
 }
 
 func FuzzAppendFloat(f *testing.F) {
-	for _, v := range []float64{0, math.Copysign(0, -1), 1, -999999, 999999.5, 1e6, 0.1, math.NaN(), math.Inf(-1)} {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -999999, 999999.5, 1e6, 0.1, 0.001, 12345.67, -0.125, math.NaN(), math.Inf(-1)} {
 		f.Add(math.Float64bits(v), v)
 	}
 	// The fuzzer mutates bits bit-wise and floats arithmetically; both

@@ -205,18 +205,52 @@ func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) [
 }
 
 // appendFloat appends v exactly as strconv.AppendFloat(dst, v, 'g', -1, 64)
-// does: the shortest form that parses back to v. That form of an integer
-// of magnitude below 1e6 is its decimal digits ('g' switches to an
-// exponent from 1e6 on), which strconv.AppendInt writes several times
-// faster; such values (up, counts, small gauges) are common, and so are
-// special codes. Negative zero is left to AppendFloat, which writes "-0".
+// does: the shortest form that parses back to v. Below 1e6 in magnitude
+// ('g' switches to an exponent from 1e6 on) two common kinds of value take
+// a faster path through integer formatting:
+//
+//   - integers (up, counts, sizes, special codes) are their digits;
+//   - values with at most three decimals (CPU seconds, durations in
+//     milliseconds) are the digits of k/1000 without trailing zeros: when
+//     k/1000, rounded to a float64 as parsing does, is v, no shorter
+//     decimal parses to v, for two decimals 0.001 apart cannot both round
+//     to v (its ulp is below 2^-33).
+//
+// Negative zero is left to AppendFloat, which writes "-0".
 func appendFloat(dst []byte, v float64) []byte {
-	if v > -1e6 && v < 1e6 {
-		if i := int64(v); float64(i) == v && (i != 0 || !math.Signbit(v)) {
-			return strconv.AppendInt(dst, i, 10)
+	if !(v > -1e6 && v < 1e6) || v == 0 && math.Signbit(v) {
+		return strconv.AppendFloat(dst, v, 'g', -1, 64)
+	}
+	if i := int64(v); float64(i) == v {
+		return strconv.AppendInt(dst, i, 10)
+	}
+	// k and 1000 are exact, so k/1000 is the decimal rounded once, as
+	// parsing rounds it.
+	k := math.Round(v * 1000)
+	if k/1000 != v {
+		return strconv.AppendFloat(dst, v, 'g', -1, 64)
+	}
+	return appendMilli(dst, int64(k))
+}
+
+// appendMilli appends k/1000 for a k that is not a multiple of 1000, with
+// the fraction's trailing zeros dropped: -1500 is "-1.5", 5 is "0.005".
+func appendMilli(dst []byte, k int64) []byte {
+	if k < 0 {
+		dst = append(dst, '-')
+		k = -k
+	}
+	dst = strconv.AppendInt(dst, k/1000, 10)
+	dst = append(dst, '.')
+	f := k % 1000
+	dst = append(dst, byte('0'+f/100))
+	if f%100 != 0 {
+		dst = append(dst, byte('0'+f/10%10))
+		if f%10 != 0 {
+			dst = append(dst, byte('0'+f%10))
 		}
 	}
-	return strconv.AppendFloat(dst, v, 'g', -1, 64)
+	return dst
 }
 
 // appendIntField appends ",key=<v>i".
