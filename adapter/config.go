@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/go-kit/log"
@@ -48,11 +49,35 @@ type WriteConfig struct {
 	// default setup a 429 drops the data, so 429 is for senders set up for
 	// it.
 	OverloadStatus int `yaml:"overload_status,omitempty"`
+	// MaxConcurrency is how many remote-write requests are read, decoded
+	// and encoded at once; more wait for their turn, before their body is
+	// read. Decoded requests take several times the memory of their body,
+	// and this work is bound by the CPU, so that more at once gains
+	// nothing and costs memory in proportion to the senders' shards. 0
+	// (the default) is twice GOMAXPROCS. The wait for InfluxDB's answer is
+	// not counted: it is bounded by the pools.
+	MaxConcurrency int `yaml:"max_concurrency,omitempty"`
+	// MaxWait is how long a request waits for its turn before it is
+	// answered as overloaded (OverloadStatus, with Retry-After). The
+	// sender going away does not end the wait: until its body is read,
+	// nothing tells.
+	MaxWait model.Duration `yaml:"max_wait,omitempty"`
 }
 
 // DefaultWriteConfig answers overload with 503, which every Prometheus
 // retries.
-var DefaultWriteConfig = WriteConfig{OverloadStatus: http.StatusServiceUnavailable}
+var DefaultWriteConfig = WriteConfig{
+	OverloadStatus: http.StatusServiceUnavailable,
+	MaxWait:        model.Duration(10 * time.Second),
+}
+
+// concurrency is MaxConcurrency with the default applied.
+func (c WriteConfig) concurrency() int {
+	if c.MaxConcurrency > 0 {
+		return c.MaxConcurrency
+	}
+	return 2 * runtime.GOMAXPROCS(0)
+}
 
 // ReadConfig bounds remote-read queries.
 type ReadConfig struct {
@@ -113,6 +138,12 @@ func (c *Config) Validate() error {
 	}
 	if s := c.Write.OverloadStatus; s != http.StatusServiceUnavailable && s != http.StatusTooManyRequests {
 		return fmt.Errorf("write.overload_status must be 503 or 429, got %d", s)
+	}
+	if c.Write.MaxConcurrency < 0 {
+		return fmt.Errorf("write.max_concurrency must be >= 0, got %d", c.Write.MaxConcurrency)
+	}
+	if c.Write.MaxWait <= 0 {
+		return errors.New("write.max_wait must be > 0")
 	}
 	if c.Read.MaxSamples <= 0 {
 		return errors.New("read.max_samples must be > 0")

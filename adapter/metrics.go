@@ -12,6 +12,7 @@ type metrics struct {
 	samplesReceived *prometheus.CounterVec
 	samplesSkipped  *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
+	writesWaiting   prometheus.Gauge
 	readsAborted    prometheus.Counter
 	reloadSuccess   prometheus.Gauge
 	reloadTime      prometheus.Gauge
@@ -40,6 +41,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "promflux",
 			Name:      "series_refused_total",
 			Help:      "Series refused because their labels are invalid (no metric name, empty or repeated label name, invalid UTF-8).",
+		}),
+		writesWaiting: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Name:      "write_requests_waiting",
+			Help:      "Remote-write requests waiting for their turn to be read and decoded (write.max_concurrency).",
 		}),
 		readsAborted: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "promflux",

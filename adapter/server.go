@@ -55,6 +55,9 @@ type state struct {
 	router *mapping.Router
 	pools  map[string]*influxworker.Pool
 	rp     map[string]string // retention policy by database name, for reads
+	// writeSlots holds a token per remote-write request being read,
+	// decoded or encoded (write.max_concurrency).
+	writeSlots chan struct{}
 }
 
 // New loads the configuration file and builds the pools. It fails on an
@@ -143,7 +146,7 @@ func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker
 		}
 		pools[dbc.Name] = p
 	}
-	return &state{cfg: cfg, router: router, pools: pools, rp: rp}, nil
+	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency())}, nil
 }
 
 // ensureDatabases creates the databases configured with create_database.

@@ -78,14 +78,14 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		}
 		only = db
 	}
-	req, err := remote.DecodeWrite(r, st.cfg.Limits)
-	if err != nil {
-		return out, decodeError(err)
+	if err := s.takeWriteSlot(st); err != nil {
+		return out, err
 	}
-	// Everything below is done with req before write returns: its strings
-	// alias a pooled buffer.
-	defer req.Release()
-	batches := s.encode(st, req, only, &out)
+	batches, err := s.decodeAndEncode(st, r, only, &out)
+	<-st.writeSlots
+	if err != nil {
+		return out, err
+	}
 	s.store(r.Context(), batches)
 	for db, b := range batches {
 		s.metrics.samplesReceived.WithLabelValues(db).Add(float64(b.received))
@@ -106,6 +106,42 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		releaseBatch(b)
 	}
 	return out, out.err(st.cfg.Write.OverloadStatus)
+}
+
+// takeWriteSlot waits for the turn of a request to be read, decoded and
+// encoded: these take all the CPU they get and several times the body's
+// memory, so at most write.max_concurrency requests do it at once. It
+// gives up after write.max_wait with an overload error.
+func (s *Server) takeWriteSlot(st *state) error {
+	select {
+	case st.writeSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	s.metrics.writesWaiting.Inc()
+	defer s.metrics.writesWaiting.Dec()
+	wait := time.Duration(st.cfg.Write.MaxWait)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case st.writeSlots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return &httpError{st.cfg.Write.OverloadStatus, fmt.Sprintf(
+			"overloaded, retry later: waited %s for one of the %d requests decoded at once (write.max_concurrency)", wait, cap(st.writeSlots))}
+	}
+}
+
+// decodeAndEncode decodes r and encodes its series into batches, which
+// hold no reference to the decoded request: it is released before they
+// are stored, so that requests waiting for InfluxDB keep only their lines.
+func (s *Server) decodeAndEncode(st *state, r *http.Request, only string, out *writeOutcome) (map[string]*batch, error) {
+	req, err := remote.DecodeWrite(r, st.cfg.Limits)
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	defer req.Release()
+	return s.encode(st, req, only, out), nil
 }
 
 // encode routes every series of req and appends its samples, histograms,
@@ -230,7 +266,14 @@ func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
 		e.now = time.Now().UnixMilli()
 	}
 	b.lines = mapping.AppendMetadata(b.lines, m, e.now)
-	b.metadata = append(b.metadata, m)
+	// A copy: m's strings alias the request, released before the batch
+	// is stored.
+	b.metadata = append(b.metadata, prompb.MetricMetadata{
+		Type:             m.Type,
+		MetricFamilyName: strings.Clone(m.MetricFamilyName),
+		Help:             strings.Clone(m.Help),
+		Unit:             strings.Clone(m.Unit),
+	})
 }
 
 func (e *encoder) refuse(err error) {

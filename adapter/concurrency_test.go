@@ -1,0 +1,113 @@
+package adapter
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// holdWriteSlot starts a write to url whose body arrives only when the
+// returned function is called, and waits until it has taken one of srv's
+// write slots. The function sends the body and returns the status.
+func holdWriteSlot(t *testing.T, srv *Server, url string, body []byte) func() int {
+	t.Helper()
+	bodyR, bodyW := io.Pipe()
+	t.Cleanup(func() { bodyW.CloseWithError(io.ErrUnexpectedEOF) }) // before the server closes
+	status := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, url, bodyR)
+		req.Header.Set("Content-Type", contentTypeV1)
+		req.Header.Set("Content-Encoding", "snappy")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	waitFor(t, 5*time.Second, "a request to take the write slot", func() bool { return len(srv.state.Load().writeSlots) == 1 })
+	return func() int {
+		if _, err := bodyW.Write(body); err != nil {
+			t.Fatal(err)
+		}
+		bodyW.Close()
+		return <-status
+	}
+}
+
+// TestWriteMaxConcurrency holds the only write slot (write.max_concurrency
+// 1) with a request whose body has not arrived: a second request waits,
+// counted in promflux_write_requests_waiting, and is stored once the first
+// is done.
+func TestWriteMaxConcurrency(t *testing.T) {
+	fake := newFakeInflux(t)
+	srv, ts := startAdapter(t, fakeConfig(fake.URL)+"write: {max_concurrency: 1}\n")
+	url := ts.URL + "/api/v1/write"
+	release := holdWriteSlot(t, srv, url, writeV1Body(t, series("first", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: 1000})))
+
+	second := make(chan response, 1)
+	go func() {
+		second <- post(t, url, contentTypeV1, "snappy", writeV1Body(t, series("second", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000})))
+	}()
+	waitFor(t, 5*time.Second, "the second request to wait", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case r := <-second:
+		t.Fatalf("second request answered %d while the only slot was taken", r.status)
+	default:
+	}
+
+	if status := release(); status != http.StatusNoContent {
+		t.Fatalf("first request: status %d, want 204", status)
+	}
+	if r := <-second; r.status != http.StatusNoContent {
+		t.Fatalf("second request: status %d (%s), want 204", r.status, r.body)
+	}
+	got := fake.written()
+	want := []string{"first,job=x value=1 1000", "second,job=x value=2 2000"}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("InfluxDB got %q, want %q", got, want)
+	}
+	if n := testutil.ToFloat64(srv.metrics.writesWaiting); n != 0 {
+		t.Errorf("promflux_write_requests_waiting = %v after every request, want 0", n)
+	}
+}
+
+// TestWriteMaxWait: a request that waits longer than write.max_wait for
+// the only slot is answered as overloaded, with write.overload_status and
+// Retry-After, and stores nothing; the next one after the slot is free
+// gets its turn.
+func TestWriteMaxWait(t *testing.T) {
+	fake := newFakeInflux(t)
+	srv, ts := startAdapter(t, fakeConfig(fake.URL)+"write: {max_concurrency: 1, max_wait: 200ms, overload_status: 429}\n")
+	url := ts.URL + "/api/v1/write"
+	release := holdWriteSlot(t, srv, url, writeV1Body(t, upSample))
+
+	start := time.Now()
+	r := writeV1(t, url, series("late", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000}))
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" ||
+		!strings.Contains(r.body, "waited 200ms for one of the 1 requests decoded at once (write.max_concurrency)") {
+		t.Fatalf("request past max_wait: status %d, Retry-After %q, body %q; want 429 with Retry-After saying why", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("answered after %s, before max_wait", waited)
+	}
+	if status := release(); status != http.StatusNoContent {
+		t.Fatalf("slot holder: status %d, want 204", status)
+	}
+	if r := writeV1(t, url, series("next", []string{"job", "x"}, prompb.Sample{Value: 3, Timestamp: 3000})); r.status != http.StatusNoContent {
+		t.Fatalf("request after the slot was freed: status %d (%s), want 204", r.status, r.body)
+	}
+	got := fake.written()
+	if slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "late,") }) || !slices.Contains(got, "next,job=x value=3 3000") {
+		t.Errorf("InfluxDB got %q: want the request after the slot was freed and not the one that gave up", got)
+	}
+}
