@@ -53,8 +53,13 @@ func TestWriteMaxConcurrency(t *testing.T) {
 	release := holdWriteSlot(t, srv, url, writeV1Body(t, series("first", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: 1000})))
 
 	second := make(chan response, 1)
+	secondBody := writeV1Body(t, series("second", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000}))
 	go func() {
-		second <- post(t, url, contentTypeV1, "snappy", writeV1Body(t, series("second", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000})))
+		r, err := postOverload(http.DefaultClient, url, secondBody)
+		if err != nil {
+			r.body = err.Error()
+		}
+		second <- r
 	}()
 	waitFor(t, 5*time.Second, "the second request to wait", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
 	time.Sleep(50 * time.Millisecond)

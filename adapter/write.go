@@ -78,11 +78,7 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		}
 		only = db
 	}
-	if err := s.takeWriteSlot(st); err != nil {
-		return out, err
-	}
 	batches, err := s.decodeAndEncode(st, r, only, &out)
-	<-st.writeSlots
 	if err != nil {
 		return out, err
 	}
@@ -132,10 +128,15 @@ func (s *Server) takeWriteSlot(st *state) error {
 	}
 }
 
-// decodeAndEncode decodes r and encodes its series into batches, which
-// hold no reference to the decoded request: it is released before they
-// are stored, so that requests waiting for InfluxDB keep only their lines.
+// decodeAndEncode decodes r and encodes its series into batches, in its
+// turn (takeWriteSlot). The batches hold no reference to the decoded
+// request: it is released before they are stored, so that requests
+// waiting for InfluxDB keep only their lines.
 func (s *Server) decodeAndEncode(st *state, r *http.Request, only string, out *writeOutcome) (map[string]*batch, error) {
+	if err := s.takeWriteSlot(st); err != nil {
+		return nil, err
+	}
+	defer func() { <-st.writeSlots }()
 	req, err := remote.DecodeWrite(r, st.cfg.Limits)
 	if err != nil {
 		return nil, decodeError(err)
