@@ -192,12 +192,10 @@ func appendListField[T any](dst []byte, key string, vs []T, appendElem func([]by
 }
 
 func appendSpan(dst []byte, s prompb.BucketSpan) []byte {
-	dst = strconv.AppendInt(dst, int64(s.Offset), 10)
+	dst = appendInt(dst, int64(s.Offset))
 	dst = append(dst, ':')
-	return strconv.AppendUint(dst, uint64(s.Length), 10)
+	return appendUint(dst, uint64(s.Length))
 }
-
-func appendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
 
 // AppendListFloat appends v as an element of a float list field: in the
 // shortest form that parses back to the same float64 when v is finite,
@@ -206,7 +204,7 @@ func appendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10
 func AppendListFloat(dst []byte, v float64) []byte {
 	if code, special := SpecialCode(v); special {
 		dst = append(dst, ListSpecialPrefix...)
-		return strconv.AppendInt(dst, int64(code), 10)
+		return appendInt(dst, int64(code))
 	}
 	return appendFloat(dst, v)
 }

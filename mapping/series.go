@@ -222,7 +222,7 @@ func appendFloat(dst []byte, v float64) []byte {
 		return strconv.AppendFloat(dst, v, 'g', -1, 64)
 	}
 	if i := int64(v); float64(i) == v {
-		return strconv.AppendInt(dst, i, 10)
+		return appendInt(dst, i)
 	}
 	// k and 1000 are exact, so k/1000 is the decimal rounded once, as
 	// parsing rounds it.
@@ -240,7 +240,7 @@ func appendMilli(dst []byte, k int64) []byte {
 		dst = append(dst, '-')
 		k = -k
 	}
-	dst = strconv.AppendInt(dst, k/1000, 10)
+	dst = appendInt(dst, k/1000)
 	dst = append(dst, '.')
 	f := k % 1000
 	dst = append(dst, byte('0'+f/100))
@@ -258,7 +258,7 @@ func appendIntField(dst []byte, key string, v int64) []byte {
 	dst = append(dst, ',')
 	dst = append(dst, key...)
 	dst = append(dst, '=')
-	dst = strconv.AppendInt(dst, v, 10)
+	dst = appendInt(dst, v)
 	return append(dst, 'i')
 }
 
@@ -272,7 +272,7 @@ func appendStartTs(dst []byte, startTs int64) []byte {
 // appendTimestamp ends a line with " <ms>\n".
 func appendTimestamp(dst []byte, ts int64) []byte {
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, ts, 10)
+	dst = appendInt(dst, ts)
 	return append(dst, '\n')
 }
 
