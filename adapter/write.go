@@ -175,6 +175,8 @@ type encoder struct {
 	only    string
 	out     *writeOutcome
 	batches map[string]*batch
+	lastDB  string // the database of the last series, and its batch
+	last    *batch
 	counts  mapping.Counts
 	now     int64 // ms, taken once per request for metadata points
 	// metadataAdded holds the database and family of the metadata points
@@ -197,12 +199,18 @@ func (e *encoder) batch(lbls []prompb.Label) (string, *batch) {
 	if db == "" {
 		db = e.st.router.Route(lbls)
 	}
+	// Series of one request mostly go to one database: the map is looked
+	// up only when the database changes.
+	if e.last != nil && db == e.lastDB {
+		return db, e.last
+	}
 	b := e.batches[db]
 	if b == nil {
 		b = batchPool.Get().(*batch)
 		b.pool = e.st.pools[db]
 		e.batches[db] = b
 	}
+	e.lastDB, e.last = db, b
 	return db, b
 }
 
