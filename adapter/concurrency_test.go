@@ -3,9 +3,12 @@ package adapter
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -97,7 +100,12 @@ func TestWriteMaxWait(t *testing.T) {
 	release := holdWriteSlot(t, srv, url, writeV1Body(t, upSample))
 
 	start := time.Now()
-	r := writeV1(t, url, series("late", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000}))
+	// A client that gives up, so that a wait that never ends fails the test.
+	client := &http.Client{Timeout: 5 * time.Second}
+	r, err := postOverload(client, url, writeV1Body(t, series("late", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000})))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" ||
 		!strings.Contains(r.body, "waited 200ms for one of the 1 requests decoded at once (write.max_concurrency)") {
 		t.Fatalf("request past max_wait: status %d, Retry-After %q, body %q; want 429 with Retry-After saying why", r.status, r.header.Get("Retry-After"), r.body)
@@ -114,5 +122,21 @@ func TestWriteMaxWait(t *testing.T) {
 	got := fake.written()
 	if slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "late,") }) || !slices.Contains(got, "next,job=x value=3 3000") {
 		t.Errorf("InfluxDB got %q: want the request after the slot was freed and not the one that gave up", got)
+	}
+}
+
+// TestWriteBodyCutOff: a body that stops arriving (a broken connection,
+// the server's read timeout) is answered 503 with Retry-After, so that the
+// sender sends it again rather than dropping it as invalid.
+func TestWriteBodyCutOff(t *testing.T) {
+	fake := newFakeInflux(t)
+	srv, _ := startAdapter(t, fakeConfig(fake.URL))
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/write", iotest.ErrReader(os.ErrDeadlineExceeded))
+	req.Header.Set("Content-Type", contentTypeV1)
+	req.Header.Set("Content-Encoding", "snappy")
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "cannot read request body") {
+		t.Fatalf("cut-off body: status %d, Retry-After %q, body %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }

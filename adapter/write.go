@@ -107,8 +107,10 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 // takeWriteSlot waits for the turn of a request to be read, decoded and
 // encoded: these take all the CPU they get and several times the body's
 // memory, so at most write.max_concurrency requests do it at once. It
-// gives up after write.max_wait with an overload error.
-func (s *Server) takeWriteSlot(st *state) error {
+// gives up after write.max_wait with an overload error, or when ctx ends
+// (with HTTP/1.1, net/http only notices a sender leaving once the body is
+// read).
+func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 	select {
 	case st.writeSlots <- struct{}{}:
 		return nil
@@ -122,6 +124,8 @@ func (s *Server) takeWriteSlot(st *state) error {
 	select {
 	case st.writeSlots <- struct{}{}:
 		return nil
+	case <-ctx.Done():
+		return unavailable("gave up waiting to be decoded: " + ctx.Err().Error())
 	case <-timer.C:
 		return &httpError{st.cfg.Write.OverloadStatus, fmt.Sprintf(
 			"overloaded, retry later: waited %s for one of the %d requests decoded at once (write.max_concurrency)", wait, cap(st.writeSlots))}
@@ -133,7 +137,7 @@ func (s *Server) takeWriteSlot(st *state) error {
 // request: it is released before they are stored, so that requests
 // waiting for InfluxDB keep only their lines.
 func (s *Server) decodeAndEncode(st *state, r *http.Request, only string, out *writeOutcome) (map[string]*batch, error) {
-	if err := s.takeWriteSlot(st); err != nil {
+	if err := s.takeWriteSlot(r.Context(), st); err != nil {
 		return nil, err
 	}
 	defer func() { <-st.writeSlots }()
@@ -356,6 +360,9 @@ func decodeError(err error) error {
 		return &httpError{http.StatusUnsupportedMediaType, err.Error()}
 	case errors.Is(err, remote.ErrTooLarge):
 		return &httpError{http.StatusRequestEntityTooLarge, err.Error()}
+	case errors.Is(err, remote.ErrIncomplete):
+		// Nothing was wrong with what arrived: the sender may retry.
+		return unavailable(err.Error())
 	default:
 		return badRequest(err.Error())
 	}

@@ -214,7 +214,9 @@ func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) [
 //     milliseconds) are the digits of k/1000 without trailing zeros: when
 //     k/1000, rounded to a float64 as parsing does, is v, no shorter
 //     decimal parses to v, for two decimals 0.001 apart cannot both round
-//     to v (its ulp is below 2^-33).
+//     to v (its ulp is below 2^-33), and a decimal with fewer digits
+//     that parsed to v, being of the same magnitude, would have fewer
+//     decimals: it would be another multiple of 0.001.
 //
 // Negative zero is left to AppendFloat, which writes "-0".
 func appendFloat(dst []byte, v float64) []byte {

@@ -64,7 +64,7 @@ func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 		}
 		if err != nil {
 			putBuffer(buf)
-			return nil, newError(ErrInvalid, "cannot read request body after %d bytes: %w", len(buf), err)
+			return nil, newError(ErrIncomplete, "cannot read request body after %d bytes: %w", len(buf), err)
 		}
 	}
 }

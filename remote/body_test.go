@@ -147,12 +147,14 @@ func TestDecodeWriteCorruptBody(t *testing.T) {
 	}
 }
 
+// A body that stops arriving (a broken connection, the server's read
+// timeout) is incomplete, not invalid: the sender may send it again.
 func TestDecodeWriteReadError(t *testing.T) {
 	cause := errors.New("connection reset by peer")
 	r := httptest.NewRequest(http.MethodPost, "/api/v1/write", iotest.ErrReader(cause))
 	r.ContentLength = -1
 	_, err := DecodeWrite(r, DefaultConfig)
-	assertKind(t, err, ErrInvalid)
+	assertKind(t, err, ErrIncomplete)
 	if !errors.Is(err, cause) {
 		t.Fatalf("error %q does not wrap the read error", err)
 	}

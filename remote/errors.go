@@ -20,6 +20,10 @@ var (
 	// answered, a read request sent to the write endpoint or the other way
 	// round, no acceptable read response type (HTTP 400).
 	ErrInvalid = errors.New("invalid request")
+	// ErrIncomplete means the body could not be read whole: the connection
+	// broke or the server's read timeout passed. Nothing in it was found
+	// wrong, so the sender may send it again (HTTP 503).
+	ErrIncomplete = errors.New("request body incomplete")
 )
 
 // decodeError classifies err under one of the sentinels while keeping the

@@ -7,7 +7,7 @@ import (
 )
 
 func TestNewError(t *testing.T) {
-	for _, kind := range []error{ErrUnsupported, ErrTooLarge, ErrInvalid} {
+	for _, kind := range []error{ErrUnsupported, ErrTooLarge, ErrInvalid, ErrIncomplete} {
 		t.Run(kind.Error(), func(t *testing.T) {
 			err := newError(kind, "cannot read request body after %d bytes: %w", 12, io.ErrUnexpectedEOF)
 			assertKind(t, err, kind)
