@@ -32,9 +32,9 @@ func (c *metadataCache) changed(db string, m prompb.MetricMetadata) bool {
 	return !ok || old.Type != m.Type || old.Help != m.Help || old.Unit != m.Unit
 }
 
-// stored records that db acknowledged m. The strings of a decoded request
-// alias its buffer, which is reused once the request is answered: the cache
-// keeps copies.
+// stored records that db acknowledged m and keeps m's strings: they must
+// not alias a decoded request, whose buffer is reused (the encoder copies
+// them before the request is released).
 func (c *metadataCache) stored(db string, m prompb.MetricMetadata) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -49,11 +49,5 @@ func (c *metadataCache) stored(db string, m prompb.MetricMetadata) {
 	if _, ok := families[m.MetricFamilyName]; !ok {
 		c.entries++
 	}
-	family := strings.Clone(m.MetricFamilyName)
-	families[family] = prompb.MetricMetadata{
-		Type:             m.Type,
-		Help:             strings.Clone(m.Help),
-		Unit:             strings.Clone(m.Unit),
-		MetricFamilyName: family,
-	}
+	families[m.MetricFamilyName] = m
 }

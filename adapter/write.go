@@ -280,7 +280,7 @@ func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
 	}
 	b.lines = mapping.AppendMetadata(b.lines, m, e.now)
 	// A copy: m's strings alias the request, released before the batch
-	// is stored.
+	// is stored; the metadata cache keeps this copy once it is.
 	b.metadata = append(b.metadata, prompb.MetricMetadata{
 		Type:             m.Type,
 		MetricFamilyName: strings.Clone(m.MetricFamilyName),
