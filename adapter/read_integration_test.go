@@ -443,3 +443,45 @@ func histogramBytes(t *testing.T, hs []prompb.Histogram, chunked bool) string {
 	}
 	return b.String()
 }
+
+// TestIntegrationReadOrder: the series of one measurement come back in
+// Prometheus's order although InfluxDB sends them in its own (a series
+// lacking a tag first, "10" before "1 0"), with every sample.
+func TestIntegrationReadOrder(t *testing.T) {
+	influx := influxtest.Start(t)
+	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	samples := func(base float64) []prompb.Sample {
+		out := make([]prompb.Sample, 50)
+		for i := range out {
+			out[i] = prompb.Sample{Timestamp: 1_000_000 + int64(i)*1000, Value: base + float64(i)}
+		}
+		return out
+	}
+	var set []prompb.TimeSeries
+	for i, kv := range [][]string{
+		{"host", "a"},
+		{"cpu", "1", "host", "a"},
+		{"cpu", "10", "host", "a"},
+		{"cpu", "1 0", "host", "a"},
+		{"cpu", "1", "host", "a", "zone", "z"},
+		{"cpu", "2"},
+		{"A", "x", "cpu", "3"},
+		{"cpu", "1", "host", "b"},
+	} {
+		set = append(set, series("order", kv, samples(float64(100*i))...))
+	}
+	if r := writeV1(t, ts.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+	for _, sel := range []string{`order`, `{__name__="order",cpu=~"1.*"}`, `{__name__=~"ord.*",host!="b"}`} {
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 1_010_000, 1_040_000))
+			if r.status != http.StatusOK {
+				t.Fatalf("%s %v: %d %s", sel, rt[0], r.status, r.body)
+			}
+			if diff := sameSeries(r.results[0], expect(t, set, sel, 1_010_000, 1_040_000)); diff != "" {
+				t.Errorf("%s %v: %s", sel, rt[0], diff)
+			}
+		}
+	}
+}

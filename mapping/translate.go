@@ -63,9 +63,9 @@ func fromEqual(name string) fromClause {
 	return fc
 }
 
-// appendFrom appends the sources, qualified by the retention policy unless
+// appendTo appends the sources, qualified by the retention policy unless
 // it is "" (the database's default).
-func (fc *fromClause) appendTo(b *strings.Builder, retentionPolicy string) {
+func (fc fromClause) appendTo(b *strings.Builder, retentionPolicy string) {
 	rp := ""
 	if retentionPolicy != "" {
 		if id, ok := quoteIdent(retentionPolicy); ok {
@@ -205,25 +205,26 @@ func orGroup(alts []string) string {
 	return "(" + strings.Join(alts, " OR ") + ")"
 }
 
-// DiscoveryQuery returns the statement that lists every stored series that
-// may match, with its number of samples in the time range:
+// DiscoveryQuery returns the statement that lists every stored series
+// that may match and has a sample in the time range:
 //
-//	SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//	SELECT first("value"::field), first("special"::field), first("h_schema"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
 // with the time range in nanoseconds, clamped to what InfluxDB can store.
-// The result columns are time, count (finite samples), count_1 (NaN and
-// infinite samples) and count_2 (native histogram samples: every histogram
-// point has the field h_schema); InfluxDB leaves a count null or out where
-// a series lacks that field. The sum of all count columns bounds the
-// samples FetchQuery and HistogramFetchQuery return together; a series
-// whose count_2 is above 0 has histograms and needs HistogramFetchQuery.
+// first() needs one point of each field per series where count() would
+// read them all, so discovery costs a fraction of the fetch. The result
+// columns are time, first (finite samples), first_1 (NaN and infinite
+// samples) and first_2 (native histograms: every histogram point has the
+// field h_schema); InfluxDB answers null for a field a series lacks and
+// leaves out series with none of them. Pass a row's value columns to
+// HasHistograms: such a series needs HistogramFetchQuery.
 // GROUP BY * reports every tag key of the measurements read, "" where a
 // series lacks it. The statement may return series the matchers reject
 // (never fewer than match): decode each with SeriesLabels and keep those
 // Matches accepts. retentionPolicy "" means the database's default.
 func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT count("` + FieldKey + `"::field), count("` + SpecialFieldKey + `"::field), count("` + HistogramSchemaField + `"::field) FROM `)
+	b.WriteString(`SELECT first("` + FieldKey + `"::field), first("` + SpecialFieldKey + `"::field), first("` + HistogramSchemaField + `"::field) FROM `)
 	s.from.appendTo(&b, retentionPolicy)
 	b.WriteString(" WHERE ")
 	if s.prefilter != "" {
@@ -233,6 +234,40 @@ func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	b.WriteString(s.timeCond)
 	b.WriteString(" GROUP BY *")
 	return b.String()
+}
+
+// MeasurementQuery returns the statement that selects the samples of every
+// stored series of one measurement that may match, in the time range:
+//
+//	SELECT "value"::field, "special"::field FROM <rp>."<measurement>" WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//
+// It reads what DiscoveryQuery found in that measurement with one
+// statement whose cost grows with the rows it returns, where FetchQuery's
+// list of series costs InfluxDB the series of the list times those of the
+// measurement. Rows are read as FetchQuery's; the result may hold series
+// the matchers reject and series that appeared since discovery: match the
+// result series by their tags.
+func (s *Selection) MeasurementQuery(retentionPolicy, storedMeasurement string) string {
+	var b strings.Builder
+	b.WriteString("SELECT " + sampleSelectList + " FROM ")
+	measurementFrom(storedMeasurement).appendTo(&b, retentionPolicy)
+	b.WriteString(" WHERE ")
+	if s.prefilter != "" {
+		b.WriteString(s.prefilter)
+		b.WriteString(" AND ")
+	}
+	b.WriteString(s.timeCond)
+	b.WriteString(" GROUP BY *")
+	return b.String()
+}
+
+// measurementFrom names one stored measurement, as an exact regex where
+// InfluxQL cannot quote it.
+func measurementFrom(storedMeasurement string) fromClause {
+	if id, ok := quoteIdent(storedMeasurement); ok {
+		return fromClause{idents: []string{id}}
+	}
+	return fromClause{regex: exactRegex(storedMeasurement)}
 }
 
 // FetchQuery returns the statement that selects the samples of the given
@@ -297,13 +332,7 @@ func (s *Selection) fetchQuery(selectList, retentionPolicy, storedMeasurement st
 	b.WriteString("SELECT ")
 	b.WriteString(selectList)
 	b.WriteString(" FROM ")
-	fc := fromClause{}
-	if id, ok := quoteIdent(storedMeasurement); ok {
-		fc.idents = []string{id}
-	} else {
-		fc.regex = exactRegex(storedMeasurement)
-	}
-	fc.appendTo(&b, retentionPolicy)
+	measurementFrom(storedMeasurement).appendTo(&b, retentionPolicy)
 	b.WriteString(" WHERE ")
 	if len(storedTags) == 0 {
 		b.WriteString("false AND ")
@@ -362,21 +391,11 @@ func seriesConditions(storedTags []map[string]string) string {
 	return b.String()
 }
 
-// DiscoveryCounts reads one row of a DiscoveryQuery: counts holds its count
-// columns in order (count, count_1, count_2), NaN for a null count. It
-// returns the series' samples of every kind and, among them, its native
-// histogram samples.
-func DiscoveryCounts(counts []float64) (samples, histograms int64) {
-	for i, c := range counts {
-		if math.IsNaN(c) {
-			continue
-		}
-		samples += int64(c)
-		if i == 2 {
-			histograms = int64(c)
-		}
-	}
-	return samples, histograms
+// HasHistograms reads the value columns of one row of a DiscoveryQuery,
+// in order, NaN for null: it reports whether the series has native
+// histogram samples in the time range.
+func HasHistograms(firsts []float64) bool {
+	return len(firsts) > 2 && !math.IsNaN(firsts[2])
 }
 
 // SampleValue reads the sample of one row of a FetchQuery: the `value`

@@ -69,7 +69,7 @@ func TestDiscoveryQuery(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := mustSelection(t, tc.ms...).DiscoveryQuery(tc.rp)
-			want := `SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
+			want := `SELECT first("value"::field), first("special"::field), first("h_schema"::field) FROM ` + tc.want + " " + timeRange + " GROUP BY *"
 			if got != want {
 				t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 			}
@@ -83,7 +83,7 @@ func TestTimeRangeClamped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `SELECT count("value"::field), count("special"::field), count("h_schema"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
+	want := `SELECT first("value"::field), first("special"::field), first("h_schema"::field) FROM "up" WHERE time >= -9223372036854775806 AND time <= 9223372036854775806 GROUP BY *`
 	if got := s.DiscoveryQuery(""); got != want {
 		t.Errorf("DiscoveryQuery()\n got %s\nwant %s", got, want)
 	}
@@ -161,7 +161,7 @@ func checkStatement(t testing.TB, q string) []modelToken {
 		}
 	}
 	// The only bare words are keywords and qualifiers in fixed places.
-	allowed := map[string]bool{"SELECT": true, "COUNT": true, "FIELD": true, "FROM": true, "WHERE": true, "AND": true, "OR": true, "TAG": true, "TIME": true, "GROUP": true, "BY": true, "FALSE": true}
+	allowed := map[string]bool{"SELECT": true, "FIRST": true, "FIELD": true, "FROM": true, "WHERE": true, "AND": true, "OR": true, "TAG": true, "TIME": true, "GROUP": true, "BY": true, "FALSE": true}
 	counts := map[string]int{}
 	for _, w := range words {
 		if !allowed[w] {
@@ -278,21 +278,45 @@ func BenchmarkDiscoveryQuery(b *testing.B) {
 	}
 }
 
-func TestDiscoveryCounts(t *testing.T) {
+func TestHasHistograms(t *testing.T) {
 	nan := math.NaN()
 	for _, tc := range []struct {
-		counts              []float64
-		samples, histograms int64
+		firsts []float64
+		want   bool
 	}{
-		{[]float64{5, nan, nan}, 5, 0},
-		{[]float64{5, 2, nan}, 7, 0},
-		{[]float64{nan, 1, 4}, 5, 4},
-		{[]float64{nan, nan, 3}, 3, 3},
-		{[]float64{nan, nan, nan}, 0, 0},
+		{[]float64{5, nan, nan}, false},
+		{[]float64{5, 2, nan}, false},
+		{[]float64{nan, 1, 4}, true},
+		{[]float64{nan, nan, 0}, true}, // schema 0 is a histogram
+		{[]float64{nan, nan}, false},
 	} {
-		if s, h := DiscoveryCounts(tc.counts); s != tc.samples || h != tc.histograms {
-			t.Errorf("DiscoveryCounts(%v) = %d, %d; want %d, %d", tc.counts, s, h, tc.samples, tc.histograms)
+		if got := HasHistograms(tc.firsts); got != tc.want {
+			t.Errorf("HasHistograms(%v) = %v, want %v", tc.firsts, got, tc.want)
 		}
+	}
+}
+
+// TestMeasurementQuery: the discovery's conditions and time range over one
+// stored measurement, quoted or as an exact regex.
+func TestMeasurementQuery(t *testing.T) {
+	for _, tc := range []struct {
+		name, rp, m string
+		ms          []*prompb.LabelMatcher
+		want        string // after SELECT ... FROM
+	}{
+		{"name only", "", "up", []*prompb.LabelMatcher{pm(eq, "__name__", "up")}, `"up" WHERE ` + timeRange},
+		{"retention policy", "one week", "up", []*prompb.LabelMatcher{pm(eq, "__name__", "up")}, `"one week"."up" WHERE ` + timeRange},
+		{"prefilter", "", "up", []*prompb.LabelMatcher{pm(re, "__name__", "u.*"), pm(eq, "job", "it's")}, `"up" WHERE "job"::tag = 'it\'s' AND ` + timeRange},
+		{"measurement with CR", "", "a\rb", []*prompb.LabelMatcher{pm(re, "__name__", "a.*")}, `/^(?:a\x0db)$/ WHERE ` + timeRange},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mustSelection(t, tc.ms...).MeasurementQuery(tc.rp, tc.m)
+			want := `SELECT "value"::field, "special"::field FROM ` + tc.want + " GROUP BY *"
+			if got != want {
+				t.Errorf("MeasurementQuery()\n got %s\nwant %s", got, want)
+			}
+			checkStatement(t, got)
+		})
 	}
 }
 

@@ -69,6 +69,7 @@ type ChunkedWriter struct {
 	flusher       http.Flusher
 	maxFrameBytes int
 	err           error // sticky write error
+	written       bool  // a frame was handed to w
 
 	// The open series.
 	open       bool
@@ -176,6 +177,11 @@ func (c *ChunkedWriter) checkAppend(t int64) error {
 	return nil
 }
 
+// Written reports whether a frame was handed to the ResponseWriter, which
+// sends the status line: until then the caller may still answer with an
+// error status instead.
+func (c *ChunkedWriter) Written() bool { return c.written }
+
 // EndSeries closes the open series and sends its last frame. A series without
 // samples sends nothing.
 func (c *ChunkedWriter) EndSeries() error {
@@ -279,6 +285,7 @@ func (c *ChunkedWriter) writeFrame() error {
 	c.chunkBytes = 0
 	c.arena = c.arena[:0]
 
+	c.written = true
 	if _, err := c.w.Write(buf[start:]); err != nil {
 		c.err = fmt.Errorf("cannot write frame of %d bytes: %w", len(buf)-start, err)
 		return c.err

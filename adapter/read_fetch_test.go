@@ -1,0 +1,158 @@
+package adapter
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// recordingSink writes what it is given as "name:t=v,t=v;" per series.
+type recordingSink struct {
+	b    strings.Builder
+	open bool
+}
+
+func (r *recordingSink) StartSeries(rs *readSeries) error {
+	if r.open {
+		return fmt.Errorf("StartSeries(%s) inside a series", rs.labels[0].Value)
+	}
+	r.open = true
+	r.b.WriteString(rs.labels[0].Value + ":")
+	return nil
+}
+
+func (r *recordingSink) Append(t int64, v float64) error {
+	if !r.open {
+		return fmt.Errorf("Append(%d) outside a series", t)
+	}
+	fmt.Fprintf(&r.b, "%d=%g,", t, v)
+	return nil
+}
+
+func (r *recordingSink) AppendHistogram(int64, *prompb.Histogram) error {
+	return fmt.Errorf("unexpected histogram")
+}
+
+func (r *recordingSink) EndSeries() error {
+	if !r.open {
+		return fmt.Errorf("EndSeries outside a series")
+	}
+	r.open = false
+	r.b.WriteString(";")
+	return nil
+}
+
+// chunk is one piece of InfluxDB's answer for series i of a run.
+type chunk struct {
+	i        int
+	times    []int64
+	complete bool
+}
+
+func TestRunOrder(t *testing.T) {
+	run := make([]*readSeries, 4)
+	for i := range run {
+		run[i] = &readSeries{labels: []prompb.Label{{Name: "s", Value: fmt.Sprint("s", i)}}}
+	}
+	ts := func(ts ...int64) []int64 { return ts }
+	for _, tc := range []struct {
+		name       string
+		maxWaiting int
+		chunks     []chunk
+		alone      map[int][]int64 // samples of the series read again on their own
+		want       string
+		wantAlone  []int
+	}{
+		{
+			name:   "in order",
+			chunks: []chunk{{0, ts(1), true}, {1, ts(1, 2), false}, {1, ts(3), true}, {2, ts(4), true}, {3, ts(5), true}},
+			want:   "s0:1=1,;s1:1=1,2=2,3=3,;s2:4=4,;s3:5=5,;",
+		},
+		{
+			name:   "reversed",
+			chunks: []chunk{{3, ts(5), true}, {2, ts(4), false}, {2, ts(6), true}, {1, ts(1), true}, {0, ts(2), true}},
+			want:   "s0:2=2,;s1:1=1,;s2:4=4,6=6,;s3:5=5,;",
+		},
+		{
+			name:   "series without samples are skipped",
+			chunks: []chunk{{1, ts(1), true}, {3, ts(2), true}},
+			want:   "s1:1=1,;s3:2=2,;",
+		},
+		{
+			name:   "answer ends inside a series",
+			chunks: []chunk{{0, ts(1), false}},
+			want:   "s0:1=1,;",
+		},
+		{
+			name:   "repeated chunks of an answered series are ignored",
+			chunks: []chunk{{0, ts(1), true}, {0, ts(9), true}, {1, ts(2), true}},
+			want:   "s0:1=1,;s1:2=2,;",
+		},
+		{
+			name:       "a series over the wait bound is read again in its turn",
+			maxWaiting: 3,
+			chunks:     []chunk{{3, ts(1, 2), true}, {2, ts(3, 4), true}, {1, ts(5), true}, {0, ts(6), true}},
+			alone:      map[int][]int64{2: {3, 4}},
+			want:       "s0:6=6,;s1:5=5,;s2:3=3,4=4,;s3:1=1,2=2,;",
+			wantAlone:  []int{2},
+		},
+		{
+			name:       "a series dropped halfway frees its samples",
+			maxWaiting: 2,
+			chunks:     []chunk{{2, ts(1), false}, {2, ts(2, 3), true}, {3, ts(4, 5), true}, {0, ts(6), true}, {1, ts(7), true}},
+			alone:      map[int][]int64{2: {1, 2, 3}},
+			want:       "s0:6=6,;s1:7=7,;s2:1=1,2=2,3=3,;s3:4=4,5=5,;",
+			wantAlone:  []int{2},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &recordingSink{}
+			maxWaiting := tc.maxWaiting
+			if maxWaiting == 0 {
+				maxWaiting = maxWaitingSamples
+			}
+			o := newRunOrder(sink, run, maxWaiting)
+			for _, c := range tc.chunks {
+				values := make([]float64, len(c.times))
+				for j, t := range c.times {
+					values[j] = float64(t)
+				}
+				if err := o.add(c.i, c.times, values, c.complete); err != nil {
+					t.Fatal(err)
+				}
+				if o.waitingSamples > maxWaiting {
+					t.Fatalf("%d samples waiting, bound %d", o.waitingSamples, maxWaiting)
+				}
+			}
+			var alone []int
+			err := o.finish(func(rs *readSeries) error {
+				i := slices.Index(run, rs)
+				alone = append(alone, i)
+				if err := sink.StartSeries(rs); err != nil {
+					return err
+				}
+				for _, t := range tc.alone[i] {
+					if err := sink.Append(t, float64(t)); err != nil {
+						return err
+					}
+				}
+				return sink.EndSeries()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sink.b.String(); got != tc.want {
+				t.Errorf("sink got\n%s\nwant\n%s", got, tc.want)
+			}
+			if !slices.Equal(alone, tc.wantAlone) {
+				t.Errorf("read again: %v, want %v", alone, tc.wantAlone)
+			}
+			if len(o.waiting) != 0 || o.waitingSamples != 0 {
+				t.Errorf("after finish: %d series, %d samples waiting", len(o.waiting), o.waitingSamples)
+			}
+		})
+	}
+}
