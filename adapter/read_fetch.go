@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -32,6 +33,13 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 		switch {
 		case run[0].alone():
 			err = fetchAlone(ctx, p.sel, run[0], sink)
+		case run[0].sources[0].promRead:
+			var done int
+			done, err = fetchPromRead(ctx, p.sel, run, sink)
+			if errors.Is(err, influxworker.ErrNoPromRead) {
+				src := run[0].sources[0]
+				err = fetchRun(ctx, p.sel, run[done:], p.sel.MeasurementQuery(src.rp, src.measurement), sink)
+			}
 		case n == 1:
 			err = fetchRun(ctx, p.sel, run, seriesQuery(p.sel, run[0].sources[0]), sink)
 		default:
@@ -46,9 +54,9 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 	return nil
 }
 
-// runLen is how many series from the head of series one statement reads:
-// consecutive series stored in one place (database and measurement) and
-// not read alone.
+// runLen is how many series from the head of series are read together:
+// consecutive series stored in one place (database and measurement), read
+// through the same endpoint, and not read alone.
 func runLen(series []*readSeries) int {
 	first := series[0]
 	if first.alone() {
@@ -58,7 +66,8 @@ func runLen(series []*readSeries) int {
 	for ; n < len(series); n++ {
 		next := series[n]
 		if next.alone() || next.sources[0].pool != first.sources[0].pool ||
-			next.sources[0].measurement != first.sources[0].measurement {
+			next.sources[0].measurement != first.sources[0].measurement ||
+			next.sources[0].promRead != first.sources[0].promRead {
 			break
 		}
 	}

@@ -20,6 +20,10 @@ type readSource struct {
 	measurement string
 	tags        map[string]string
 	histograms  bool // native histogram samples in the time range
+	// promRead: the samples are read through InfluxDB's own
+	// /api/v1/prom/read, which answers floats only (Pool.PromReadable and
+	// neither special values nor histograms in the time range).
+	promRead bool
 }
 
 // readSeries is one series matching a query, with every place it is stored.
@@ -87,7 +91,12 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 				byLabels[key] = rs
 				p.series = append(p.series, rs)
 			}
-			rs.sources = append(rs.sources, readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), histograms: mapping.HasHistograms(firsts)})
+			d := mapping.ReadDiscovery(firsts)
+			rs.sources = append(rs.sources, readSource{
+				pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags),
+				histograms: d.Histograms,
+				promRead:   !d.Specials && !d.Histograms && pool.PromReadable(),
+			})
 			return nil
 		})
 		if err != nil {

@@ -18,6 +18,7 @@ type generator struct {
 	// 0 keeps each metric's own set (3 to minLabels labels).
 	labels      int
 	labelsExtra int   // extra labels per series beyond the node_exporter-like ones
+	fleet       int   // hosts of the fleet layout (fleetLabels), 0 for the default one
 	start       int64 // first timestamp, ms
 	interval    int64 // between samples of a series, ms
 }
@@ -74,6 +75,10 @@ func (g *generator) validate() error {
 		return fmt.Errorf("--labels=%d and --extra-labels=%d: give only one", g.labels, g.labelsExtra)
 	case g.labels != 0 && (g.labels < minLabels || g.labels > maxLabels):
 		return fmt.Errorf("--labels must be between %d (the largest node_exporter-like set) and %d, got %d", minLabels, maxLabels, g.labels)
+	case g.fleet < 0:
+		return fmt.Errorf("--fleet must be >= 0, got %d", g.fleet)
+	case g.fleet > 0 && (g.labels != 0 || g.labelsExtra != 0):
+		return fmt.Errorf("--fleet keeps node_exporter's own labels: give no --labels or --extra-labels")
 	case g.labelsExtra < 0:
 		return fmt.Errorf("--extra-labels must be >= 0, got %d", g.labelsExtra)
 	case g.interval <= 0:
@@ -86,6 +91,9 @@ func (g *generator) validate() error {
 // sends them. Every i gives a distinct series: the metric comes from i, the
 // instance and the metric's own labels from i's rank within its metric.
 func (g *generator) labelSet(i int) []prompb.Label {
+	if g.fleet > 0 {
+		return fleetLabels(i)
+	}
 	m := nodeMetrics[i%len(nodeMetrics)]
 	j := i / len(nodeMetrics)
 	instance := j / 10
@@ -114,6 +122,43 @@ func (g *generator) labelSet(i int) []prompb.Label {
 			continue
 		}
 		lbls = append(lbls, prompb.Label{Name: fmt.Sprintf("label_%02d", k), Value: fmt.Sprintf("value-%d", (instance+k)%7)})
+	}
+	sortLabels(lbls)
+	return lbls
+}
+
+// The fleet layout: per host, node_exporter's CPU seconds of 8 CPUs in 8
+// modes, the received bytes of 2 network devices and the load average, so
+// that selectors match 1 (node_load1{instance=...}), 2 x hosts
+// (node_network_receive_bytes_total), 8 x hosts (one mode of
+// node_cpu_seconds_total) and 64 x hosts series of one metric, as a
+// dashboard over a fleet does.
+const (
+	fleetCPUs           = 8
+	fleetSeriesPerHost  = fleetCPUs*len(fleetModes) + fleetNetworkDevices + 1
+	fleetNetworkDevices = 2
+)
+
+var fleetModes = [8]string{"idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"}
+
+// fleetLabels returns the label set of series i of the fleet layout.
+func fleetLabels(i int) []prompb.Label {
+	host, k := i/fleetSeriesPerHost, i%fleetSeriesPerHost
+	lbls := []prompb.Label{
+		{Name: "instance", Value: fmt.Sprintf("host-%02d.example.org:9100", host)},
+		{Name: "job", Value: "node"},
+	}
+	cpuSeries := fleetCPUs * len(fleetModes)
+	switch {
+	case k < cpuSeries:
+		lbls = append(lbls, prompb.Label{Name: "__name__", Value: "node_cpu_seconds_total"},
+			prompb.Label{Name: "cpu", Value: fmt.Sprint(k / len(fleetModes))},
+			prompb.Label{Name: "mode", Value: fleetModes[k%len(fleetModes)]})
+	case k < cpuSeries+fleetNetworkDevices:
+		lbls = append(lbls, prompb.Label{Name: "__name__", Value: "node_network_receive_bytes_total"},
+			prompb.Label{Name: "device", Value: []string{"eth0", "lo"}[k-cpuSeries]})
+	default:
+		lbls = append(lbls, prompb.Label{Name: "__name__", Value: "node_load1"})
 	}
 	sortLabels(lbls)
 	return lbls

@@ -21,6 +21,7 @@ func main() {
 		cmd.Flag("extra-labels", "Labels per series beyond the node_exporter-like ones; an alternative to --labels.").Default("0").IntVar(&g.labelsExtra)
 		cmd.Flag("start", "Timestamp of the first sample, ms since the epoch.").Default("1700000000000").Int64Var(&g.start)
 		cmd.Flag("interval", "Milliseconds between the samples of a series.").Default("15000").Int64Var(&g.interval)
+		cmd.Flag("fleet", fmt.Sprintf("Generate the series of this many node_exporter hosts instead of --series: per host, node_cpu_seconds_total of 8 CPUs in 8 modes, node_network_receive_bytes_total of 2 devices and node_load1 (%d series).", fleetSeriesPerHost)).Default("0").IntVar(&g.fleet)
 	}
 
 	write := app.Command("write", "Send generated remote-write traffic to a URL, one measurement per concurrency.")
@@ -68,8 +69,12 @@ func main() {
 	plot.Flag("svg", "Plot samples/s against concurrency into this SVG file.").StringVar(&p.svgPath)
 	plot.Flag("baseline", "Target label the others are compared with, at the same concurrency.").StringVar(&p.baseline)
 
+	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
+	if g.fleet > 0 {
+		g.series = g.fleet * fleetSeriesPerHost
+	}
 	var err error
-	switch kingpin.MustParse(app.Parse(os.Args[1:])) {
+	switch cmd {
 	case write.FullCommand():
 		if w.concurrency, err = parseIntList(conc); err != nil {
 			err = fmt.Errorf("--concurrency: %w", err)

@@ -34,6 +34,11 @@ func (p *Pool) connect() error {
 	p.pingURL = base.JoinPath("ping").String()
 	p.queryURL = base.JoinPath("query").String()
 	p.writeURL = writeURL(p.cfg, base)
+	q := url.Values{"db": {p.cfg.Database}}
+	if p.cfg.RetentionPolicy != "" {
+		q.Set("rp", p.cfg.RetentionPolicy)
+	}
+	p.promReadURL = base.JoinPath("api", "v1", "prom", "read").String() + "?" + q.Encode()
 	return nil
 }
 

@@ -114,6 +114,19 @@ const (
 	APIv2 = "v2"
 )
 
+// The values of Config.ReadEndpoint.
+const (
+	// ReadAuto uses ReadPromRead where the server said it is InfluxDB 1.5
+	// to 1.x, whose /api/v1/prom/read reads the storage engine directly,
+	// and ReadQuery elsewhere (2.x, 3.x and other servers lack it).
+	ReadAuto = "auto"
+	// ReadQuery reads every sample with InfluxQL through /query.
+	ReadQuery = "query"
+	// ReadPromRead reads float samples through InfluxDB 1.x's own
+	// /api/v1/prom/read, and the rest through /query.
+	ReadPromRead = "prom_read"
+)
+
 // The values of Config.Transport.
 const (
 	// TransportHTTP sends every request over HTTP(S); the default.
@@ -208,6 +221,9 @@ type Config struct {
 	// DefaultUDPPayloadBytes. Lines are never split: a line longer than it
 	// is sent in a datagram of its own, up to MaxUDPPayloadBytes.
 	UDPPayloadBytes int `yaml:"udp_payload_bytes,omitempty"`
+	// ReadEndpoint chooses how samples are read: ReadAuto (the default,
+	// ""), ReadQuery or ReadPromRead; see Pool.PromReadable.
+	ReadEndpoint string `yaml:"read_endpoint,omitempty"`
 	// Pool bounds and times the HTTP requests to this database.
 	Pool PoolConfig `yaml:"pool,omitempty"`
 }
@@ -350,6 +366,10 @@ func (c *Config) validateHTTP() error {
 		return fmt.Errorf("api must be %q or %q, got %q", APIv1, APIv2, c.API)
 	case c.UDPPayloadBytes != 0:
 		return errors.New("udp_payload_bytes requires transport: udp")
+	case c.ReadEndpoint != "" && c.ReadEndpoint != ReadAuto && c.ReadEndpoint != ReadQuery && c.ReadEndpoint != ReadPromRead:
+		return fmt.Errorf("read_endpoint must be %q, %q or %q, got %q", ReadAuto, ReadQuery, ReadPromRead, c.ReadEndpoint)
+	case c.ReadEndpoint == ReadPromRead && c.API == APIv2:
+		return errors.New("read_endpoint: prom_read requires api: v1 (InfluxDB 1.x)")
 	case c.Password != "" && c.PasswordFile != "":
 		return errors.New("password and password_file are mutually exclusive")
 	case c.Token != "" && c.TokenFile != "":
@@ -405,6 +425,8 @@ func (c *Config) validateUDP() error {
 		return errors.New("credentials are not supported with transport: udp: the listener does not authenticate")
 	case c.HTTPClientConfig != nil:
 		return errors.New("http_client_config" + udp)
+	case c.ReadEndpoint != "":
+		return errors.New("read_endpoint" + udp + ": the listener cannot be read")
 	case c.CreateDatabase:
 		return errors.New("create_database" + udp + ": the listener creates its database")
 	case c.Pool != DefaultPoolConfig:

@@ -15,6 +15,7 @@ const (
 	OpPing           = "ping"
 	OpQuery          = "query"
 	OpQueryStream    = "query_stream"
+	OpPromRead       = "prom_read"
 	OpPost           = "post"
 	OpWrite          = "write"
 	OpCreateDatabase = "create_database"

@@ -62,10 +62,14 @@ type Pool struct {
 	// isInflux is set once an answer carried X-Influxdb-Version: from then
 	// on writes are compressed when pool.gzip is set.
 	isInflux atomic.Bool
+	// version is the last X-Influxdb-Version the server sent, nil before.
+	version atomic.Pointer[string]
+	// noPromRead is set once /api/v1/prom/read answered 404.
+	noPromRead atomic.Bool
 	// batches coalesces the lines of concurrent Writes, see batch.go.
 	batches batcher
 
-	pingURL, queryURL, writeURL string
+	pingURL, queryURL, writeURL, promReadURL string
 }
 
 // New returns a Pool for cfg after validating it. It does no network I/O, so
@@ -257,8 +261,13 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 		return p.transportError(ctx, reqCtx, r, err)
 	}
 	defer drainClose(resp.Body)
-	if !p.isInflux.Load() && resp.Header.Get(versionHeader) != "" {
-		p.isInflux.Store(true)
+	if v := resp.Header.Get(versionHeader); v != "" {
+		if old := p.version.Load(); old == nil || *old != v {
+			p.version.Store(&v)
+		}
+		if !p.isInflux.Load() {
+			p.isInflux.Store(true)
+		}
 	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

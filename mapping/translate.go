@@ -217,7 +217,7 @@ func orGroup(alts []string) string {
 // samples) and first_2 (native histograms: every histogram point has the
 // field h_schema); InfluxDB answers null for a field a series lacks and
 // leaves out series with none of them. Pass a row's value columns to
-// HasHistograms: such a series needs HistogramFetchQuery.
+// ReadDiscovery.
 // GROUP BY * reports every tag key of the measurements read, "" where a
 // series lacks it. The statement may return series the matchers reject
 // (never fewer than match): decode each with SeriesLabels and keep those
@@ -391,11 +391,21 @@ func seriesConditions(storedTags []map[string]string) string {
 	return b.String()
 }
 
-// HasHistograms reads the value columns of one row of a DiscoveryQuery,
-// in order, NaN for null: it reports whether the series has native
-// histogram samples in the time range.
-func HasHistograms(firsts []float64) bool {
-	return len(firsts) > 2 && !math.IsNaN(firsts[2])
+// Discovered is what one row of a DiscoveryQuery says of its series' samples
+// in the time range.
+type Discovered struct {
+	// Specials: samples stored in SpecialFieldKey (NaN, ±Inf, stale
+	// markers).
+	Specials bool
+	// Histograms: native histogram samples, read with HistogramFetchQuery.
+	Histograms bool
+}
+
+// ReadDiscovery reads the value columns of one row of a DiscoveryQuery,
+// in order, NaN for null.
+func ReadDiscovery(firsts []float64) Discovered {
+	present := func(i int) bool { return i < len(firsts) && !math.IsNaN(firsts[i]) }
+	return Discovered{Specials: present(1), Histograms: present(2)}
 }
 
 // SampleValue reads the sample of one row of a FetchQuery: the `value`

@@ -278,20 +278,20 @@ func BenchmarkDiscoveryQuery(b *testing.B) {
 	}
 }
 
-func TestHasHistograms(t *testing.T) {
+func TestReadDiscovery(t *testing.T) {
 	nan := math.NaN()
 	for _, tc := range []struct {
 		firsts []float64
-		want   bool
+		want   Discovered
 	}{
-		{[]float64{5, nan, nan}, false},
-		{[]float64{5, 2, nan}, false},
-		{[]float64{nan, 1, 4}, true},
-		{[]float64{nan, nan, 0}, true}, // schema 0 is a histogram
-		{[]float64{nan, nan}, false},
+		{[]float64{5, nan, nan}, Discovered{}},
+		{[]float64{5, 2, nan}, Discovered{Specials: true}},
+		{[]float64{nan, 1, 4}, Discovered{Specials: true, Histograms: true}},
+		{[]float64{nan, nan, 0}, Discovered{Histograms: true}}, // schema 0 is a histogram
+		{[]float64{nan, nan}, Discovered{}},
 	} {
-		if got := HasHistograms(tc.firsts); got != tc.want {
-			t.Errorf("HasHistograms(%v) = %v, want %v", tc.firsts, got, tc.want)
+		if got := ReadDiscovery(tc.firsts); got != tc.want {
+			t.Errorf("ReadDiscovery(%v) = %+v, want %+v", tc.firsts, got, tc.want)
 		}
 	}
 }

@@ -1,0 +1,50 @@
+package remote
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// EncodeReadRequest returns the body of a remote-read request of queries
+// that asks for a SAMPLES answer: a snappy-compressed prompb.ReadRequest.
+// It is the client side of DecodeRead, for reading from another server's
+// remote-read endpoint.
+func EncodeReadRequest(queries ...*prompb.Query) ([]byte, error) {
+	req := prompb.ReadRequest{Queries: queries, AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{prompb.ReadRequest_SAMPLES}}
+	raw, err := req.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("cannot marshal read request: %w", err)
+	}
+	return snappy.Encode(nil, raw), nil
+}
+
+// ReadSamplesResponse reads a SAMPLES answer from r and decodes it, like
+// DecodeReadResponse, refusing answers of more than maxBytes compressed
+// or decoded with an error that wraps ErrTooLarge, before decoding them.
+func ReadSamplesResponse(r io.Reader, maxBytes int64) (*prompb.ReadResponse, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
+	switch {
+	case err != nil:
+		return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", n, err)
+	case n > maxBytes:
+		return nil, newError(ErrTooLarge, "read response over %d bytes", maxBytes)
+	}
+	raw, err := decodeSnappy(buf.Bytes(), maxBytes)
+	if err != nil {
+		if size, lenErr := snappy.DecodedLen(buf.Bytes()); lenErr == nil && int64(size) > maxBytes {
+			return nil, newError(ErrTooLarge, "read response of %d bytes decoded, over %d", size, maxBytes)
+		}
+		return nil, newError(ErrInvalid, "cannot decode read response: %w", err)
+	}
+	defer putBuffer(raw)
+	var resp prompb.ReadResponse
+	if err := resp.Unmarshal(raw); err != nil {
+		return nil, newError(ErrInvalid, "cannot unmarshal read response from %d bytes: %w", len(raw), err)
+	}
+	return &resp, nil
+}
