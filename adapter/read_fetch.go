@@ -33,7 +33,7 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 		switch {
 		case run[0].alone():
 			err = fetchAlone(ctx, p.sel, run[0], sink)
-		case run[0].sources[0].promRead:
+		case run[0].sources[0].promRead && run[0].sources[0].pool.PromReadable():
 			var done int
 			done, err = fetchPromRead(ctx, p.sel, run, sink)
 			if errors.Is(err, influxworker.ErrNoPromRead) {

@@ -2,10 +2,13 @@ package adapter
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gogo/protobuf/proto"
@@ -14,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/promflux/promflux/mapping"
 
+	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/influxworker/influxtest"
 )
 
@@ -138,11 +142,43 @@ func names(ss []prompb.TimeSeries) []string {
 // comparing with what Prometheus's own matchers select.
 func TestIntegrationReadMatchers(t *testing.T) {
 	influx := influxtest.Start(t)
-	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	_, w := startAdapter(t, influxConfig(influx.URL(), "prom"))
 	set := readSet()
-	if r := writeV1(t, ts.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
+	if r := writeV1(t, w.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
 		t.Fatalf("write: %d %s", r.status, r.body)
 	}
+	for _, endpoint := range readEndpoints {
+		t.Run(endpoint, func(t *testing.T) {
+			ts := startReader(t, influxConfig(influx.URL(), "prom"), endpoint)
+			readMatchers(t, ts.URL, set)
+		})
+	}
+}
+
+// readEndpoints are the values of read_endpoint the read tests run with:
+// auto reads floats through InfluxDB's /api/v1/prom/read (influxd 1.6),
+// query reads everything through /query.
+var readEndpoints = []string{influxworker.ReadAuto, influxworker.ReadQuery}
+
+// startReader starts an adapter of config with every database's
+// read_endpoint set, and checks after the test that reads went through the
+// endpoint it names.
+func startReader(t *testing.T, config, endpoint string) *httptest.Server {
+	t.Helper()
+	_, ts := startAdapter(t, strings.ReplaceAll(config, "create_database: true,", "create_database: true, read_endpoint: "+endpoint+","))
+	t.Cleanup(func() {
+		used := strings.Contains(get(t, ts.URL+"/metrics"), `operation="prom_read"`)
+		if want := endpoint != influxworker.ReadQuery; used != want {
+			t.Errorf("read_endpoint %s: /api/v1/prom/read used: %v, want %v", endpoint, used, want)
+		}
+	})
+	return ts
+}
+
+// readMatchers reads set back from the adapter at url with every kind of
+// matcher.
+func readMatchers(t *testing.T, url string, set []prompb.TimeSeries) {
+	t.Helper()
 	const start, end = 1_000_000, 1_000_000 + 299_000
 	selectors := []string{
 		`http_requests_total`,
@@ -179,7 +215,7 @@ func TestIntegrationReadMatchers(t *testing.T) {
 	for _, sel := range selectors {
 		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
 			t.Run(fmt.Sprintf("%s/%v", sel, rt[0]), func(t *testing.T) {
-				r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, start, end))
+				r := read(t, url+"/api/v1/read", rt, query(t, sel, start, end))
 				if r.status != http.StatusOK {
 					t.Fatalf("status %d: %s", r.status, r.body)
 				}
@@ -192,7 +228,7 @@ func TestIntegrationReadMatchers(t *testing.T) {
 
 	t.Run("time range inclusive", func(t *testing.T) {
 		sel := `http_requests_total{code="200",job="api"}`
-		r := read(t, ts.URL+"/api/v1/read", samplesOnly, query(t, sel, 1_005_000, 1_007_000))
+		r := read(t, url+"/api/v1/read", samplesOnly, query(t, sel, 1_005_000, 1_007_000))
 		want := expect(t, set, sel, 1_005_000, 1_007_000)
 		if len(want) != 1 || len(want[0].Samples) != 3 {
 			t.Fatalf("oracle: %v", want)
@@ -208,7 +244,7 @@ func TestIntegrationReadMatchers(t *testing.T) {
 			qs = append(qs, query(t, s, start, end))
 		}
 		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
-			r := read(t, ts.URL+"/api/v1/read", rt, qs...)
+			r := read(t, url+"/api/v1/read", rt, qs...)
 			if len(r.results) != len(sels) {
 				t.Fatalf("%v: %d results for %d queries", rt, len(r.results), len(sels))
 			}
@@ -265,15 +301,17 @@ func TestIntegrationReadNativeSchema(t *testing.T) {
 	if r := writeV1(t, influx.URL()+"/api/v1/prom/write?db=native", set...); r.status/100 != 2 {
 		t.Fatalf("InfluxDB's own prom write: %d %s", r.status, r.body)
 	}
-	_, ts := startAdapter(t, influxConfig(influx.URL(), "native"))
-	for _, sel := range []string{`native_metric`, `native_metric{job="x"}`, `{__name__=~"native_.*", instance=""}`} {
-		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
-			r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 0, 10_000))
-			if r.status != http.StatusOK {
-				t.Fatalf("%s: status %d: %s", sel, r.status, r.body)
-			}
-			if diff := sameSeries(r.results[0], expect(t, set, sel, 0, 10_000)); diff != "" {
-				t.Errorf("%s %v: %s", sel, rt[0], diff)
+	for _, endpoint := range readEndpoints {
+		ts := startReader(t, influxConfig(influx.URL(), "native"), endpoint)
+		for _, sel := range []string{`native_metric`, `native_metric{job="x"}`, `{__name__=~"native_.*", instance=""}`} {
+			for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+				r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 0, 10_000))
+				if r.status != http.StatusOK {
+					t.Fatalf("%s %s: status %d: %s", endpoint, sel, r.status, r.body)
+				}
+				if diff := sameSeries(r.results[0], expect(t, set, sel, 0, 10_000)); diff != "" {
+					t.Errorf("%s %s %v: %s", endpoint, sel, rt[0], diff)
+				}
 			}
 		}
 	}
@@ -449,7 +487,7 @@ func histogramBytes(t *testing.T, hs []prompb.Histogram, chunked bool) string {
 // lacking a tag first, "10" before "1 0"), with every sample.
 func TestIntegrationReadOrder(t *testing.T) {
 	influx := influxtest.Start(t)
-	_, ts := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	_, w := startAdapter(t, influxConfig(influx.URL(), "prom"))
 	samples := func(base float64) []prompb.Sample {
 		out := make([]prompb.Sample, 50)
 		for i := range out {
@@ -470,18 +508,103 @@ func TestIntegrationReadOrder(t *testing.T) {
 	} {
 		set = append(set, series("order", kv, samples(float64(100*i))...))
 	}
-	if r := writeV1(t, ts.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
+	if r := writeV1(t, w.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
 		t.Fatalf("write: %d %s", r.status, r.body)
 	}
-	for _, sel := range []string{`order`, `{__name__="order",cpu=~"1.*"}`, `{__name__=~"ord.*",host!="b"}`} {
-		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
-			r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 1_010_000, 1_040_000))
-			if r.status != http.StatusOK {
-				t.Fatalf("%s %v: %d %s", sel, rt[0], r.status, r.body)
-			}
-			if diff := sameSeries(r.results[0], expect(t, set, sel, 1_010_000, 1_040_000)); diff != "" {
-				t.Errorf("%s %v: %s", sel, rt[0], diff)
+	for _, endpoint := range readEndpoints {
+		ts := startReader(t, influxConfig(influx.URL(), "prom"), endpoint)
+		for _, sel := range []string{`order`, `{__name__="order",cpu=~"1.*"}`, `{__name__=~"ord.*",host!="b"}`} {
+			for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+				r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 1_010_000, 1_040_000))
+				if r.status != http.StatusOK {
+					t.Fatalf("%s %s %v: %d %s", endpoint, sel, rt[0], r.status, r.body)
+				}
+				if diff := sameSeries(r.results[0], expect(t, set, sel, 1_010_000, 1_040_000)); diff != "" {
+					t.Errorf("%s %s %v: %s", endpoint, sel, rt[0], diff)
+				}
 			}
 		}
 	}
+}
+
+// TestIntegrationReadPromReadFallbacks: what /api/v1/prom/read cannot
+// answer is read through /query: a "value" field another writer stored as
+// an integer (the endpoint skips it), and a server without the endpoint
+// (here a proxy that answers 404 for it), after which the endpoint is not
+// asked again.
+func TestIntegrationReadPromReadFallbacks(t *testing.T) {
+	influx := influxtest.Start(t)
+	influx.CreateDatabase(t, "other")
+	lines := "intval,job=a value=5i 1000\nfloatval,job=b value=7.5 2000\n"
+	resp, err := http.Post(influx.URL()+"/write?db=other&precision=ms", "text/plain", strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("write: %d", resp.StatusCode)
+	}
+	want := []prompb.TimeSeries{
+		series("floatval", []string{"job", "b"}, prompb.Sample{Value: 7.5, Timestamp: 2000}),
+		series("intval", []string{"job", "a"}, prompb.Sample{Value: 5, Timestamp: 1000}),
+	}
+	check := func(t *testing.T, url string) {
+		t.Helper()
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			r := read(t, url+"/api/v1/read", rt, query(t, `{__name__=~"intval|floatval"}`, 0, 10_000))
+			if r.status != http.StatusOK {
+				t.Fatalf("%v: %d %s", rt[0], r.status, r.body)
+			}
+			if diff := sameSeries(r.results[0], want); diff != "" {
+				t.Errorf("%v: %s", rt[0], diff)
+			}
+		}
+	}
+	t.Run("integer field", func(t *testing.T) {
+		check(t, startReader(t, influxConfig(influx.URL(), "other"), influxworker.ReadAuto).URL)
+	})
+	t.Run("no endpoint", func(t *testing.T) {
+		// A fake for the one fault: InfluxDB behind a front that has no
+		// /api/v1/prom/read. It copies whole answers: Go's ReverseProxy
+		// sometimes breaks influxd 1.6's chunked answers off.
+		var promReads atomic.Int64
+		noPromRead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v1/prom/read" {
+				promReads.Add(1)
+				http.NotFound(w, r)
+				return
+			}
+			req, err := http.NewRequestWithContext(r.Context(), r.Method, influx.URL()+r.URL.RequestURI(), r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			req.Header = r.Header.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			for k, v := range resp.Header {
+				if k != "Content-Length" && k != "Transfer-Encoding" {
+					w.Header()[k] = v
+				}
+			}
+			w.WriteHeader(resp.StatusCode)
+			w.Write(body)
+		}))
+		t.Cleanup(noPromRead.Close)
+		_, ts := startAdapter(t, influxConfig(noPromRead.URL, "other"))
+		check(t, ts.URL)
+		check(t, ts.URL) // the endpoint is not asked again
+		if n := promReads.Load(); n != 1 {
+			t.Errorf("/api/v1/prom/read asked %d times, want once", n)
+		}
+	})
 }

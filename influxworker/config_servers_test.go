@@ -40,6 +40,7 @@ func TestConfigServers(t *testing.T) {
 		{name: "invalid http_client_config", yaml: head + "database: d\nhttp_client_config:\n  basic_auth: {username: u, password: p, password_file: /p}\n", wantErr: "at most one of basic_auth password"},
 		{name: "udp_payload_bytes with http", yaml: head + "database: d\nudp_payload_bytes: 1000\n", wantErr: "udp_payload_bytes requires transport: udp"},
 		{name: "bad transport", yaml: head + "database: d\ntransport: tcp\n", wantErr: `transport must be "http" or "udp", got "tcp"`},
+		{name: "read_endpoint with udp", yaml: "name: n\nurl: udp://127.0.0.1:8089\ntransport: udp\nread_endpoint: query\n", wantErr: "read_endpoint is not supported with transport: udp"},
 		{name: "udp with http url", yaml: head + "transport: udp\n", wantErr: `url "http://127.0.0.1:8086": scheme must be udp with transport: udp`},
 		{name: "udp without port", yaml: "name: n\nurl: udp://influxdb\ntransport: udp\n", wantErr: `url "udp://influxdb": port is required`},
 		{name: "udp with path", yaml: "name: n\nurl: udp://influxdb:8089/write\ntransport: udp\n", wantErr: `url "udp://influxdb:8089/write": must not have a path, query or fragment`},
