@@ -27,40 +27,92 @@ const (
 )
 
 // fetchPromRead reads a run of series through InfluxDB's own
-// /api/v1/prom/read, a group at a time, the first of one series. It returns
-// how many series of the run it answered: when the server turns out to
-// have no such endpoint (influxworker.ErrNoPromRead) the caller reads the
-// rest through /query.
+// /api/v1/prom/read, a group at a time, the first of one series. The next
+// group is asked for while the sink takes the last one, so that InfluxDB
+// and promflux work at the same time; at most two answers are held. It
+// returns how many series of the run it answered: when the server turns
+// out to have no such endpoint (influxworker.ErrNoPromRead) the caller
+// reads the rest through /query.
 func fetchPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, sink seriesSink) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	groups := make(chan promReadGroup, 1)
+	go askPromRead(ctx, sel, run, groups)
+	done := 0
+	for g := range groups {
+		var err error
+		switch {
+		case g.err != nil:
+			err = g.err
+		case g.resp == nil: // over maxPromReadBytes alone: /query streams it
+			err = fetchRun(ctx, sel, g.series, seriesQuery(sel, g.series[0].sources[0]), sink)
+		default:
+			err = emitPromRead(ctx, sel, g, sink)
+		}
+		if err != nil {
+			cancel()
+			for range groups { // let askPromRead see the cancel and end
+			}
+			return done, err
+		}
+		done += len(g.series)
+	}
+	return done, nil
+}
+
+// promReadGroup is the answer to one request of fetchPromRead: resp for
+// series, nil when the answer of the one series would pass
+// maxPromReadBytes, or the error that ended the run.
+type promReadGroup struct {
+	series []*readSeries
+	resp   *prompb.ReadResponse
+	err    error
+}
+
+// askPromRead sends the requests of a run, in order, into groups, and
+// closes it. Each group holds as many series as promReadSamples allows at
+// the samples per series seen so far; a group whose answer passes
+// maxPromReadBytes is asked again in quarters.
+func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, groups chan<- promReadGroup) {
+	defer close(groups)
+	send := func(g promReadGroup) bool {
+		select {
+		case groups <- g:
+			return g.err == nil
+		case <-ctx.Done():
+			return false
+		}
+	}
 	done, size := 0, 1
 	var seenSeries, seenSamples int
 	for done < len(run) {
 		group := run[done:min(done+size, len(run))]
-		samples, err := fetchPromReadGroup(ctx, sel, group, sink)
+		resp, err := askPromReadGroup(ctx, sel, group)
 		switch {
 		case errors.Is(err, remote.ErrTooLarge) && len(group) > 1:
 			size = max(1, len(group)/4)
 			continue
 		case errors.Is(err, remote.ErrTooLarge):
-			err = fetchRun(ctx, sel, group, seriesQuery(sel, group[0].sources[0]), sink)
+			resp, err = nil, nil
 		}
-		if err != nil {
-			return done, err
+		if !send(promReadGroup{series: group, resp: resp, err: err}) {
+			return
 		}
 		done += len(group)
 		seenSeries += len(group)
-		seenSamples += samples
+		if resp != nil {
+			for _, res := range resp.Results {
+				for _, ts := range res.Timeseries {
+					seenSamples += len(ts.Samples)
+				}
+			}
+		}
 		size = min(maxPromReadSeries, max(1, promReadSamples*seenSeries/max(1, seenSamples)))
 	}
-	return done, nil
 }
 
-// fetchPromReadGroup reads the series of group with one request and hands
-// them to sink in group's order. A series that does not come back, although
-// discovery found a sample (a field "value" another writer stored as an
-// integer, which the endpoint skips), is read again through /query. It
-// returns the samples read.
-func fetchPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*readSeries, sink seriesSink) (int, error) {
+// askPromReadGroup reads the series of group with one request.
+func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*readSeries) (*prompb.ReadResponse, error) {
 	src := group[0].sources[0]
 	tags := make([]map[string]string, len(group))
 	for i, rs := range group {
@@ -68,7 +120,7 @@ func fetchPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*re
 	}
 	body, err := remote.EncodeReadRequest(sel.PromReadQuery(src.measurement, tags))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var resp *prompb.ReadResponse
 	err = src.pool.PromRead(ctx, body, func(r io.Reader) error {
@@ -76,38 +128,41 @@ func fetchPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*re
 		resp, err = remote.ReadSamplesResponse(r, maxPromReadBytes)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
+	return resp, err
+}
+
+// emitPromRead hands the series of an answer to sink in the group's order.
+// A series that did not come back, although discovery found a sample (a
+// field "value" another writer stored as an integer, which the endpoint
+// skips), is read again through /query.
+func emitPromRead(ctx context.Context, sel *mapping.Selection, g promReadGroup, sink seriesSink) error {
 	byTags := map[string]*prompb.TimeSeries{}
-	for _, res := range resp.Results {
+	for _, res := range g.resp.Results {
 		for _, ts := range res.Timeseries {
 			byTags[labelTagsKey(ts.Labels)] = ts
 		}
 	}
-	samples := 0
-	for i, rs := range group {
-		ts := byTags[tagsKey(tags[i])]
+	for _, rs := range g.series {
+		ts := byTags[tagsKey(rs.sources[0].tags)]
 		if ts == nil || len(ts.Samples) == 0 {
 			if err := fetchRun(ctx, sel, []*readSeries{rs}, seriesQuery(sel, rs.sources[0]), sink); err != nil {
-				return samples, err
+				return err
 			}
 			continue
 		}
 		if err := sink.StartSeries(rs); err != nil {
-			return samples, err
+			return err
 		}
 		for _, s := range ts.Samples {
 			if err := sink.Append(s.Timestamp, s.Value); err != nil {
-				return samples, err
+				return err
 			}
 		}
 		if err := sink.EndSeries(); err != nil {
-			return samples, err
+			return err
 		}
-		samples += len(ts.Samples)
 	}
-	return samples, nil
+	return nil
 }
 
 // labelTagsKey is tagsKey of the stored tags /api/v1/prom/read reports as

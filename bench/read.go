@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gogo/protobuf/proto"
@@ -23,20 +24,28 @@ import (
 )
 
 type readOptions struct {
-	url      string
-	match    string
-	samples  int
-	respType string
-	runs     int
-	label    string
-	procs    procFlags
-	csvPath  string
+	url         string
+	matches     []string
+	samples     int
+	respType    string
+	runs        int
+	label       string
+	procs       procFlags
+	csvPath     string
+	concurrency int
+	duration    time.Duration
 }
 
-func runRead(g *generator, o *readOptions) error {
-	ms, err := mapping.ParseSelector(o.match)
+// dashboard reports whether the options ask for the dashboard load:
+// concurrent reads for a while instead of runs one after the other.
+func (o *readOptions) dashboard() bool { return o.concurrency > 1 || o.duration > 0 }
+
+// readBody is the snappy body of a read of one selector over the whole
+// range written.
+func readBody(g *generator, o *readOptions, selector string) ([]byte, error) {
+	ms, err := mapping.ParseSelector(selector)
 	if err != nil {
-		return fmt.Errorf("--match: %w", err)
+		return nil, fmt.Errorf("--match %s: %w", selector, err)
 	}
 	q := &prompb.Query{StartTimestampMs: g.start, EndTimestampMs: g.timestamp(o.samples - 1)}
 	for _, m := range ms {
@@ -48,19 +57,42 @@ func runRead(g *generator, o *readOptions) error {
 	}
 	raw, err := proto.Marshal(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	body := snappy.Encode(nil, raw)
+	return snappy.Encode(nil, raw), nil
+}
+
+func runRead(g *generator, o *readOptions) error {
+	bodies := make([][]byte, len(o.matches))
+	for i, m := range o.matches {
+		var err error
+		if bodies[i], err = readBody(g, o, m); err != nil {
+			return err
+		}
+	}
 	pids, names, err := o.procs.resolve()
 	if err != nil {
 		return err
 	}
+	client := &http.Client{Timeout: 10 * time.Minute}
+	if o.dashboard() {
+		return runDashboard(client, o, bodies, pids, names)
+	}
+	for i, body := range bodies {
+		if err := readRuns(client, o, o.matches[i], body, pids, names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readRuns reads one selector o.runs times, one read after the other, and
+// prints the median run.
+func readRuns(client *http.Client, o *readOptions, selector string, body []byte, pids []int, names []string) error {
 	ws, err := watchProcs(pids, names)
 	if err != nil {
 		return err
 	}
-
-	client := &http.Client{Timeout: 10 * time.Minute}
 	var (
 		runs            []time.Duration
 		samples, series int
@@ -71,10 +103,10 @@ func runRead(g *generator, o *readOptions) error {
 		series, samples, err = readOnce(client, o.url, body)
 		if err != nil {
 			ws.finish()
-			return err
+			return fmt.Errorf("%s: %w", selector, err)
 		}
 		runs = append(runs, time.Since(t))
-		fmt.Fprintf(os.Stderr, "read %s run %d: %d series, %d samples in %v\n", o.label, run+1, series, samples, runs[run].Round(time.Millisecond))
+		fmt.Fprintf(os.Stderr, "read %s %s run %d: %d series, %d samples in %v\n", o.label, selector, run+1, series, samples, runs[run].Round(time.Millisecond))
 	}
 	elapsed := time.Since(t0)
 	usage, err := ws.finish()
@@ -82,33 +114,117 @@ func runRead(g *generator, o *readOptions) error {
 		return err
 	}
 	if samples == 0 {
-		return errors.New("the read returned no samples: is the data loaded?")
+		return fmt.Errorf("%s: the read returned no samples: is the data loaded?", selector)
 	}
 	slices.Sort(runs)
-	best := runs[0]
-	rss := "-"
-	if len(usage) > 0 {
-		rss = fmt.Sprintf("%.1fMiB", usage[0].PeakMiB)
-	}
-	fmt.Printf("%s\t%s\t%d\t%d\t%.3f\t%.0f\t%s\n", o.label, o.respType, series, samples, best.Seconds(), float64(samples)/best.Seconds(), rss)
+	median := percentile(runs, 0.5)
+	fmt.Printf("%s\t%s\t%s\t%d\t%d\t%.4f\t%.0f\t%s\n", o.label, o.respType, selector, series, samples, median.Seconds(), float64(samples)/median.Seconds(), peakRSS(usage))
 	if o.csvPath == "" {
 		return nil
 	}
-	// One row for the reads: throughput of the best run, like the table;
+	// One row per selector: throughput of the median run, like the table;
 	// CPU over all runs.
 	return appendCSV(o.csvPath, []result{{
 		Target:      o.label,
 		Protocol:    "read-" + o.respType,
 		Concurrency: 1,
 		Samples:     int64(samples),
-		Seconds:     best.Seconds(),
-		SamplesPerS: float64(samples) / best.Seconds(),
+		Seconds:     median.Seconds(),
+		SamplesPerS: float64(samples) / median.Seconds(),
 		RequestsPS:  float64(len(runs)) / elapsed.Seconds(),
-		P50ms:       millis(percentile(runs, 0.5)),
+		P50ms:       millis(median),
 		P99ms:       millis(percentile(runs, 0.99)),
 		Errors:      map[string]int{},
 		Procs:       usage,
 	}})
+}
+
+func peakRSS(usage []procUsage) string {
+	if len(usage) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fMiB", usage[0].PeakMiB)
+}
+
+// runDashboard plays the load of dashboards being looked at: o.concurrency
+// readers, each reading the selectors in turn (reader k starting at the
+// k-th) until o.duration has passed, and prints reads/s and the latency
+// percentiles of all reads.
+func runDashboard(client *http.Client, o *readOptions, bodies [][]byte, pids []int, names []string) error {
+	ws, err := watchProcs(pids, names)
+	if err != nil {
+		return err
+	}
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		samples   int64
+		errs      = map[string]int{}
+	)
+	deadline := time.Now().Add(o.duration)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for k := 0; k < max(1, o.concurrency); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; time.Now().Before(deadline) || i == k; i++ {
+				t := time.Now()
+				_, n, err := readOnce(client, o.url, bodies[i%len(bodies)])
+				d := time.Since(t)
+				mu.Lock()
+				if err != nil {
+					errs[firstWord(err.Error())]++
+				} else {
+					latencies = append(latencies, d)
+					samples += int64(n)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	usage, err := ws.finish()
+	if err != nil {
+		return err
+	}
+	if len(latencies) == 0 {
+		return fmt.Errorf("no read succeeded: %v", errs)
+	}
+	slices.Sort(latencies)
+	p50, p99 := percentile(latencies, 0.5), percentile(latencies, 0.99)
+	fmt.Printf("%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\n", o.label, o.respType, o.concurrency, len(latencies),
+		float64(len(latencies))/elapsed.Seconds(), millis(p50), millis(p99), sumErrors(errs), peakRSS(usage))
+	if o.csvPath == "" {
+		return nil
+	}
+	return appendCSV(o.csvPath, []result{{
+		Target:      o.label,
+		Protocol:    "dashboard-" + o.respType,
+		Concurrency: o.concurrency,
+		Samples:     samples,
+		Seconds:     elapsed.Seconds(),
+		SamplesPerS: float64(samples) / elapsed.Seconds(),
+		RequestsPS:  float64(len(latencies)) / elapsed.Seconds(),
+		P50ms:       millis(p50),
+		P99ms:       millis(p99),
+		Errors:      errs,
+		Procs:       usage,
+	}})
+}
+
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	return w
+}
+
+func sumErrors(errs map[string]int) int {
+	n := 0
+	for _, v := range errs {
+		n += v
+	}
+	return n
 }
 
 // readOnce sends one read request and decodes the whole answer, as
