@@ -563,6 +563,36 @@ func TestIntegrationReadPromReadFallbacks(t *testing.T) {
 	t.Run("integer field", func(t *testing.T) {
 		check(t, startReader(t, influxConfig(influx.URL(), "other"), influxworker.ReadAuto).URL)
 	})
+	t.Run("escaped series keys", func(t *testing.T) {
+		// Found through SHOW SERIES, whose keys promflux splits as
+		// InfluxDB does, and read through /query, which reports the tags.
+		lines := `esc\,m\ x,k=a\,b,l=c\ d value=1 1000` + "\n" + `esc\,m\ x,k=a\=b,l=e value=2 1000` + "\n" + `esc\,m\ x,k=f\\g,l=h value=3 1000` + "\n"
+		resp, err := http.Post(influx.URL()+"/write?db=other&precision=ms", "text/plain", strings.NewReader(lines))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("write: %d", resp.StatusCode)
+		}
+		want := []prompb.TimeSeries{
+			series("esc,m x", []string{"k", "a,b", "l", "c d"}, prompb.Sample{Value: 1, Timestamp: 1000}),
+			series("esc,m x", []string{"k", "a=b", "l", "e"}, prompb.Sample{Value: 2, Timestamp: 1000}),
+			series("esc,m x", []string{"k", `f\\g`, "l", "h"}, prompb.Sample{Value: 3, Timestamp: 1000}),
+		}
+		for _, endpoint := range readEndpoints {
+			ts := startReader(t, influxConfig(influx.URL(), "other"), endpoint)
+			for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+				r := read(t, ts.URL+"/api/v1/read", rt, query(t, `{__name__="esc,m x"}`, 0, 10_000))
+				if r.status != http.StatusOK {
+					t.Fatalf("%s %v: %d %s", endpoint, rt[0], r.status, r.body)
+				}
+				if diff := sameSeries(r.results[0], want); diff != "" {
+					t.Errorf("%s %v: %s", endpoint, rt[0], diff)
+				}
+			}
+		}
+	})
 	t.Run("no endpoint", func(t *testing.T) {
 		// A fake for the one fault: InfluxDB behind a front that has no
 		// /api/v1/prom/read. It copies whole answers: Go's ReverseProxy

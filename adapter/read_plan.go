@@ -19,11 +19,13 @@ type readSource struct {
 	rp          string
 	measurement string
 	tags        map[string]string
-	histograms  bool // native histogram samples in the time range
-	// promRead: the samples are read through InfluxDB's own
-	// /api/v1/prom/read, which answers floats only (Pool.PromReadable and
-	// neither special values nor histograms in the time range).
-	promRead bool
+	// histograms: native histogram samples in the time range.
+	histograms bool
+	// promRead: found in InfluxDB's index (it may have no sample in the
+	// time range) in a measurement of floats and special values, whose
+	// floats are read through InfluxDB's own /api/v1/prom/read; specials:
+	// the measurement has special values, read through /query.
+	promRead, specials bool
 }
 
 // readSeries is one series matching a query, with every place it is stored.
@@ -61,7 +63,6 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 	p := &readPlan{sel: sel}
 	byLabels := map[string]*readSeries{}
 	var writeOnly []string
-	firsts := make([]float64, 3)
 	for _, db := range dbs {
 		pool, rp := st.pools[db], st.rp[db]
 		if pool.WriteOnly() {
@@ -70,19 +71,13 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 			writeOnly = append(writeOnly, db)
 			continue
 		}
-		err := pool.QueryStream(ctx, sel.DiscoveryQuery(rp), func(c *influxworker.SeriesChunk) error {
-			if len(c.Times) == 0 {
-				return nil
-			}
-			lbls, err := mapping.SeriesLabels(c.Name, c.Tags)
+		found := func(src readSource) error {
+			lbls, err := mapping.SeriesLabels(src.measurement, src.tags)
 			if err != nil {
-				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, c.Name, err)
+				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, src.measurement, err)
 			}
 			if !sel.Matches(lbls) {
 				return nil
-			}
-			for i := range firsts {
-				firsts[i], _ = cell(c, i, 0)
 			}
 			key := labelsKey(lbls)
 			rs := byLabels[key]
@@ -91,14 +86,14 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 				byLabels[key] = rs
 				p.series = append(p.series, rs)
 			}
-			d := mapping.ReadDiscovery(firsts)
-			rs.sources = append(rs.sources, readSource{
-				pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags),
-				histograms: d.Histograms,
-				promRead:   !d.Specials && !d.Histograms && pool.PromReadable(),
-			})
+			rs.sources = append(rs.sources, src)
 			return nil
-		})
+		}
+		if pool.PromReadable() {
+			err = discoverIndexed(ctx, sel, pool, rp, found)
+		} else {
+			err = discover(ctx, sel.DiscoveryQuery(rp), pool, rp, found)
+		}
 		if err != nil {
 			return nil, readError(err)
 		}
@@ -109,6 +104,74 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 	}
 	slices.SortFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
 	return p, nil
+}
+
+// discover passes found every series with a sample in the time range that
+// the discovery statement q lists.
+func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string, found func(readSource) error) error {
+	firsts := make([]float64, 3)
+	return pool.QueryStream(ctx, q, func(c *influxworker.SeriesChunk) error {
+		if len(c.Times) == 0 {
+			return nil
+		}
+		for i := range firsts {
+			firsts[i], _ = cell(c, i, 0)
+		}
+		d := mapping.ReadDiscovery(firsts)
+		return found(readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), histograms: d.Histograms})
+	})
+}
+
+// discoverIndexed finds the series of a database read through
+// /api/v1/prom/read: from InfluxDB's index in measurements of floats and
+// special values (mapping.FieldsReadable), with discover in the others.
+func discoverIndexed(ctx context.Context, sel *mapping.Selection, pool *influxworker.Pool, rp string, found func(readSource) error) error {
+	resp, err := pool.Query(ctx, sel.FieldKeysQuery(rp))
+	if err != nil {
+		return err
+	}
+	indexed := map[string]bool{} // measurement: has special values
+	var others []string
+	for _, res := range resp.Results {
+		for _, series := range res.Series {
+			keys, types := make([]string, len(series.Values)), make([]string, len(series.Values))
+			for i, row := range series.Values {
+				if len(row) == 2 {
+					keys[i], _ = row[0].(string)
+					types[i], _ = row[1].(string)
+				}
+			}
+			if ok, specials := mapping.FieldsReadable(keys, types); ok {
+				indexed[series.Name] = specials
+			} else {
+				others = append(others, series.Name)
+			}
+		}
+	}
+	if len(others) > 0 {
+		if err := discover(ctx, sel.DiscoveryQueryOf(rp, others), pool, rp, found); err != nil {
+			return err
+		}
+	}
+	if len(indexed) == 0 {
+		return nil
+	}
+	return pool.QueryStream(ctx, sel.SeriesQuery(rp), func(c *influxworker.SeriesChunk) error {
+		for _, key := range c.Keys {
+			m, tags, err := mapping.ParseSeriesKey(key)
+			if err != nil {
+				return fmt.Errorf("%w: series key %q: %w", errStoredValue, key, err)
+			}
+			specials, ok := indexed[m]
+			if !ok {
+				continue // not indexed, or new since SHOW FIELD KEYS
+			}
+			if err := found(readSource{pool: pool, rp: rp, measurement: m, tags: tags, promRead: true, specials: specials}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // presentTags copies the tags a series has. With GROUP BY * InfluxDB lists

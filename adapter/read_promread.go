@@ -3,10 +3,12 @@ package adapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/mapping"
 	"github.com/promflux/promflux/remote"
 )
@@ -26,18 +28,36 @@ const (
 	maxPromReadBytes = 64 << 20
 )
 
-// fetchPromRead reads a run of series through InfluxDB's own
-// /api/v1/prom/read, a group at a time, the first of one series. The next
-// group is asked for while the sink takes the last one, so that InfluxDB
-// and promflux work at the same time; at most two answers are held. It
-// returns how many series of the run it answered: when the server turns
-// out to have no such endpoint (influxworker.ErrNoPromRead) the caller
-// reads the rest through /query.
+// fetchPromRead reads a run of series found in the index: their floats
+// through InfluxDB's own /api/v1/prom/read, a group at a time, the first
+// of one series, and their special values (if the measurement has any)
+// through /query first. The next group is asked for while the sink takes
+// the last one, so that InfluxDB and promflux work at the same time; at
+// most two answers are held. It returns how many series of the run it
+// answered: when the server turns out to have no such endpoint
+// (influxworker.ErrNoPromRead) the caller reads the rest through /query.
 func fetchPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, sink seriesSink) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	groups := make(chan promReadGroup, 1)
 	go askPromRead(ctx, sel, run, groups)
+	// Whatever happens, let askPromRead see the cancel and end.
+	defer func() {
+		cancel()
+		for range groups {
+		}
+	}()
+	var specials map[string][]readSample
+	if src := run[0].sources[0]; src.specials {
+		var ok bool
+		var err error
+		if specials, ok, err = fetchSpecials(ctx, sel, src); err != nil {
+			return 0, err
+		} else if !ok {
+			// Too many to hold: read the run through /query.
+			return len(run), fetchRun(ctx, sel, run, sel.MeasurementQuery(src.rp, src.measurement), sink)
+		}
+	}
 	done := 0
 	for g := range groups {
 		var err error
@@ -47,17 +67,41 @@ func fetchPromRead(ctx context.Context, sel *mapping.Selection, run []*readSerie
 		case g.resp == nil: // over maxPromReadBytes alone: /query streams it
 			err = fetchRun(ctx, sel, g.series, seriesQuery(sel, g.series[0].sources[0]), sink)
 		default:
-			err = emitPromRead(ctx, sel, g, sink)
+			err = emitPromRead(g, specials, sink)
 		}
 		if err != nil {
-			cancel()
-			for range groups { // let askPromRead see the cancel and end
-			}
 			return done, err
 		}
 		done += len(g.series)
 	}
 	return done, nil
+}
+
+// fetchSpecials reads the special values of the series of src's
+// measurement that may match, by their stored tags (tagsKey), up to
+// maxWaitingSamples of them: ok is false past that.
+func fetchSpecials(ctx context.Context, sel *mapping.Selection, src readSource) (map[string][]readSample, bool, error) {
+	out := map[string][]readSample{}
+	n := 0
+	errTooMany := errors.New("too many special values")
+	err := src.pool.QueryStream(ctx, sel.SpecialsQuery(src.rp, src.measurement), func(c *influxworker.SeriesChunk) error {
+		if n += len(c.Times); n > maxWaitingSamples {
+			return errTooMany
+		}
+		key := tagsKey(c.Tags)
+		for i, t := range c.Times {
+			v, err := mapping.SpecialValue(c.Values[i])
+			if err != nil {
+				return fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, t, err)
+			}
+			out[key] = append(out[key], readSample{t: t, v: v})
+		}
+		return nil
+	})
+	if errors.Is(err, errTooMany) {
+		return nil, false, nil
+	}
+	return out, err == nil, err
 }
 
 // promReadGroup is the answer to one request of fetchPromRead: resp for
@@ -131,11 +175,11 @@ func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*read
 	return resp, err
 }
 
-// emitPromRead hands the series of an answer to sink in the group's order.
-// A series that did not come back, although discovery found a sample (a
-// field "value" another writer stored as an integer, which the endpoint
-// skips), is read again through /query.
-func emitPromRead(ctx context.Context, sel *mapping.Selection, g promReadGroup, sink seriesSink) error {
+// emitPromRead hands the series of an answer to sink in the group's
+// order, with their special values merged in (a float wins over a special
+// value at the same timestamp, as in mapping.SampleValue). A series with
+// neither had no sample in the time range.
+func emitPromRead(g promReadGroup, specials map[string][]readSample, sink seriesSink) error {
 	byTags := map[string]*prompb.TimeSeries{}
 	for _, res := range g.resp.Results {
 		for _, ts := range res.Timeseries {
@@ -143,18 +187,33 @@ func emitPromRead(ctx context.Context, sel *mapping.Selection, g promReadGroup, 
 		}
 	}
 	for _, rs := range g.series {
-		ts := byTags[tagsKey(rs.sources[0].tags)]
-		if ts == nil || len(ts.Samples) == 0 {
-			if err := fetchRun(ctx, sel, []*readSeries{rs}, seriesQuery(sel, rs.sources[0]), sink); err != nil {
-				return err
-			}
+		key := tagsKey(rs.sources[0].tags)
+		var floats []prompb.Sample
+		if ts := byTags[key]; ts != nil {
+			floats = ts.Samples
+		}
+		sp := specials[key]
+		if len(floats)+len(sp) == 0 {
 			continue
 		}
 		if err := sink.StartSeries(rs); err != nil {
 			return err
 		}
-		for _, s := range ts.Samples {
-			if err := sink.Append(s.Timestamp, s.Value); err != nil {
+		i, j := 0, 0
+		for i < len(floats) || j < len(sp) {
+			var err error
+			switch {
+			case j == len(sp) || i < len(floats) && floats[i].Timestamp <= sp[j].t:
+				if j < len(sp) && floats[i].Timestamp == sp[j].t {
+					j++
+				}
+				err = sink.Append(floats[i].Timestamp, floats[i].Value)
+				i++
+			default:
+				err = sink.Append(sp[j].t, sp[j].v)
+				j++
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -78,6 +78,10 @@ type SeriesChunk struct {
 	// string cell; a cell that is not a string is "". JSON escapes are
 	// decoded as encoding/json does.
 	Text [][]string
+	// Keys holds the rows of a result of one string column and no time,
+	// such as SHOW SERIES (column "key"), whose rows are strings. Times,
+	// Values, Extra and Text are then empty.
+	Keys []string
 	// Partial is set when more rows of the series follow in the next chunk.
 	Partial bool
 }

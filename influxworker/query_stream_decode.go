@@ -268,7 +268,7 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	c := &d.chunk
 	c.Name = ""
 	clear(c.Tags)
-	c.Columns, c.Times, c.Values = c.Columns[:0], c.Times[:0], c.Values[:0]
+	c.Columns, c.Times, c.Values, c.Keys = c.Columns[:0], c.Times[:0], c.Values[:0], c.Keys[:0]
 	// Only the length: the slices past it keep their arrays for reuse.
 	c.Extra = c.Extra[:0]
 	if c.Text != nil {
@@ -313,6 +313,12 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	}
 	// The rows are decoded before the columns are checked, because JSON
 	// does not promise the order of the keys; d.cells is then at least 2.
+	if len(c.Keys) > 0 {
+		if len(c.Columns) != 1 {
+			return fmt.Errorf("cannot decode series %q: columns %q, want the one column of its rows of one string", c.Name, c.Columns)
+		}
+		return fn(c)
+	}
 	if rows > 0 && (len(c.Columns) != d.cells || c.Columns[0] != "time") {
 		return fmt.Errorf("cannot decode series %q: columns %q, want time and the %d value columns of the rows", c.Name, c.Columns, d.cells-1)
 	}
@@ -327,6 +333,12 @@ func (d *streamDecoder) row(p *parser) error {
 		return err
 	}
 	p.space()
+	if p.peek() == '"' {
+		return d.keyRow(p)
+	}
+	if len(d.chunk.Keys) > 0 {
+		return p.fail("row of a time after rows of one string")
+	}
 	t, err := p.integer()
 	if err != nil {
 		return err
@@ -402,6 +414,26 @@ func (d *streamDecoder) row(p *parser) error {
 		return nil
 	}
 	c.Times = append(c.Times, t)
+	return nil
+}
+
+// keyRow decodes a row of one string and no time, such as those of SHOW
+// SERIES, into Keys.
+func (d *streamDecoder) keyRow(p *parser) error {
+	c := &d.chunk
+	if len(c.Times) > 0 {
+		return p.fail("row of one string after rows of a time")
+	}
+	key, err := p.text("")
+	if err != nil {
+		return err
+	}
+	p.space()
+	if err := p.expect(']'); err != nil {
+		return p.fail("row of a string has more cells, want one")
+	}
+	c.Keys = append(c.Keys, key)
+	d.cells = 1
 	return nil
 }
 

@@ -34,6 +34,7 @@ func cloneChunk(c *SeriesChunk) SeriesChunk {
 		Columns: slices.Clone(c.Columns),
 		Times:   slices.Clone(c.Times),
 		Values:  slices.Clone(c.Values),
+		Keys:    slices.Clone(c.Keys),
 		Partial: c.Partial,
 	}
 	for _, col := range c.Extra {
@@ -58,7 +59,7 @@ func sameChunks(a, b []SeriesChunk) bool {
 		x, y := a[i], b[i]
 		if x.Name != y.Name || x.Partial != y.Partial || !maps.Equal(x.Tags, y.Tags) ||
 			!slices.Equal(x.Columns, y.Columns) || !slices.Equal(x.Times, y.Times) ||
-			!sameFloats(x.Values, y.Values) || !slices.EqualFunc(x.Extra, y.Extra, sameFloats) ||
+			!sameFloats(x.Values, y.Values) || !slices.EqualFunc(x.Extra, y.Extra, sameFloats) || !slices.Equal(x.Keys, y.Keys) ||
 			(x.Text == nil) != (y.Text == nil) || !slices.EqualFunc(x.Text, y.Text, slices.Equal) {
 			return false
 		}
@@ -398,6 +399,35 @@ func TestStreamDecode(t *testing.T) {
 			name:    "time out of range",
 			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[9223372036854775808,1]]}]}]}`,
 			wantErr: "integer 9223372036854775808 out of range",
+		},
+		{
+			name: "show series",
+			in: `{"results":[{"statement_id":0,"series":[{"columns":["key"],"values":[["m,a=1"],["m,a=\\,\"\u00e9"]],"partial":true}],"partial":true}]}` +
+				`{"results":[{"statement_id":0,"series":[{"columns":["key"],"values":[["n"]]}]}]}`,
+			want: []SeriesChunk{
+				{Columns: []string{"key"}, Keys: []string{"m,a=1", `m,a=\,"é`}, Partial: true},
+				{Columns: []string{"key"}, Keys: []string{"n"}},
+			},
+		},
+		{
+			name:    "string row after timed rows",
+			in:      `{"results":[{"statement_id":0,"series":[{"name":"m","columns":["time","value"],"values":[[1,2],["k"]]}]}]}`,
+			wantErr: "row of one string after rows of a time",
+		},
+		{
+			name:    "timed row after string rows",
+			in:      `{"results":[{"statement_id":0,"series":[{"columns":["key"],"values":[["k"],[1,2]]}]}]}`,
+			wantErr: "row of a time after rows of one string",
+		},
+		{
+			name:    "string row of two cells",
+			in:      `{"results":[{"statement_id":0,"series":[{"columns":["key"],"values":[["k","l"]]}]}]}`,
+			wantErr: "row of a string has more cells",
+		},
+		{
+			name:    "string rows with two columns",
+			in:      `{"results":[{"statement_id":0,"series":[{"columns":["key","x"],"values":[["k"]]}]}]}`,
+			wantErr: "want the one column",
 		},
 		{
 			name:    "value out of range",

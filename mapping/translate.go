@@ -224,16 +224,26 @@ func orGroup(alts []string) string {
 // Matches accepts. retentionPolicy "" means the database's default.
 func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT first("` + FieldKey + `"::field), first("` + SpecialFieldKey + `"::field), first("` + HistogramSchemaField + `"::field) FROM `)
+	b.WriteString(discoverySelect)
 	s.from.appendTo(&b, retentionPolicy)
+	s.appendWhere(&b)
+	b.WriteString(" GROUP BY *")
+	return b.String()
+}
+
+// discoverySelect is the select list of DiscoveryQuery and
+// DiscoveryQueryOf.
+const discoverySelect = `SELECT first("` + FieldKey + `"::field), first("` + SpecialFieldKey + `"::field), first("` + HistogramSchemaField + `"::field) FROM `
+
+// appendWhere appends the WHERE clause of the selection: its tag
+// conditions and time range.
+func (s *Selection) appendWhere(b *strings.Builder) {
 	b.WriteString(" WHERE ")
 	if s.prefilter != "" {
 		b.WriteString(s.prefilter)
 		b.WriteString(" AND ")
 	}
 	b.WriteString(s.timeCond)
-	b.WriteString(" GROUP BY *")
-	return b.String()
 }
 
 // MeasurementQuery returns the statement that selects the samples of every
@@ -251,12 +261,7 @@ func (s *Selection) MeasurementQuery(retentionPolicy, storedMeasurement string) 
 	var b strings.Builder
 	b.WriteString("SELECT " + sampleSelectList + " FROM ")
 	measurementFrom(storedMeasurement).appendTo(&b, retentionPolicy)
-	b.WriteString(" WHERE ")
-	if s.prefilter != "" {
-		b.WriteString(s.prefilter)
-		b.WriteString(" AND ")
-	}
-	b.WriteString(s.timeCond)
+	s.appendWhere(&b)
 	b.WriteString(" GROUP BY *")
 	return b.String()
 }
@@ -416,4 +421,100 @@ func SampleValue(value, special float64) (float64, error) {
 		return value, nil
 	}
 	return SpecialValue(special)
+}
+
+// SeriesQuery returns the statement that lists, from InfluxDB's index, the
+// stored series that may match, as series keys:
+//
+//	SHOW SERIES FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end>
+//
+// InfluxDB applies the time range by shard, so the list may hold series
+// without samples in the range; it holds every series that has one. Split
+// each key with ParseSeriesKey, then decode and match it as a
+// DiscoveryQuery row. It costs a fraction of DiscoveryQuery, which reads a
+// point of every series.
+func (s *Selection) SeriesQuery(retentionPolicy string) string {
+	var b strings.Builder
+	b.WriteString("SHOW SERIES FROM ")
+	s.from.appendTo(&b, retentionPolicy)
+	s.appendWhere(&b)
+	return b.String()
+}
+
+// FieldKeysQuery returns the statement that lists the field keys and types
+// of the measurements the selection may read, for FieldsReadable:
+//
+//	SHOW FIELD KEYS FROM <from>
+func (s *Selection) FieldKeysQuery(retentionPolicy string) string {
+	var b strings.Builder
+	b.WriteString("SHOW FIELD KEYS FROM ")
+	s.from.appendTo(&b, retentionPolicy)
+	return b.String()
+}
+
+// FieldsReadable reads the field keys and types of one measurement (rows
+// of FieldKeysQuery, types as InfluxDB names them: float, integer, ...): a
+// measurement without native histograms whose samples are floats (field
+// FieldKey, of type float wherever it is) and special values. Its series
+// may be found with SeriesQuery and read with PromReadQuery (the floats)
+// and SpecialsQuery (the special values, if specials). Other measurements
+// need DiscoveryQueryOf and the /query reads.
+func FieldsReadable(keys, types []string) (ok, specials bool) {
+	for i, k := range keys {
+		switch {
+		case k == HistogramSchemaField:
+			return false, false
+		case k == FieldKey && types[i] != "float":
+			return false, false
+		case k == SpecialFieldKey:
+			specials = true
+		}
+	}
+	return true, specials
+}
+
+// DiscoveryQueryOf is DiscoveryQuery over the given stored measurements
+// only.
+func (s *Selection) DiscoveryQueryOf(retentionPolicy string, storedMeasurements []string) string {
+	var fc fromClause
+	var regexes []string
+	for _, m := range storedMeasurements {
+		if id, ok := quoteIdent(m); ok {
+			fc.idents = append(fc.idents, id)
+		} else {
+			regexes = append(regexes, exactRegex(m))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(discoverySelect)
+	if len(fc.idents) > 0 {
+		fc.appendTo(&b, retentionPolicy)
+	}
+	if len(regexes) > 0 {
+		if len(fc.idents) > 0 {
+			b.WriteString(", ")
+		}
+		fromClause{regex: strings.Join(regexes, "|")}.appendTo(&b, retentionPolicy)
+	}
+	s.appendWhere(&b)
+	b.WriteString(" GROUP BY *")
+	return b.String()
+}
+
+// SpecialsQuery returns the statement that selects the special values (NaN,
+// ±Inf, stale markers) of the series of one measurement that may match, in
+// the time range:
+//
+//	SELECT "special"::field FROM <rp>."<measurement>" WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
+//
+// Only series with such a sample come back; read each row's value with
+// SpecialValue. A row of a series that also has a float at its timestamp
+// loses to the float, as in FetchQuery.
+func (s *Selection) SpecialsQuery(retentionPolicy, storedMeasurement string) string {
+	var b strings.Builder
+	b.WriteString(`SELECT "` + SpecialFieldKey + `"::field FROM `)
+	measurementFrom(storedMeasurement).appendTo(&b, retentionPolicy)
+	s.appendWhere(&b)
+	b.WriteString(" GROUP BY *")
+	return b.String()
 }

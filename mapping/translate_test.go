@@ -340,3 +340,43 @@ func TestSampleValue(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexQueries: the statements of reads through the index and
+// /api/v1/prom/read share the selection's FROM and WHERE.
+func TestIndexQueries(t *testing.T) {
+	s := mustSelection(t, pm(re, "__name__", "up|a\rb"), pm(eq, "job", "a"))
+	where := ` WHERE "job"::tag = 'a' AND ` + timeRange
+	for _, tc := range []struct{ got, want string }{
+		{s.SeriesQuery("rp"), `SHOW SERIES FROM "rp"./^(?s:up|a\rb)$|^~b64~/` + where},
+		{s.FieldKeysQuery(""), `SHOW FIELD KEYS FROM /^(?s:up|a\rb)$|^~b64~/`},
+		{s.SpecialsQuery("", "up"), `SELECT "special"::field FROM "up"` + where + " GROUP BY *"},
+		{s.DiscoveryQueryOf("rp", []string{"up", "a\rb"}), discoverySelect + `"rp"."up", "rp"./^(?:a\x0db)$/` + where + " GROUP BY *"},
+		{s.DiscoveryQueryOf("", []string{"a\rb", "c\rd"}), discoverySelect + `/^(?:a\x0db)$|^(?:c\x0dd)$/` + where + " GROUP BY *"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got  %s\nwant %s", tc.got, tc.want)
+		}
+		if !strings.HasPrefix(tc.got, "SHOW") {
+			checkStatement(t, tc.got)
+		}
+	}
+}
+
+func TestFieldsReadable(t *testing.T) {
+	for _, tc := range []struct {
+		keys, types  []string
+		ok, specials bool
+	}{
+		{[]string{"value"}, []string{"float"}, true, false},
+		{[]string{"special", "value"}, []string{"float", "float"}, true, true},
+		{[]string{"special"}, []string{"float"}, true, true},
+		{[]string{"value"}, []string{"integer"}, false, false},
+		{[]string{"value", "value"}, []string{"float", "integer"}, false, false},
+		{[]string{"h_count", "h_schema", "value"}, []string{"float", "integer", "float"}, false, false},
+		{[]string{"start_ts", "value"}, []string{"integer", "float"}, true, false},
+	} {
+		if ok, specials := FieldsReadable(tc.keys, tc.types); ok != tc.ok || specials != tc.specials {
+			t.Errorf("FieldsReadable(%v, %v) = %v, %v; want %v, %v", tc.keys, tc.types, ok, specials, tc.ok, tc.specials)
+		}
+	}
+}
