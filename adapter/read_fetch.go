@@ -76,7 +76,7 @@ func runLen(series []*readSeries) int {
 
 // seriesQuery selects the samples of one stored series by its tags.
 func seriesQuery(sel *mapping.Selection, src readSource) string {
-	return sel.FetchQuery(src.rp, src.measurement, []map[string]string{src.tags})
+	return sel.FetchQuery(src.rp, src.measurement, []map[string]string{tagsOf(src.key)})
 }
 
 // fetchRun streams the samples of a run of series stored in one
@@ -88,7 +88,7 @@ func fetchRun(ctx context.Context, sel *mapping.Selection, run []*readSeries, q 
 	src := run[0].sources[0]
 	index := make(map[string]int, len(run))
 	for i, rs := range run {
-		index[tagsKey(rs.sources[0].tags)] = i
+		index[rs.sources[0].key] = i
 	}
 	o := newRunOrder(sink, run, maxWaitingSamples)
 	var values []float64
@@ -291,8 +291,8 @@ func fetchAlone(ctx context.Context, sel *mapping.Selection, rs *readSeries, sin
 // fetchSource reads the floats and the native histograms of one stored
 // series, in time order.
 func fetchSource(ctx context.Context, sel *mapping.Selection, src readSource) ([]readSample, error) {
-	tags := []map[string]string{src.tags}
-	key := tagsKey(src.tags)
+	tags := []map[string]string{tagsOf(src.key)}
+	key := src.key
 	var floats []readSample
 	var values []float64
 	err := src.pool.QueryStream(ctx, seriesQuery(sel, src), func(c *influxworker.SeriesChunk) error {

@@ -18,7 +18,10 @@ type readSource struct {
 	pool        *influxworker.Pool
 	rp          string
 	measurement string
-	tags        map[string]string
+	// key is the stored tags as tagsKey gives them (tagsOf reads them
+	// back): one string per series, where a map would cost several times
+	// as much in reads of 100k series.
+	key string
 	// histograms: native histogram samples in the time range.
 	histograms bool
 	// promRead: found in InfluxDB's index (it may have no sample in the
@@ -61,7 +64,6 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 		dbs = st.router.ReadDatabases(sel.Matchers())
 	}
 	p := &readPlan{sel: sel}
-	byLabels := map[string]*readSeries{}
 	var writeOnly []string
 	for _, db := range dbs {
 		pool, rp := st.pools[db], st.rp[db]
@@ -71,22 +73,15 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 			writeOnly = append(writeOnly, db)
 			continue
 		}
-		found := func(src readSource) error {
-			lbls, err := mapping.SeriesLabels(src.measurement, src.tags)
+		found := func(src readSource, tags map[string]string) error {
+			lbls, err := mapping.SeriesLabels(src.measurement, tags)
 			if err != nil {
 				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, src.measurement, err)
 			}
-			if !sel.Matches(lbls) {
-				return nil
+			if sel.Matches(lbls) {
+				src.key = tagsKey(tags)
+				p.series = append(p.series, &readSeries{labels: lbls, sources: []readSource{src}})
 			}
-			key := labelsKey(lbls)
-			rs := byLabels[key]
-			if rs == nil {
-				rs = &readSeries{labels: lbls}
-				byLabels[key] = rs
-				p.series = append(p.series, rs)
-			}
-			rs.sources = append(rs.sources, src)
 			return nil
 		}
 		if pool.PromReadable() {
@@ -102,13 +97,31 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 		// An empty answer would read as "no such data".
 		return nil, badRequest(fmt.Sprintf("the selector's series are stored only in write-only databases (transport: udp), which cannot be read: %s", strings.Join(writeOnly, ", ")))
 	}
-	slices.SortFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
+	// Stable: the sources of a series stay in the order of dbs.
+	slices.SortStableFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
+	p.series = mergeSources(p.series)
 	return p, nil
+}
+
+// mergeSources makes one series of the sorted series with the same labels:
+// one stored in several databases, or stored twice in one (in the
+// reversible form by promflux and plainly by another writer).
+func mergeSources(series []*readSeries) []*readSeries {
+	out := series[:0]
+	for _, rs := range series {
+		if n := len(out); n > 0 && mapping.CompareLabels(out[n-1].labels, rs.labels) == 0 {
+			out[n-1].sources = append(out[n-1].sources, rs.sources...)
+			continue
+		}
+		out = append(out, rs)
+	}
+	clear(series[len(out):])
+	return out
 }
 
 // discover passes found every series with a sample in the time range that
 // the discovery statement q lists.
-func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string, found func(readSource) error) error {
+func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string, found func(readSource, map[string]string) error) error {
 	firsts := make([]float64, 3)
 	return pool.QueryStream(ctx, q, func(c *influxworker.SeriesChunk) error {
 		if len(c.Times) == 0 {
@@ -118,85 +131,76 @@ func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string,
 			firsts[i], _ = cell(c, i, 0)
 		}
 		d := mapping.ReadDiscovery(firsts)
-		return found(readSource{pool: pool, rp: rp, measurement: c.Name, tags: presentTags(c.Tags), histograms: d.Histograms})
+		return found(readSource{pool: pool, rp: rp, measurement: c.Name, histograms: d.Histograms}, c.Tags)
 	})
 }
 
 // discoverIndexed finds the series of a database read through
 // /api/v1/prom/read: from InfluxDB's index in measurements of floats and
 // special values (mapping.FieldsReadable), with discover in the others.
-func discoverIndexed(ctx context.Context, sel *mapping.Selection, pool *influxworker.Pool, rp string, found func(readSource) error) error {
+// SHOW FIELD KEYS and SHOW SERIES are asked at the same time.
+func discoverIndexed(ctx context.Context, sel *mapping.Selection, pool *influxworker.Pool, rp string, found func(readSource, map[string]string) error) error {
+	type indexed struct {
+		measurement string
+		tags        map[string]string
+	}
+	var keys []indexed
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seriesErr := make(chan error, 1)
+	go func() {
+		seriesErr <- pool.QueryStream(ctx, sel.SeriesQuery(rp), func(c *influxworker.SeriesChunk) error {
+			for _, key := range c.Keys {
+				m, tags, err := mapping.ParseSeriesKey(key)
+				if err != nil {
+					return fmt.Errorf("%w: series key %q: %w", errStoredValue, key, err)
+				}
+				keys = append(keys, indexed{m, tags})
+			}
+			return nil
+		})
+	}()
 	resp, err := pool.Query(ctx, sel.FieldKeysQuery(rp))
+	if err != nil {
+		cancel() // SHOW SERIES is of no use any more
+	}
+	if serr := <-seriesErr; err == nil {
+		err = serr
+	}
 	if err != nil {
 		return err
 	}
-	indexed := map[string]bool{} // measurement: has special values
+	specials := map[string]bool{} // of the measurements read from the index
 	var others []string
 	for _, res := range resp.Results {
 		for _, series := range res.Series {
-			keys, types := make([]string, len(series.Values)), make([]string, len(series.Values))
+			fields, types := make([]string, len(series.Values)), make([]string, len(series.Values))
 			for i, row := range series.Values {
 				if len(row) == 2 {
-					keys[i], _ = row[0].(string)
+					fields[i], _ = row[0].(string)
 					types[i], _ = row[1].(string)
 				}
 			}
-			if ok, specials := mapping.FieldsReadable(keys, types); ok {
-				indexed[series.Name] = specials
+			if ok, sp := mapping.FieldsReadable(fields, types); ok {
+				specials[series.Name] = sp
 			} else {
 				others = append(others, series.Name)
 			}
 		}
 	}
-	if len(others) > 0 {
-		if err := discover(ctx, sel.DiscoveryQueryOf(rp, others), pool, rp, found); err != nil {
+	for _, k := range keys {
+		sp, ok := specials[k.measurement]
+		if !ok {
+			continue // read with discover, or new since SHOW FIELD KEYS
+		}
+		if err := found(readSource{pool: pool, rp: rp, measurement: k.measurement, promRead: true, specials: sp}, k.tags); err != nil {
 			return err
 		}
 	}
-	if len(indexed) == 0 {
+	if len(others) == 0 {
 		return nil
 	}
-	return pool.QueryStream(ctx, sel.SeriesQuery(rp), func(c *influxworker.SeriesChunk) error {
-		for _, key := range c.Keys {
-			m, tags, err := mapping.ParseSeriesKey(key)
-			if err != nil {
-				return fmt.Errorf("%w: series key %q: %w", errStoredValue, key, err)
-			}
-			specials, ok := indexed[m]
-			if !ok {
-				continue // not indexed, or new since SHOW FIELD KEYS
-			}
-			if err := found(readSource{pool: pool, rp: rp, measurement: m, tags: tags, promRead: true, specials: specials}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// presentTags copies the tags a series has. With GROUP BY * InfluxDB lists
-// every tag key of every measurement read, "" for the keys the series
-// lacks; a series is named by the others.
-func presentTags(tags map[string]string) map[string]string {
-	out := make(map[string]string, len(tags))
-	for k, v := range tags {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// labelsKey identifies a label set; \xff cannot occur in valid UTF-8.
-func labelsKey(lbls []prompb.Label) string {
-	var b strings.Builder
-	for _, l := range lbls {
-		b.WriteString(l.Name)
-		b.WriteByte(0xff)
-		b.WriteString(l.Value)
-		b.WriteByte(0xff)
-	}
-	return b.String()
+	return discover(ctx, sel.DiscoveryQueryOf(rp, others), pool, rp, found)
 }
 
 // tagsKey identifies a stored tag set as InfluxDB reports it (empty values
@@ -217,4 +221,17 @@ func tagsKey(tags map[string]string) string {
 		b.WriteByte(0xff)
 	}
 	return b.String()
+}
+
+// tagsOf reads back the tags of a tagsKey. InfluxDB's answers are JSON,
+// whose strings are valid UTF-8, so \xff separates them unambiguously.
+func tagsOf(key string) map[string]string {
+	tags := map[string]string{}
+	for key != "" {
+		k, rest, _ := strings.Cut(key, "\xff")
+		v, rest, _ := strings.Cut(rest, "\xff")
+		tags[k] = v
+		key = rest
+	}
+	return tags
 }

@@ -160,7 +160,7 @@ func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*read
 	src := group[0].sources[0]
 	tags := make([]map[string]string, len(group))
 	for i, rs := range group {
-		tags[i] = rs.sources[0].tags
+		tags[i] = tagsOf(rs.sources[0].key)
 	}
 	body, err := remote.EncodeReadRequest(sel.PromReadQuery(src.measurement, tags))
 	if err != nil {
@@ -187,13 +187,20 @@ func emitPromRead(g promReadGroup, specials map[string][]readSample, sink series
 		}
 	}
 	for _, rs := range g.series {
-		key := tagsKey(rs.sources[0].tags)
+		key := rs.sources[0].key
 		var floats []prompb.Sample
 		if ts := byTags[key]; ts != nil {
 			floats = ts.Samples
 		}
 		sp := specials[key]
-		if len(floats)+len(sp) == 0 {
+		switch {
+		case len(floats)+len(sp) == 0:
+			continue
+		case len(sp) == 0:
+			// The answer is dropped after this: its samples are the sink's.
+			if err := sink.Series(rs, floats); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := sink.StartSeries(rs); err != nil {

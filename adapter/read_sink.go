@@ -13,6 +13,9 @@ type seriesSink interface {
 	Append(t int64, v float64) error
 	AppendHistogram(t int64, h *prompb.Histogram) error
 	EndSeries() error
+	// Series hands over a whole series of float samples at once, outside
+	// StartSeries and EndSeries; the sink may keep samples.
+	Series(rs *readSeries, samples []prompb.Sample) error
 }
 
 // limitSink passes samples on until read.max_samples of them, then fails
@@ -37,6 +40,13 @@ func (l *limitSink) Append(t int64, v float64) error {
 	return l.seriesSink.Append(t, v)
 }
 
+func (l *limitSink) Series(rs *readSeries, samples []prompb.Sample) error {
+	if l.n += int64(len(samples)); l.n > l.limit {
+		return errTooManySamples{limit: l.limit}
+	}
+	return l.seriesSink.Series(rs, samples)
+}
+
 func (l *limitSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	if err := l.count(); err != nil {
 		return err
@@ -57,6 +67,18 @@ func (c *chunkedSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	return c.cw.AppendHistogram(t, h)
 }
 
+func (c *chunkedSink) Series(rs *readSeries, samples []prompb.Sample) error {
+	if err := c.StartSeries(rs); err != nil {
+		return err
+	}
+	for _, s := range samples {
+		if err := c.cw.Append(s.Timestamp, s.Value); err != nil {
+			return err
+		}
+	}
+	return c.EndSeries()
+}
+
 // samplesSink collects one query's series for a SAMPLES response.
 type samplesSink struct {
 	series []*prompb.TimeSeries
@@ -64,6 +86,13 @@ type samplesSink struct {
 
 func (s *samplesSink) StartSeries(rs *readSeries) error {
 	s.series = append(s.series, &prompb.TimeSeries{Labels: rs.labels})
+	return nil
+}
+
+func (s *samplesSink) Series(rs *readSeries, samples []prompb.Sample) error {
+	if len(samples) > 0 {
+		s.series = append(s.series, &prompb.TimeSeries{Labels: rs.labels, Samples: samples})
+	}
 	return nil
 }
 
