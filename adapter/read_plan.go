@@ -122,7 +122,7 @@ func mergeSources(series []*readSeries) []*readSeries {
 // discover passes found every series with a sample in the time range that
 // the discovery statement q lists.
 func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string, found func(readSource, map[string]string) error) error {
-	firsts := make([]float64, 3)
+	firsts := make([]float64, mapping.DiscoveryColumns)
 	return pool.QueryStream(ctx, q, func(c *influxworker.SeriesChunk) error {
 		if len(c.Times) == 0 {
 			return nil

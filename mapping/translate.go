@@ -231,6 +231,10 @@ func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	return b.String()
 }
 
+// DiscoveryColumns is the number of value columns of a DiscoveryQuery row,
+// which ReadDiscovery reads.
+const DiscoveryColumns = 3
+
 // discoverySelect is the select list of DiscoveryQuery and
 // DiscoveryQueryOf.
 const discoverySelect = `SELECT first("` + FieldKey + `"::field), first("` + SpecialFieldKey + `"::field), first("` + HistogramSchemaField + `"::field) FROM `
