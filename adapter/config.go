@@ -82,19 +82,27 @@ func (c WriteConfig) concurrency() int {
 // ReadConfig bounds remote-read queries.
 type ReadConfig struct {
 	// MaxSamples is the most samples one query of a read request may
-	// return; a larger query is refused with 400 before any sample is read.
+	// return, counted as they are read: a SAMPLES answer over it is a 400,
+	// a streamed one a 400 until its first frame and broken off after.
 	MaxSamples int64 `yaml:"max_samples,omitempty"`
 	// Timeout bounds a whole read request, InfluxDB's answers included.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// MaxConcurrency is how many read requests are answered at once; the
+	// others wait for their turn within Timeout. A read has up to two
+	// requests to a database in flight, so that the default with the
+	// default pool (8 workers, 16 waiting) never finds it overloaded.
+	MaxConcurrency int `yaml:"max_concurrency,omitempty"`
 }
 
 // DefaultReadConfig holds the read defaults. MaxSamples is Prometheus's own
-// --storage.remote.read-sample-limit; Timeout is just under Prometheus's
-// default remote_read remote_timeout of 1m, so that promflux gives up first
-// and says why.
+// --storage.remote.read-sample-limit and MaxConcurrency its
+// --storage.remote.read-concurrent-limit; Timeout is just under
+// Prometheus's default remote_read remote_timeout of 1m, so that promflux
+// gives up first and says why.
 var DefaultReadConfig = ReadConfig{
-	MaxSamples: 5e7,
-	Timeout:    model.Duration(55 * time.Second),
+	MaxSamples:     5e7,
+	Timeout:        model.Duration(55 * time.Second),
+	MaxConcurrency: 10,
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler: it applies the defaults of every
@@ -150,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Read.Timeout <= 0 {
 		return errors.New("read.timeout must be > 0")
+	}
+	if c.Read.MaxConcurrency <= 0 {
+		return fmt.Errorf("read.max_concurrency must be > 0, got %d", c.Read.MaxConcurrency)
 	}
 	for i, r := range c.Routes {
 		if !names[r.Database] {

@@ -81,17 +81,18 @@ func TestCheckConfigServers(t *testing.T) {
 // naming the key at fault.
 func TestLoadConfigBad(t *testing.T) {
 	for file, want := range map[string]string{
-		"unknown_key.bad.yml":          "field colour not found",
-		"missing_url.bad.yml":          "url is required",
-		"route_undefined.bad.yml":      `routes[0] (match "{job=\"x\"}"): database "nope" is not the name of a configured database`,
-		"bad_selector.bad.yml":         `match: invalid series selector "{job=}"`,
-		"duplicate_name.bad.yml":       `databases[1]: duplicate name "a"`,
-		"no_default.bad.yml":           "default_database is required when more than one database is configured",
-		"default_undefined.bad.yml":    `default_database: "b" is not the name of a configured database`,
-		"empty.bad.yml":                "databases: at least one database is required",
-		"zero_limit.bad.yml":           "limits.max_request_bytes must be > 0",
-		"negative_concurrency.bad.yml": "write.max_concurrency must be >= 0, got -1",
-		"zero_wait.bad.yml":            "write.max_wait must be > 0",
+		"unknown_key.bad.yml":               "field colour not found",
+		"missing_url.bad.yml":               "url is required",
+		"route_undefined.bad.yml":           `routes[0] (match "{job=\"x\"}"): database "nope" is not the name of a configured database`,
+		"bad_selector.bad.yml":              `match: invalid series selector "{job=}"`,
+		"duplicate_name.bad.yml":            `databases[1]: duplicate name "a"`,
+		"no_default.bad.yml":                "default_database is required when more than one database is configured",
+		"default_undefined.bad.yml":         `default_database: "b" is not the name of a configured database`,
+		"empty.bad.yml":                     "databases: at least one database is required",
+		"zero_limit.bad.yml":                "limits.max_request_bytes must be > 0",
+		"negative_concurrency.bad.yml":      "write.max_concurrency must be >= 0, got -1",
+		"zero_wait.bad.yml":                 "write.max_wait must be > 0",
+		"negative_read_concurrency.bad.yml": "read.max_concurrency must be > 0, got -2",
 	} {
 		t.Run(file, func(t *testing.T) {
 			_, err := LoadConfigFile(filepath.Join("testdata", file))

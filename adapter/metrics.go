@@ -13,6 +13,7 @@ type metrics struct {
 	samplesSkipped  *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
 	writesWaiting   prometheus.Gauge
+	readsWaiting    prometheus.Gauge
 	readsAborted    prometheus.Counter
 	reloadSuccess   prometheus.Gauge
 	reloadTime      prometheus.Gauge
@@ -47,10 +48,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "write_requests_waiting",
 			Help:      "Remote-write requests waiting for their turn to be read and decoded (write.max_concurrency).",
 		}),
+		readsWaiting: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Name:      "read_requests_waiting",
+			Help:      "Remote-read requests waiting for their turn (read.max_concurrency).",
+		}),
 		readsAborted: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Name:      "reads_aborted_total",
-			Help:      "Remote-read answers broken off after they started: the client went away or a database failed mid-stream.",
+			Help:      "Remote-read answers broken off after they started: the client went away, a database failed mid-stream, or the query passed read.max_samples.",
 		}),
 		reloadSuccess: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "promflux",

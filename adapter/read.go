@@ -45,6 +45,11 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(st.cfg.Read.Timeout))
 	defer cancel()
+	if err := s.takeReadSlot(ctx, st); err != nil {
+		writeError(w, s.logger, err)
+		return
+	}
+	defer func() { <-st.readSlots }()
 
 	plans := make([]*readPlan, len(req.Queries))
 	for i, q := range req.Queries {
@@ -86,6 +91,26 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		if err := remote.WriteReadResponse(w, resp); err != nil {
 			s.readAborted(err)
 		}
+	}
+}
+
+// takeReadSlot waits for the turn of a read: at most read.max_concurrency
+// are answered at once, each with up to two requests to a database in
+// flight, so that a crowd of dashboards queues here instead of finding the
+// database's pool overloaded. It gives up when ctx (read.timeout) ends.
+func (s *Server) takeReadSlot(ctx context.Context, st *state) error {
+	select {
+	case st.readSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	s.metrics.readsWaiting.Inc()
+	defer s.metrics.readsWaiting.Dec()
+	select {
+	case st.readSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return unavailable(fmt.Sprintf("overloaded, retry later: no turn among the %d reads answered at once (read.max_concurrency): %v", cap(st.readSlots), ctx.Err()))
 	}
 }
 

@@ -1,10 +1,14 @@
 package adapter
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/prompb"
 )
@@ -166,5 +170,28 @@ func TestRunOrder(t *testing.T) {
 				t.Errorf("after finish: %d series, %d samples waiting", len(o.waiting), o.waitingSamples)
 			}
 		})
+	}
+}
+
+// TestReadSlots: past read.max_concurrency a read waits for a turn, and is
+// answered 503 when its time runs out first.
+func TestReadSlots(t *testing.T) {
+	srv, _ := startAdapter(t, "databases:\n  - {name: a, url: \"http://127.0.0.1:1\", database: p}\nread: {max_concurrency: 1}\n")
+	st := srv.state.Load()
+	if err := srv.takeReadSlot(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := srv.takeReadSlot(ctx, st)
+	var he *httpError
+	if !errors.As(err, &he) || he.status != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "read.max_concurrency") {
+		t.Fatalf("second read while the first is answered: %v, want 503 naming read.max_concurrency", err)
+	}
+	got := make(chan error)
+	go func() { got <- srv.takeReadSlot(context.Background(), st) }()
+	<-st.readSlots // the first read ends
+	if err := <-got; err != nil {
+		t.Fatalf("waiting read after the first ended: %v", err)
 	}
 }

@@ -58,6 +58,8 @@ type state struct {
 	// writeSlots holds a token per remote-write request being read,
 	// decoded or encoded (write.max_concurrency).
 	writeSlots chan struct{}
+	// readSlots holds one token per read request being answered.
+	readSlots chan struct{}
 }
 
 // New loads the configuration file and builds the pools. It fails on an
@@ -146,7 +148,7 @@ func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker
 		}
 		pools[dbc.Name] = p
 	}
-	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency())}, nil
+	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency()), readSlots: make(chan struct{}, cfg.Read.MaxConcurrency)}, nil
 }
 
 // ensureDatabases creates the databases configured with create_database.

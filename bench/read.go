@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -194,8 +195,12 @@ func runDashboard(client *http.Client, o *readOptions, bodies [][]byte, pids []i
 	}
 	slices.Sort(latencies)
 	p50, p99 := percentile(latencies, 0.5), percentile(latencies, 0.99)
-	fmt.Printf("%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\n", o.label, o.respType, o.concurrency, len(latencies),
-		float64(len(latencies))/elapsed.Seconds(), millis(p50), millis(p99), sumErrors(errs), peakRSS(usage))
+	errText := "0"
+	if len(errs) > 0 {
+		errText = formatPairs(errs, strconv.Itoa)
+	}
+	fmt.Printf("%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\n", o.label, o.respType, o.concurrency, len(latencies),
+		float64(len(latencies))/elapsed.Seconds(), millis(p50), millis(p99), errText, peakRSS(usage))
 	if o.csvPath == "" {
 		return nil
 	}
@@ -217,14 +222,6 @@ func runDashboard(client *http.Client, o *readOptions, bodies [][]byte, pids []i
 func firstWord(s string) string {
 	w, _, _ := strings.Cut(s, " ")
 	return w
-}
-
-func sumErrors(errs map[string]int) int {
-	n := 0
-	for _, v := range errs {
-		n += v
-	}
-	return n
 }
 
 // readOnce sends one read request and decodes the whole answer, as
