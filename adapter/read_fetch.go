@@ -49,6 +49,8 @@ func (s *Server) fetch(ctx context.Context, p *readPlan, sink seriesSink) error 
 		if err != nil {
 			return err
 		}
+		// Answered: its labels and tags need not stay in memory.
+		clear(p.series[i : i+n])
 		i += n
 	}
 	return nil

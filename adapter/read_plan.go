@@ -140,23 +140,15 @@ func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string,
 // special values (mapping.FieldsReadable), with discover in the others.
 // SHOW FIELD KEYS and SHOW SERIES are asked at the same time.
 func discoverIndexed(ctx context.Context, sel *mapping.Selection, pool *influxworker.Pool, rp string, found func(readSource, map[string]string) error) error {
-	type indexed struct {
-		measurement string
-		tags        map[string]string
-	}
-	var keys []indexed
+	var keys []string
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	seriesErr := make(chan error, 1)
 	go func() {
 		seriesErr <- pool.QueryStream(ctx, sel.SeriesQuery(rp), func(c *influxworker.SeriesChunk) error {
-			for _, key := range c.Keys {
-				m, tags, err := mapping.ParseSeriesKey(key)
-				if err != nil {
-					return fmt.Errorf("%w: series key %q: %w", errStoredValue, key, err)
-				}
-				keys = append(keys, indexed{m, tags})
-			}
+			// Split later, one at a time: a map per series held for all
+			// of them would cost several times the keys.
+			keys = append(keys, c.Keys...)
 			return nil
 		})
 	}()
@@ -188,12 +180,17 @@ func discoverIndexed(ctx context.Context, sel *mapping.Selection, pool *influxwo
 			}
 		}
 	}
-	for _, k := range keys {
-		sp, ok := specials[k.measurement]
+	for i, key := range keys {
+		keys[i] = ""
+		m, tags, err := mapping.ParseSeriesKey(key)
+		if err != nil {
+			return fmt.Errorf("%w: series key %q: %w", errStoredValue, key, err)
+		}
+		sp, ok := specials[m]
 		if !ok {
 			continue // read with discover, or new since SHOW FIELD KEYS
 		}
-		if err := found(readSource{pool: pool, rp: rp, measurement: k.measurement, promRead: true, specials: sp}, k.tags); err != nil {
+		if err := found(readSource{pool: pool, rp: rp, measurement: m, promRead: true, specials: sp}, tags); err != nil {
 			return err
 		}
 	}
