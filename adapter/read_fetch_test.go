@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/promflux/promflux/mapping"
 )
 
 // recordingSink writes what it is given as "name:t=v,t=v;" per series.
@@ -193,5 +196,26 @@ func TestReadSlots(t *testing.T) {
 	<-st.readSlots // the first read ends
 	if err := <-got; err != nil {
 		t.Fatalf("waiting read after the first ended: %v", err)
+	}
+}
+
+func TestFirstGroupSize(t *testing.T) {
+	for _, tc := range []struct {
+		start, end int64
+		want       int
+	}{
+		{0, 0, maxPromReadSeries},             // one sample per series at most
+		{0, 3600_000, promReadSamples / 3601}, // an hour: 72
+		{0, 30 * 24 * 3600_000, 1},            // a month
+		{math.MinInt64, math.MaxInt64, 1},     // overflow
+		{1000, 999, maxPromReadSeries},        // an empty range
+	} {
+		sel, err := mapping.NewSelection(&prompb.Query{StartTimestampMs: tc.start, EndTimestampMs: tc.end, Matchers: []*prompb.LabelMatcher{{Name: "__name__", Value: "up"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := firstGroupSize(sel); got != tc.want {
+			t.Errorf("firstGroupSize(%d..%d) = %d, want %d", tc.start, tc.end, got, tc.want)
+		}
 	}
 }

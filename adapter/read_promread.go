@@ -29,13 +29,14 @@ const (
 )
 
 // fetchPromRead reads a run of series found in the index: their floats
-// through InfluxDB's own /api/v1/prom/read, a group at a time, the first
-// of one series, and their special values (if the measurement has any)
+// through InfluxDB's own /api/v1/prom/read, a group at a time (see
+// firstGroupSize and askPromRead), and their special values (if the measurement has any)
 // through /query first. The next group is asked for while the sink takes
 // the last one, so that InfluxDB and promflux work at the same time; at
-// most two answers are held. It returns how many series of the run it
-// answered: when the server turns out to have no such endpoint
-// (influxworker.ErrNoPromRead) the caller reads the rest through /query.
+// most three answers are held (being answered, waiting, arriving). It
+// returns how many series of the run it answered: when the server turns
+// out to have no such endpoint (influxworker.ErrNoPromRead) the caller
+// reads the rest through /query.
 func fetchPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, sink seriesSink) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -114,9 +115,9 @@ type promReadGroup struct {
 }
 
 // askPromRead sends the requests of a run, in order, into groups, and
-// closes it. Each group holds as many series as promReadSamples allows at
-// the samples per series seen so far; a group whose answer passes
-// maxPromReadBytes is asked again in quarters.
+// closes it. After the first, each group holds as many series as
+// promReadSamples allows at the samples per series seen so far; a group
+// whose answer passes maxPromReadBytes is asked again in quarters.
 func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, groups chan<- promReadGroup) {
 	defer close(groups)
 	send := func(g promReadGroup) bool {
@@ -127,7 +128,7 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 			return false
 		}
 	}
-	done, size := 0, 1
+	done, size := 0, firstGroupSize(sel)
 	var seenSeries, seenSamples int
 	for done < len(run) {
 		group := run[done:min(done+size, len(run))]
@@ -153,6 +154,23 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 		}
 		size = min(maxPromReadSeries, max(1, promReadSamples*seenSeries/max(1, seenSamples)))
 	}
+}
+
+// firstGroupSize is the size of a run's first group, before any series
+// was read: as many series as fit in promReadSamples if each had a sample
+// every second of the time range (Prometheus scrapes less often), so that
+// the range a dashboard reads (an hour: 72 series) costs one request,
+// and a month one series at a time until the samples per series are known.
+func firstGroupSize(sel *mapping.Selection) int {
+	d := sel.End() - sel.Start()
+	if sel.End() >= sel.Start() && d < 0 {
+		return 1 // a range wider than int64 milliseconds
+	}
+	perSeries := max(1, d/1000+1) // an empty range (refused by remote) reads nothing
+	if perSeries > promReadSamples {
+		return 1
+	}
+	return int(min(maxPromReadSeries, promReadSamples/perSeries))
 }
 
 // askPromReadGroup reads the series of group with one request.
