@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -637,4 +638,37 @@ func TestIntegrationReadPromReadFallbacks(t *testing.T) {
 			t.Errorf("/api/v1/prom/read asked %d times, want once", n)
 		}
 	})
+}
+
+// TestIntegrationReadLimitMidStream: a streamed answer that passes
+// read.max_samples after its first frame left is broken off, so that the
+// client sees an error and never a short answer that looks complete, and
+// the abort is counted.
+func TestIntegrationReadLimitMidStream(t *testing.T) {
+	influx := influxtest.Start(t)
+	for _, endpoint := range readEndpoints {
+		t.Run(endpoint, func(t *testing.T) {
+			// The first series of http_requests_total in label order has
+			// 300 samples, the next 10.
+			config := strings.ReplaceAll(influxConfig(influx.URL(), "prom"), "create_database: true,", "create_database: true, read_endpoint: "+endpoint+",")
+			_, ts := startAdapter(t, config+"read: {max_samples: 305}\n")
+			if r := writeV1(t, ts.URL+"/api/v1/write", readSet()...); r.status != http.StatusNoContent {
+				t.Fatalf("write: %d %s", r.status, r.body)
+			}
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/read", bytes.NewReader(readBody(t, streamedOnly, query(t, `http_requests_total`, 0, 2_000_000))))
+			req.Header.Set("Content-Encoding", "snappy")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK || err == nil {
+				t.Fatalf("status %d, body read error %v (%d bytes): want 200 and a broken body", resp.StatusCode, err, len(body))
+			}
+			if !strings.Contains(get(t, ts.URL+"/metrics"), "promflux_reads_aborted_total 1") {
+				t.Error("promflux_reads_aborted_total is not 1")
+			}
+		})
+	}
 }
