@@ -1,7 +1,7 @@
 package remote
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
@@ -23,28 +23,41 @@ func EncodeReadRequest(queries ...*prompb.Query) ([]byte, error) {
 }
 
 // ReadSamplesResponse reads a SAMPLES answer from r and decodes it, like
-// DecodeReadResponse, refusing answers of more than maxBytes compressed
-// or decoded with an error that wraps ErrTooLarge, before decoding them.
+// DecodeReadResponse but without exemplars and native histograms (see
+// decodeSamplesResponse), refusing answers of more than maxBytes
+// compressed or decoded with an error that wraps ErrTooLarge, before
+// decoding them.
 func ReadSamplesResponse(r io.Reader, maxBytes int64) (*prompb.ReadResponse, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
-	switch {
-	case err != nil:
-		return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", n, err)
-	case n > maxBytes:
-		return nil, newError(ErrTooLarge, "read response over %d bytes", maxBytes)
-	}
-	raw, err := decodeSnappy(buf.Bytes(), maxBytes)
-	if err != nil {
-		if size, lenErr := snappy.DecodedLen(buf.Bytes()); lenErr == nil && int64(size) > maxBytes {
-			return nil, newError(ErrTooLarge, "read response of %d bytes decoded, over %d", size, maxBytes)
+	body := getBuffer()
+	defer func() { putBuffer(body) }()
+	lr := io.LimitReader(r, maxBytes+1)
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
 		}
+		n, err := lr.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if int64(len(body)) > maxBytes {
+			return nil, newError(ErrTooLarge, "read response over %d bytes", maxBytes)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", len(body), err)
+		}
+	}
+	if size, err := snappy.DecodedLen(body); err == nil && int64(size) > maxBytes {
+		return nil, newError(ErrTooLarge, "read response of %d bytes decoded, over %d", size, maxBytes)
+	}
+	raw, err := decodeSnappy(body, maxBytes)
+	if err != nil {
 		return nil, newError(ErrInvalid, "cannot decode read response: %w", err)
 	}
 	defer putBuffer(raw)
-	var resp prompb.ReadResponse
-	if err := resp.Unmarshal(raw); err != nil {
+	resp, err := decodeSamplesResponse(raw)
+	if err != nil {
 		return nil, newError(ErrInvalid, "cannot unmarshal read response from %d bytes: %w", len(raw), err)
 	}
-	return &resp, nil
+	return resp, nil
 }
