@@ -6,7 +6,11 @@
 // (GET and POST /query), streams the results of large ones (chunked /query,
 // decoded row by row into typed columns), writes line protocol (POST
 // /write, the lines of concurrent writes coalesced into bounded batches, see
-// Pool.Write), records its health (Pool.Health), reuses connections, bounds
+// Pool.Write), reads float samples through InfluxDB 1.x's own
+// /api/v1/prom/read where the server offers it (Pool.PromRead,
+// Pool.PromReadable: the bytes of a Prometheus remote-read request and
+// answer, which the package does not decode), records its health from
+// pings, reuses connections, bounds
 // the number of concurrent requests and the memory of queued writes,
 // applies a timeout to each request and classifies
 // every failure as permanent (InfluxDB refused the data for good) or
@@ -27,7 +31,7 @@
 // errors or logs. Config.Transport udp packs writes into datagrams: a
 // write-only, fire-and-forget pool, see Pool.WriteOnly.
 //
-// The package deals in line protocol bytes and InfluxQL strings only. It must
-// not know Prometheus: encoding series into line protocol belongs to mapping,
+// The package deals in line protocol bytes, InfluxQL strings and opaque
+// remote-read bodies only. It must not know Prometheus: encoding series into line protocol belongs to mapping,
 // turning an Error into an HTTP status code belongs to adapter.
 package influxworker

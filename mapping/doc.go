@@ -10,7 +10,10 @@
 // used for names and values that line protocol cannot carry into InfluxDB
 // 1.x unchanged, the routing of series to databases by PromQL series
 // selectors, and, for remote read, the translation of Prometheus matchers
-// into InfluxQL (Selection) and of stored series back into labels. docs/schema.md describes the schema for operators.
+// into InfluxQL and into queries of InfluxDB 1.x's own remote-read
+// endpoint (Selection), of series keys into stored tags (ParseSeriesKey)
+// and of stored series back into labels. docs/schema.md describes the
+// schema for operators.
 //
 // The package is pure: it performs no I/O, knows nothing about HTTP, the
 // Prometheus wire protocols or how points reach InfluxDB, and keeps no

@@ -24,7 +24,9 @@
 // XOR, HISTOGRAM and FLOAT_HISTOGRAM chunks built sample by sample
 // (ChunkedWriter), so that a streamed answer never holds more than one
 // frame. ChunkedReader and DecodeReadResponse are the client side, for tests
-// and load generators.
+// and load generators; EncodeReadRequest and ReadSamplesResponse are the
+// client side promflux uses to read from InfluxDB 1.x's own remote-read
+// endpoint.
 //
 // The package must not know InfluxDB, routing, matcher semantics or HTTP
 // status codes: it reports failures as errors wrapping ErrUnsupported,
