@@ -536,15 +536,7 @@ func TestIntegrationReadOrder(t *testing.T) {
 func TestIntegrationReadPromReadFallbacks(t *testing.T) {
 	influx := influxtest.Start(t)
 	influx.CreateDatabase(t, "other")
-	lines := "intval,job=a value=5i 1000\nfloatval,job=b value=7.5 2000\n"
-	resp, err := http.Post(influx.URL()+"/write?db=other&precision=ms", "text/plain", strings.NewReader(lines))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("write: %d", resp.StatusCode)
-	}
+	writeLines(t, influx.URL(), "other", "intval,job=a value=5i 1000\nfloatval,job=b value=7.5 2000\n")
 	want := []prompb.TimeSeries{
 		series("floatval", []string{"job", "b"}, prompb.Sample{Value: 7.5, Timestamp: 2000}),
 		series("intval", []string{"job", "a"}, prompb.Sample{Value: 5, Timestamp: 1000}),
@@ -567,15 +559,7 @@ func TestIntegrationReadPromReadFallbacks(t *testing.T) {
 	t.Run("escaped series keys", func(t *testing.T) {
 		// Found through SHOW SERIES, whose keys promflux splits as
 		// InfluxDB does, and read through /query, which reports the tags.
-		lines := `esc\,m\ x,k=a\,b,l=c\ d value=1 1000` + "\n" + `esc\,m\ x,k=a\=b,l=e value=2 1000` + "\n" + `esc\,m\ x,k=f\\g,l=h value=3 1000` + "\n"
-		resp, err := http.Post(influx.URL()+"/write?db=other&precision=ms", "text/plain", strings.NewReader(lines))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("write: %d", resp.StatusCode)
-		}
+		writeLines(t, influx.URL(), "other", `esc\,m\ x,k=a\,b,l=c\ d value=1 1000`+"\n"+`esc\,m\ x,k=a\=b,l=e value=2 1000`+"\n"+`esc\,m\ x,k=f\\g,l=h value=3 1000`+"\n")
 		want := []prompb.TimeSeries{
 			series("esc,m x", []string{"k", "a,b", "l", "c d"}, prompb.Sample{Value: 1, Timestamp: 1000}),
 			series("esc,m x", []string{"k", "a=b", "l", "e"}, prompb.Sample{Value: 2, Timestamp: 1000}),
@@ -670,5 +654,19 @@ func TestIntegrationReadLimitMidStream(t *testing.T) {
 				t.Error("promflux_reads_aborted_total is not 1")
 			}
 		})
+	}
+}
+
+// writeLines writes line protocol with millisecond timestamps straight to
+// InfluxDB, as another writer would.
+func writeLines(t *testing.T, influxURL, db, lines string) {
+	t.Helper()
+	resp, err := http.Post(influxURL+"/write?db="+db+"&precision=ms", "text/plain", strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("write: %d", resp.StatusCode)
 	}
 }
