@@ -42,29 +42,48 @@ func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	if contentLength > limit {
 		return nil, newError(ErrTooLarge, "request body of %d bytes exceeds limits.max_request_bytes (%d)", contentLength, limit)
 	}
+	buf, n, err := readLimited(body, contentLength, limit)
+	switch {
+	case errors.Is(err, errOverLimit):
+		return nil, newError(ErrTooLarge, "request body exceeds limits.max_request_bytes (%d)", limit)
+	case err != nil:
+		return nil, newError(ErrIncomplete, "cannot read request body after %d bytes: %w", n, err)
+	}
+	return buf, nil
+}
+
+// errOverLimit is readLimited's error past its limit.
+var errOverLimit = errors.New("over the limit")
+
+// readLimited reads r to its end into a pooled buffer, sized from
+// sizeHint when it is known (> 0), and fails with errOverLimit as soon as
+// more than limit bytes arrive, or with the read error and the number of
+// bytes read before it. The caller must putBuffer the result.
+func readLimited(r io.Reader, sizeHint, limit int64) ([]byte, int, error) {
 	buf := getBuffer()
-	if contentLength > 0 && int64(cap(buf)) <= contentLength {
+	if sizeHint > 0 && int64(cap(buf)) <= sizeHint {
 		// One spare byte lets the final read observe EOF without growing.
-		buf = make([]byte, 0, contentLength+1)
+		buf = make([]byte, 0, sizeHint+1)
 	}
 	// Reading limit+1 bytes is enough to tell "at the limit" from "over it".
-	r := io.LimitReader(body, limit+1)
+	lr := io.LimitReader(r, limit+1)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
 			putBuffer(buf)
-			return nil, newError(ErrTooLarge, "request body exceeds limits.max_request_bytes (%d)", limit)
+			return nil, 0, errOverLimit
 		}
 		if errors.Is(err, io.EOF) {
-			return buf, nil
+			return buf, len(buf), nil
 		}
 		if err != nil {
+			n := len(buf)
 			putBuffer(buf)
-			return nil, newError(ErrIncomplete, "cannot read request body after %d bytes: %w", len(buf), err)
+			return nil, n, err
 		}
 	}
 }

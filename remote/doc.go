@@ -25,7 +25,7 @@
 // (ChunkedWriter), so that a streamed answer never holds more than one
 // frame. ChunkedReader and DecodeReadResponse are the client side, for tests
 // and load generators; EncodeReadRequest and ReadSamplesResponse are the
-// client side promflux uses to read from InfluxDB 1.x's own remote-read
+// client side of a read of float samples from another server's remote-read
 // endpoint.
 //
 // The package must not know InfluxDB, routing, matcher semantics or HTTP

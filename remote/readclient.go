@@ -28,25 +28,14 @@ func EncodeReadRequest(queries ...*prompb.Query) ([]byte, error) {
 // compressed or decoded with an error that wraps ErrTooLarge, before
 // decoding them.
 func ReadSamplesResponse(r io.Reader, maxBytes int64) (*prompb.ReadResponse, error) {
-	body := getBuffer()
-	defer func() { putBuffer(body) }()
-	lr := io.LimitReader(r, maxBytes+1)
-	for {
-		if len(body) == cap(body) {
-			body = append(body, 0)[:len(body)]
-		}
-		n, err := lr.Read(body[len(body):cap(body)])
-		body = body[:len(body)+n]
-		if int64(len(body)) > maxBytes {
-			return nil, newError(ErrTooLarge, "read response over %d bytes", maxBytes)
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", len(body), err)
-		}
+	body, n, err := readLimited(r, 0, maxBytes)
+	switch {
+	case errors.Is(err, errOverLimit):
+		return nil, newError(ErrTooLarge, "read response over %d bytes", maxBytes)
+	case err != nil:
+		return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", n, err)
 	}
+	defer putBuffer(body)
 	if size, err := snappy.DecodedLen(body); err == nil && int64(size) > maxBytes {
 		return nil, newError(ErrTooLarge, "read response of %d bytes decoded, over %d", size, maxBytes)
 	}

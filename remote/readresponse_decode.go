@@ -13,7 +13,7 @@ import (
 // results, series, labels and samples, so that the second fills slices
 // allocated once instead of growing one per series; label strings are
 // copied, so raw may be reused after. Exemplars and native histograms are
-// skipped: the servers promflux reads this way (InfluxDB 1.x) send neither.
+// skipped: it serves callers that read float samples only.
 func decodeSamplesResponse(raw []byte) (*prompb.ReadResponse, error) {
 	var c responseCounts
 	if err := walkResponse(raw, &c, nil); err != nil {
