@@ -64,13 +64,7 @@ type readResult struct {
 // would, turning streamed chunks back into samples.
 func read(t *testing.T, url string, types []prompb.ReadRequest_ResponseType, queries ...*prompb.Query) readResult {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(readBody(t, types, queries...)))
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := postRead(t, url, types, queries...)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -96,6 +90,19 @@ func read(t *testing.T, url string, types []prompb.ReadRequest_ResponseType, que
 		out.results = append(out.results, series)
 	}
 	return out
+}
+
+// postRead sends a remote-read request and returns the answer unread.
+func postRead(t *testing.T, url string, types []prompb.ReadRequest_ResponseType, queries ...*prompb.Query) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(readBody(t, types, queries...)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 // decodeStreamed turns frames back into series: consecutive frames of the

@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -639,12 +638,7 @@ func TestIntegrationReadLimitMidStream(t *testing.T) {
 			if r := writeV1(t, ts.URL+"/api/v1/write", readSet()...); r.status != http.StatusNoContent {
 				t.Fatalf("write: %d %s", r.status, r.body)
 			}
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/read", bytes.NewReader(readBody(t, streamedOnly, query(t, `http_requests_total`, 0, 2_000_000))))
-			req.Header.Set("Content-Encoding", "snappy")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := postRead(t, ts.URL+"/api/v1/read", streamedOnly, query(t, `http_requests_total`, 0, 2_000_000))
 			defer resp.Body.Close()
 			body, err := io.ReadAll(resp.Body)
 			if resp.StatusCode != http.StatusOK || err == nil {
