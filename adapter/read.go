@@ -79,16 +79,16 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 	default:
-		resp := &prompb.ReadResponse{Results: make([]*prompb.QueryResult, len(plans))}
+		var sw remote.SamplesWriter
 		for i, p := range plans {
-			sink := &samplesSink{}
-			if err := s.fetch(ctx, p, &limitSink{seriesSink: sink, limit: limit}); err != nil {
+			sw.StartResult()
+			if err := s.fetch(ctx, p, &limitSink{seriesSink: samplesSink{w: &sw}, limit: limit}); err != nil {
 				writeError(w, s.logger, readError(fmt.Errorf("query %d: %w", i, err)))
 				return
 			}
-			resp.Results[i] = &prompb.QueryResult{Timeseries: sink.series}
+			sw.EndResult()
 		}
-		if err := remote.WriteReadResponse(w, resp); err != nil {
+		if err := sw.WriteTo(w); err != nil {
 			s.readAborted(err)
 		}
 	}

@@ -39,18 +39,6 @@ func (r *recordingSink) Append(t int64, v float64) error {
 	return nil
 }
 
-func (r *recordingSink) Series(rs *readSeries, samples []prompb.Sample) error {
-	if err := r.StartSeries(rs); err != nil {
-		return err
-	}
-	for _, s := range samples {
-		if err := r.Append(s.Timestamp, s.Value); err != nil {
-			return err
-		}
-	}
-	return r.EndSeries()
-}
-
 func (r *recordingSink) AppendHistogram(int64, *prompb.Histogram) error {
 	return fmt.Errorf("unexpected histogram")
 }

@@ -110,7 +110,7 @@ func fetchSpecials(ctx context.Context, sel *mapping.Selection, src readSource) 
 // maxPromReadBytes, or the error that ended the run.
 type promReadGroup struct {
 	series []*readSeries
-	resp   *prompb.ReadResponse
+	resp   [][]remote.FloatSeries
 	err    error
 }
 
@@ -146,8 +146,8 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 		done += len(group)
 		seenSeries += len(group)
 		if resp != nil {
-			for _, res := range resp.Results {
-				for _, ts := range res.Timeseries {
+			for _, res := range resp {
+				for _, ts := range res {
 					seenSamples += len(ts.Samples)
 				}
 			}
@@ -174,7 +174,7 @@ func firstGroupSize(sel *mapping.Selection) int {
 }
 
 // askPromReadGroup reads the series of group with one request.
-func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*readSeries) (*prompb.ReadResponse, error) {
+func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*readSeries) ([][]remote.FloatSeries, error) {
 	src := group[0].sources[0]
 	tags := make([]map[string]string, len(group))
 	for i, rs := range group {
@@ -184,7 +184,7 @@ func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*read
 	if err != nil {
 		return nil, err
 	}
-	var resp *prompb.ReadResponse
+	var resp [][]remote.FloatSeries
 	err = src.pool.PromRead(ctx, body, func(r io.Reader) error {
 		var err error
 		resp, err = remote.ReadSamplesResponse(r, maxPromReadBytes)
@@ -198,27 +198,16 @@ func askPromReadGroup(ctx context.Context, sel *mapping.Selection, group []*read
 // value at the same timestamp, as in mapping.SampleValue). A series with
 // neither had no sample in the time range.
 func emitPromRead(g promReadGroup, specials map[string][]readSample, sink seriesSink) error {
-	byTags := map[string]*prompb.TimeSeries{}
-	for _, res := range g.resp.Results {
-		for _, ts := range res.Timeseries {
-			byTags[labelTagsKey(ts.Labels)] = ts
+	byTags := map[string][]remote.FloatSample{}
+	for _, res := range g.resp {
+		for _, ts := range res {
+			byTags[labelTagsKey(ts.Labels)] = ts.Samples
 		}
 	}
 	for _, rs := range g.series {
 		key := rs.sources[0].key
-		var floats []prompb.Sample
-		if ts := byTags[key]; ts != nil {
-			floats = ts.Samples
-		}
-		sp := specials[key]
-		switch {
-		case len(floats)+len(sp) == 0:
-			continue
-		case len(sp) == 0:
-			// The answer is dropped after this: its samples are the sink's.
-			if err := sink.Series(rs, floats); err != nil {
-				return err
-			}
+		floats, sp := byTags[key], specials[key]
+		if len(floats)+len(sp) == 0 {
 			continue
 		}
 		if err := sink.StartSeries(rs); err != nil {
@@ -228,11 +217,11 @@ func emitPromRead(g promReadGroup, specials map[string][]readSample, sink series
 		for i < len(floats) || j < len(sp) {
 			var err error
 			switch {
-			case j == len(sp) || i < len(floats) && floats[i].Timestamp <= sp[j].t:
-				if j < len(sp) && floats[i].Timestamp == sp[j].t {
+			case j == len(sp) || i < len(floats) && floats[i].T <= sp[j].t:
+				if j < len(sp) && floats[i].T == sp[j].t {
 					j++
 				}
-				err = sink.Append(floats[i].Timestamp, floats[i].Value)
+				err = sink.Append(floats[i].T, floats[i].V)
 				i++
 			default:
 				err = sink.Append(sp[j].t, sp[j].v)

@@ -13,9 +13,6 @@ type seriesSink interface {
 	Append(t int64, v float64) error
 	AppendHistogram(t int64, h *prompb.Histogram) error
 	EndSeries() error
-	// Series hands over a whole series of float samples at once, outside
-	// StartSeries and EndSeries; the sink may keep samples.
-	Series(rs *readSeries, samples []prompb.Sample) error
 }
 
 // limitSink passes samples on until read.max_samples of them, then fails
@@ -40,13 +37,6 @@ func (l *limitSink) Append(t int64, v float64) error {
 	return l.seriesSink.Append(t, v)
 }
 
-func (l *limitSink) Series(rs *readSeries, samples []prompb.Sample) error {
-	if l.n += int64(len(samples)); l.n > l.limit {
-		return errTooManySamples{limit: l.limit}
-	}
-	return l.seriesSink.Series(rs, samples)
-}
-
 func (l *limitSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	if err := l.count(); err != nil {
 		return err
@@ -67,51 +57,14 @@ func (c *chunkedSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	return c.cw.AppendHistogram(t, h)
 }
 
-func (c *chunkedSink) Series(rs *readSeries, samples []prompb.Sample) error {
-	if err := c.StartSeries(rs); err != nil {
-		return err
-	}
-	for _, s := range samples {
-		if err := c.cw.Append(s.Timestamp, s.Value); err != nil {
-			return err
-		}
-	}
-	return c.EndSeries()
-}
-
-// samplesSink collects one query's series for a SAMPLES response.
+// samplesSink encodes one query's series into a SAMPLES response.
 type samplesSink struct {
-	series []*prompb.TimeSeries
+	w *remote.SamplesWriter
 }
 
-func (s *samplesSink) StartSeries(rs *readSeries) error {
-	s.series = append(s.series, &prompb.TimeSeries{Labels: rs.labels})
-	return nil
-}
-
-func (s *samplesSink) Series(rs *readSeries, samples []prompb.Sample) error {
-	if len(samples) > 0 {
-		s.series = append(s.series, &prompb.TimeSeries{Labels: rs.labels, Samples: samples})
-	}
-	return nil
-}
-
-func (s *samplesSink) Append(t int64, v float64) error {
-	ts := s.series[len(s.series)-1]
-	ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t, Value: v})
-	return nil
-}
-
-func (s *samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
-	ts := s.series[len(s.series)-1]
-	h.Timestamp = t
-	ts.Histograms = append(ts.Histograms, *h)
-	return nil
-}
-
-func (s *samplesSink) EndSeries() error {
-	if ts := s.series[len(s.series)-1]; len(ts.Samples)+len(ts.Histograms) == 0 {
-		s.series = s.series[:len(s.series)-1]
-	}
-	return nil
+func (s samplesSink) StartSeries(rs *readSeries) error { s.w.StartSeries(rs.labels); return nil }
+func (s samplesSink) Append(t int64, v float64) error  { s.w.Append(t, v); return nil }
+func (s samplesSink) EndSeries() error                 { s.w.EndSeries(); return nil }
+func (s samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
+	return s.w.AppendHistogram(t, h)
 }

@@ -19,8 +19,8 @@
 //
 // For remote read, remote decodes and validates prometheus.ReadRequest
 // (DecodeRead), negotiates the response type, and writes both response
-// types: SAMPLES as one snappy-compressed prompb.ReadResponse
-// (WriteReadResponse) and STREAMED_XOR_CHUNKS as CRC-checked frames of
+// types: SAMPLES as one snappy-compressed prompb.ReadResponse encoded
+// series by series as they come (SamplesWriter) and STREAMED_XOR_CHUNKS as CRC-checked frames of
 // XOR, HISTOGRAM and FLOAT_HISTOGRAM chunks built sample by sample
 // (ChunkedWriter), so that a streamed answer never holds more than one
 // frame. ChunkedReader and DecodeReadResponse are the client side, for tests

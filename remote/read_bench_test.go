@@ -60,7 +60,7 @@ func BenchmarkChunkedWriter(b *testing.B) {
 	}
 }
 
-func BenchmarkWriteReadResponse(b *testing.B) {
+func BenchmarkSamplesWriter(b *testing.B) {
 	const series, perSeries = 1000, 120
 	resp := &prompb.ReadResponse{Results: []*prompb.QueryResult{{}}}
 	for _, ls := range nodeExporterSeries(series) {
@@ -74,7 +74,7 @@ func BenchmarkWriteReadResponse(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(series * perSeries * 16)
 	for b.Loop() {
-		if err := WriteReadResponse(w, resp); err != nil {
+		if err := writeSamples(b, w, resp); err != nil {
 			b.Fatal(err)
 		}
 	}

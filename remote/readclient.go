@@ -22,12 +22,26 @@ func EncodeReadRequest(queries ...*prompb.Query) ([]byte, error) {
 	return snappy.Encode(nil, raw), nil
 }
 
-// ReadSamplesResponse reads a SAMPLES answer from r and decodes it, like
-// DecodeReadResponse but without exemplars and native histograms (see
-// decodeSamplesResponse), refusing answers of more than maxBytes
-// compressed or decoded with an error that wraps ErrTooLarge, before
-// decoding them.
-func ReadSamplesResponse(r io.Reader, maxBytes int64) (*prompb.ReadResponse, error) {
+// FloatSeries is a series of a SAMPLES answer as ReadSamplesResponse
+// reads it.
+type FloatSeries struct {
+	Labels  []prompb.Label
+	Samples []FloatSample
+}
+
+// FloatSample is a float sample as ReadSamplesResponse reads it: 16 bytes,
+// where a prompb.Sample takes 48.
+type FloatSample struct {
+	T int64 // milliseconds since the epoch
+	V float64
+}
+
+// ReadSamplesResponse reads a SAMPLES answer from r and decodes its float
+// samples: the series of each query result, in order. Exemplars and
+// native histograms are skipped (see decodeSamplesResponse). Answers of
+// more than maxBytes, compressed or decoded, are refused with an error
+// that wraps ErrTooLarge before they are decoded.
+func ReadSamplesResponse(r io.Reader, maxBytes int64) ([][]FloatSeries, error) {
 	body, n, err := readLimited(r, 0, maxBytes)
 	switch {
 	case errors.Is(err, errOverLimit):

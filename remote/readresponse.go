@@ -1,9 +1,6 @@
 package remote
 
 import (
-	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/golang/snappy"
@@ -41,43 +38,9 @@ func NegotiateReadResponse(accepted []prompb.ReadRequest_ResponseType) (prompb.R
 		strings.Join(offered, ", "), prompb.ReadRequest_SAMPLES, prompb.ReadRequest_STREAMED_XOR_CHUNKS)
 }
 
-// WriteReadResponse answers a read request with a SAMPLES response: resp
-// marshalled, snappy-compressed, with status 200. When marshalling fails
-// nothing has been written and the caller can still answer with an error;
-// a later error means the client went away mid-body.
-func WriteReadResponse(w http.ResponseWriter, resp *prompb.ReadResponse) error {
-	raw := getBuffer()
-	defer func() { putBuffer(raw) }()
-	size := resp.Size()
-	if cap(raw) < size {
-		raw = make([]byte, size)
-	}
-	raw = raw[:size]
-	if _, err := resp.MarshalToSizedBuffer(raw); err != nil {
-		return fmt.Errorf("cannot marshal read response of %d results (%d bytes): %w", len(resp.Results), size, err)
-	}
-
-	compressed := getBuffer()
-	defer func() { putBuffer(compressed) }()
-	if n := snappy.MaxEncodedLen(size); cap(compressed) < n {
-		compressed = make([]byte, n)
-	}
-	compressed = snappy.Encode(compressed[:cap(compressed)], raw)
-
-	h := w.Header()
-	h.Set("Content-Type", ContentTypeReadResponse)
-	h.Set("Content-Encoding", "snappy")
-	h.Set("Content-Length", strconv.Itoa(len(compressed)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(compressed); err != nil {
-		return fmt.Errorf("cannot write read response of %d bytes: %w", len(compressed), err)
-	}
-	return nil
-}
-
 // DecodeReadResponse decodes the body of a SAMPLES response: a
 // snappy-compressed prompb.ReadResponse. It is the client side of
-// WriteReadResponse. Errors wrap ErrInvalid.
+// SamplesWriter. Errors wrap ErrInvalid.
 func DecodeReadResponse(body []byte) (*prompb.ReadResponse, error) {
 	raw, err := snappy.Decode(nil, body)
 	if err != nil {

@@ -8,32 +8,29 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 )
 
-// decodeSamplesResponse decodes a prompb.ReadResponse of SAMPLES as the
-// generated code does, in two walks over raw: the first counts the
-// results, series, labels and samples, so that the second fills slices
-// allocated once instead of growing one per series; label strings are
-// copied, so raw may be reused after. Exemplars and native histograms are
-// skipped: it serves callers that read float samples only.
-func decodeSamplesResponse(raw []byte) (*prompb.ReadResponse, error) {
+// decodeSamplesResponse decodes a prompb.ReadResponse of SAMPLES, as the
+// generated code reads it, into the float series of each result. It walks
+// raw twice: the first walk counts the results, series, labels and
+// samples, so that the second fills slices allocated once instead of
+// growing one per series; label strings are copied, so raw may be reused
+// after. Exemplars and native histograms are skipped: it serves callers
+// that read float samples only.
+func decodeSamplesResponse(raw []byte) ([][]FloatSeries, error) {
 	var c responseCounts
 	if err := walkResponse(raw, &c, nil); err != nil {
 		return nil, err
 	}
 	f := &responseFill{
-		results: make([]prompb.QueryResult, 0, c.results),
-		series:  make([]prompb.TimeSeries, 0, c.series),
+		results: make([][]FloatSeries, 0, c.results),
+		series:  make([]FloatSeries, 0, c.series),
 		labels:  make([]prompb.Label, 0, c.labels),
-		samples: make([]prompb.Sample, 0, c.samples),
+		samples: make([]FloatSample, 0, c.samples),
 		text:    make([]byte, 0, c.text),
 	}
-	resp := &prompb.ReadResponse{Results: make([]*prompb.QueryResult, 0, c.results)}
 	if err := walkResponse(raw, nil, f); err != nil {
 		return nil, err
 	}
-	for i := range f.results {
-		resp.Results = append(resp.Results, &f.results[i])
-	}
-	return resp, nil
+	return f.results, nil
 }
 
 // responseCounts is what the first walk counts.
@@ -42,12 +39,12 @@ type responseCounts struct {
 }
 
 // responseFill holds the slices the second walk fills. Each series'
-// Labels and Samples, each result's Timeseries, are windows of them.
+// Labels and Samples, each result's series, are windows of them.
 type responseFill struct {
-	results []prompb.QueryResult
-	series  []prompb.TimeSeries
+	results [][]FloatSeries
+	series  []FloatSeries
 	labels  []prompb.Label
-	samples []prompb.Sample
+	samples []FloatSample
 	// text holds the label names and values; the strings alias it, and
 	// it is never appended to past its capacity.
 	text []byte
@@ -67,7 +64,7 @@ func walkResponse(b []byte, c *responseCounts, f *responseFill) error {
 		if c != nil {
 			c.results++
 		} else {
-			f.results = append(f.results, prompb.QueryResult{})
+			f.results = append(f.results, nil)
 		}
 		return n, walkQueryResult(msg, c, f)
 	})
@@ -86,22 +83,18 @@ func walkQueryResult(b []byte, c *responseCounts, f *responseFill) error {
 		if c != nil {
 			c.series++
 		} else {
-			f.series = append(f.series, prompb.TimeSeries{})
+			f.series = append(f.series, FloatSeries{})
 		}
 		return n, walkTimeSeries(msg, c, f)
 	})
 	if err != nil || f == nil {
 		return err
 	}
-	r := &f.results[len(f.results)-1]
-	r.Timeseries = make([]*prompb.TimeSeries, 0, len(f.series)-start)
-	for i := start; i < len(f.series); i++ {
-		r.Timeseries = append(r.Timeseries, &f.series[i])
-	}
+	f.results[len(f.results)-1] = f.series[start:len(f.series):len(f.series)]
 	return nil
 }
 
-func (f *responseFill) seriesOrNil() []prompb.TimeSeries {
+func (f *responseFill) seriesOrNil() []FloatSeries {
 	if f == nil {
 		return nil
 	}
@@ -135,7 +128,7 @@ func walkTimeSeries(b []byte, c *responseCounts, f *responseFill) error {
 			case c != nil:
 				c.samples++
 			default:
-				var smp prompb.Sample
+				var smp FloatSample
 				smp, err = decodeSample(msg)
 				f.samples = append(f.samples, smp)
 			}
@@ -192,22 +185,22 @@ func walkLabel(b []byte, c *responseCounts, f *responseFill) error {
 
 // decodeSample decodes a Sample, in one step for the layout every encoder
 // writes (value, then timestamp).
-func decodeSample(b []byte) (prompb.Sample, error) {
+func decodeSample(b []byte) (FloatSample, error) {
 	if len(b) >= 10 && b[0] == 1<<3|wireFixed64 && b[9] == 2<<3|wireVarint {
 		if t, n, err := varint(b[10:]); err == nil && 10+n == len(b) {
-			return prompb.Sample{Value: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), Timestamp: int64(t)}, nil
+			return FloatSample{V: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), T: int64(t)}, nil
 		}
 	}
-	var s prompb.Sample
+	var s FloatSample
 	err := walkFieldsOf(b, "Sample", func(num int32, wt int, b []byte) (int, error) {
 		switch num {
 		case 1:
 			v, n, err := double(b, wt, "Sample.value")
-			s.Value = v
+			s.V = v
 			return n, err
 		case 2:
 			v, n, err := scalar(b, wt, "Sample.timestamp")
-			s.Timestamp = int64(v)
+			s.T = int64(v)
 			return n, err
 		}
 		return -1, nil

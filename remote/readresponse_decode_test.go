@@ -65,7 +65,7 @@ func TestDecodeSamplesResponse(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !sameResponse(got, &gogo) {
-			t.Fatalf("response %d decodes differently:\n got %v\nwant %v", i, got, &gogo)
+			t.Fatalf("response %d decodes differently:\n got %+v\nwant %v", i, got, &gogo)
 		}
 		for cut := range len(raw) {
 			_, err1 := decodeSamplesResponse(raw[:cut])
@@ -92,21 +92,21 @@ func FuzzDecodeSamplesResponse(f *testing.F) {
 			return
 		}
 		if !sameResponse(got, &gogo) {
-			t.Fatalf("decodes differently:\n got %v\nwant %v", got, &gogo)
+			t.Fatalf("decodes differently:\n got %+v\nwant %v", got, &gogo)
 		}
 	})
 }
 
-// sameResponse compares the results, series, labels and samples of two
-// responses, floats by their bits (NaN payloads, -0); unknown fields,
-// which the generated code keeps, exemplars and histograms are not
-// compared.
-func sameResponse(a, b *prompb.ReadResponse) bool {
-	if len(a.Results) != len(b.Results) {
+// sameResponse compares the results, series, labels and samples of
+// decoded with those of b, floats by their bits (NaN payloads, -0);
+// unknown fields, which the generated code keeps, exemplars and histograms
+// are not compared.
+func sameResponse(decoded [][]FloatSeries, b *prompb.ReadResponse) bool {
+	if len(decoded) != len(b.Results) {
 		return false
 	}
-	for i := range a.Results {
-		x, y := a.Results[i].Timeseries, b.Results[i].Timeseries
+	for i := range decoded {
+		x, y := decoded[i], b.Results[i].Timeseries
 		if len(x) != len(y) {
 			return false
 		}
@@ -121,7 +121,7 @@ func sameResponse(a, b *prompb.ReadResponse) bool {
 			}
 			for k, smp := range x[j].Samples {
 				w := y[j].Samples[k]
-				if smp.Timestamp != w.Timestamp || math.Float64bits(smp.Value) != math.Float64bits(w.Value) {
+				if smp.T != w.Timestamp || math.Float64bits(smp.V) != math.Float64bits(w.Value) {
 					return false
 				}
 			}
