@@ -207,3 +207,28 @@ func TestFirstGroupSize(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupEnd: a group ends where a block of series that share their
+// first labels begins, so that the cross product of its label values
+// holds no series of the next group.
+func TestGroupEnd(t *testing.T) {
+	var run []*readSeries
+	for _, cpu := range []string{"0", "1", "2"} {
+		for _, host := range []string{"a", "b", "c", "d"} {
+			run = append(run, &readSeries{labels: []prompb.Label{{Name: "__name__", Value: "cpu"}, {Name: "cpu", Value: cpu}, {Name: "host", Value: host}}})
+		}
+	}
+	for _, tc := range []struct{ start, end, want int }{
+		{0, 4, 4},   // cpu 0: the next group starts cpu 1
+		{0, 6, 4},   // cpu 0 and half of cpu 1: cpu 1 is the next group's
+		{0, 12, 12}, // all
+		{2, 5, 4},   // the end of cpu 0, one of cpu 1: cpu 1 goes on
+		{4, 6, 6},   // within cpu 1: blocks are hosts
+		{4, 5, 5},   // one series
+		{6, 11, 8},  // the end of cpu 1, most of cpu 2
+	} {
+		if got := groupEnd(run, tc.start, tc.end); got != tc.want {
+			t.Errorf("groupEnd(%d, %d) = %d, want %d", tc.start, tc.end, got, tc.want)
+		}
+	}
+}

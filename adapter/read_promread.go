@@ -131,7 +131,7 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 	done, size := 0, firstGroupSize(sel)
 	var seenSeries, seenSamples int
 	for done < len(run) {
-		group := run[done:min(done+size, len(run))]
+		group := run[done:groupEnd(run, done, min(done+size, len(run)))]
 		resp, err := askPromReadGroup(ctx, sel, group)
 		switch {
 		case errors.Is(err, remote.ErrTooLarge) && len(group) > 1:
@@ -154,6 +154,41 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 		}
 		size = min(maxPromReadSeries, max(1, promReadSamples*seenSeries/max(1, seenSamples)))
 	}
+}
+
+// groupEnd is where the group run[start:end] should end so that its
+// request asks for no series of the next group. The request names the
+// values of each label the group's series have, so InfluxDB answers
+// every series of their cross product: a group cut inside a block of
+// series that share their first labels (say cpu="1", in the middle of
+// its instances) would also get the next block's series for every
+// instance (cpu=~"0|1", instance=~"..."), read again by the next group.
+// A group whose last block goes on past end ends before that block
+// instead. Blocks are as deep as the group's first and last series share
+// labels: the group holds at least two.
+func groupEnd(run []*readSeries, start, end int) int {
+	if end >= len(run) || end-start < 2 {
+		return end
+	}
+	last := run[end-1].labels
+	block := commonLabels(run[start].labels, last) + 1
+	if commonLabels(run[end].labels, last) < block {
+		return end // the next group starts a block
+	}
+	i := end - 1
+	for commonLabels(run[i-1].labels, last) >= block {
+		i--
+	}
+	return i
+}
+
+// commonLabels is how many labels a and b have in common from the first.
+func commonLabels(a, b []prompb.Label) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n].Name == b[n].Name && a[n].Value == b[n].Value {
+		n++
+	}
+	return n
 }
 
 // firstGroupSize is the size of a run's first group, before any series
