@@ -130,6 +130,24 @@ func TestSamplesWriter(t *testing.T) {
 		{name: "series without samples", resp: &prompb.ReadResponse{Results: []*prompb.QueryResult{{Timeseries: []*prompb.TimeSeries{{Labels: []prompb.Label{{Name: "a", Value: "b"}}}}}}}},
 	}
 	r := rand.New(rand.NewSource(3))
+	// Several compressed pieces: about 3 MiB of samples in two queries,
+	// a series across pieces among them.
+	large := &prompb.ReadResponse{}
+	for q, series := range []int{40, 3} {
+		qr := &prompb.QueryResult{}
+		for i := range series {
+			ts := &prompb.TimeSeries{Labels: []prompb.Label{{Name: "q", Value: strconv.Itoa(q)}, {Name: "i", Value: strconv.Itoa(i)}}}
+			for k := range 2000 + 40000*(q) {
+				ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: 1_700_000_000_000 + int64(k)*15000, Value: float64(r.Intn(100))})
+			}
+			qr.Timeseries = append(qr.Timeseries, ts)
+		}
+		large.Results = append(large.Results, qr)
+	}
+	cases = append(cases, struct {
+		name string
+		resp *prompb.ReadResponse
+	}{name: "several pieces", resp: large})
 	for i := range 200 {
 		cases = append(cases, struct {
 			name string

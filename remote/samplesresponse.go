@@ -12,48 +12,90 @@ import (
 )
 
 // SamplesWriter builds a SAMPLES response (a prompb.ReadResponse) as its
-// series come, encoding each at once into the bytes gogo's generated code
-// would write for the same response: a large answer is held as about 18
-// bytes of protobuf per sample, instead of as prompb structs (48 bytes per
-// sample) and then their encoding too.
+// series come: each is encoded at once into the bytes gogo's generated
+// code would write for it, and every samplesPiece of those is
+// snappy-compressed on the spot. A 10M-sample answer is held as about 10
+// bytes per sample, not as prompb structs (48 bytes per sample), then
+// their encoding, then its compression; and the compression is done
+// while the series are read.
 //
 // Call StartResult, then StartSeries, Append or AppendHistogram and
 // EndSeries for each series, then EndResult, once per query in order;
 // then WriteTo. The zero value is ready to use.
 type SamplesWriter struct {
-	// buf is the ReadResponse so far. The open QueryResult and the open
-	// TimeSeries start with lengthGap bytes for their key and length,
-	// which End* fill and close up.
-	buf                      []byte
-	resultStart, seriesStart int
+	// pieces are the compressed response so far: snappy's encoding of
+	// consecutive parts of the ReadResponse, less its length header.
+	// Snappy compresses in independent blocks of 64 KiB, so these
+	// concatenate into the encoding of the whole.
+	pieces [][]byte
+	// size is the length of the ReadResponse so far.
+	size int
+	// buf holds the encoded series not yet in pieces. The open series
+	// starts at seriesStart with lengthGap bytes for its key and length,
+	// which EndSeries fills and closes up.
+	buf         []byte
+	seriesStart int
+	// result is the index in pieces of the open result's key and length,
+	// and resultSize its length so far.
+	result, resultSize int
 	// hists holds the open series' histograms, which gogo writes after
 	// its samples.
 	hists []byte
 	// samples counts those of the open series, histograms included.
 	samples int
+	// scratch is snappy's output before it is copied to its exact size.
+	scratch []byte
 }
 
-// lengthGap is room for the key and length of an embedded message: one
-// byte of key (field 1, 2 or 4) and a varint of up to five bytes (35 bits,
-// far over any answer this package writes).
+// samplesPiece is how much of the encoded response is compressed at once.
+const samplesPiece = 1 << 20
+
+// lengthGap is room for the key and length of a TimeSeries: one byte of
+// key and a varint of up to five bytes (35 bits, far over any series a
+// response can hold).
 const lengthGap = 1 + 5
 
 // StartResult opens the QueryResult of the next query.
 func (w *SamplesWriter) StartResult() {
-	if w.buf == nil {
-		w.buf = getBuffer()
-	}
-	w.resultStart = len(w.buf)
-	w.buf = append(w.buf, make([]byte, lengthGap)...)
+	w.compress()
+	w.result = len(w.pieces)
+	w.pieces = append(w.pieces, nil) // its key and length, at EndResult
+	w.resultSize = 0
 }
 
 // EndResult closes the open QueryResult.
 func (w *SamplesWriter) EndResult() {
-	w.buf = closeMessage(w.buf, w.resultStart, 1)
+	w.compress()
+	head := binary.AppendUvarint([]byte{1<<3 | wireBytes}, uint64(w.resultSize))
+	w.size += len(head)
+	w.pieces[w.result] = w.encode(head)
+}
+
+// compress moves buf into pieces.
+func (w *SamplesWriter) compress() {
+	if len(w.buf) == 0 {
+		return
+	}
+	w.size += len(w.buf)
+	w.resultSize += len(w.buf)
+	w.pieces = append(w.pieces, w.encode(w.buf))
+	w.buf = w.buf[:0]
+}
+
+// encode returns snappy's encoding of b without its length header.
+func (w *SamplesWriter) encode(b []byte) []byte {
+	if n := snappy.MaxEncodedLen(len(b)); cap(w.scratch) < n {
+		w.scratch = make([]byte, n)
+	}
+	enc := snappy.Encode(w.scratch[:cap(w.scratch)], b)
+	return append([]byte(nil), enc[uvarintLen(uint64(len(b))):]...)
 }
 
 // StartSeries opens a TimeSeries of labels in the open result.
 func (w *SamplesWriter) StartSeries(labels []prompb.Label) {
+	if w.buf == nil {
+		w.buf = getBuffer()
+	}
 	w.seriesStart = len(w.buf)
 	w.buf = append(w.buf, make([]byte, lengthGap)...)
 	for _, l := range labels {
@@ -121,39 +163,43 @@ func (w *SamplesWriter) EndSeries() {
 		return
 	}
 	w.buf = append(w.buf, w.hists...)
-	w.buf = closeMessage(w.buf, w.seriesStart, 1)
+	w.buf = closeSeries(w.buf, w.seriesStart)
+	if len(w.buf) >= samplesPiece {
+		w.compress()
+	}
 }
 
 // WriteTo answers with the response: snappy-compressed, with status 200.
 // The error, if any, is the client's: it went away mid-body. w is empty
 // after it.
 func (w *SamplesWriter) WriteTo(rw http.ResponseWriter) error {
-	compressed := getBuffer()
-	defer func() { putBuffer(compressed) }()
-	if n := snappy.MaxEncodedLen(len(w.buf)); cap(compressed) < n {
-		compressed = make([]byte, n)
+	head := binary.AppendUvarint(nil, uint64(w.size))
+	n := len(head)
+	for _, p := range w.pieces {
+		n += len(p)
 	}
-	compressed = snappy.Encode(compressed[:cap(compressed)], w.buf)
+	pieces := w.pieces
 	putBuffer(w.buf)
 	*w = SamplesWriter{}
 
 	h := rw.Header()
 	h.Set("Content-Type", ContentTypeReadResponse)
 	h.Set("Content-Encoding", "snappy")
-	h.Set("Content-Length", strconv.Itoa(len(compressed)))
+	h.Set("Content-Length", strconv.Itoa(n))
 	rw.WriteHeader(http.StatusOK)
-	if _, err := rw.Write(compressed); err != nil {
-		return fmt.Errorf("cannot write read response of %d bytes: %w", len(compressed), err)
+	for _, p := range append([][]byte{head}, pieces...) {
+		if _, err := rw.Write(p); err != nil {
+			return fmt.Errorf("cannot write read response of %d bytes: %w", n, err)
+		}
 	}
 	return nil
 }
 
-// closeMessage writes the key of field num and the length of the message
-// that starts lengthGap bytes after start in buf, and moves the message
-// up against them.
-func closeMessage(buf []byte, start int, num byte) []byte {
+// closeSeries writes the key and length of the TimeSeries that starts
+// lengthGap bytes after start in buf, and moves it up against them.
+func closeSeries(buf []byte, start int) []byte {
 	body := start + lengthGap
-	head := binary.AppendUvarint(append(buf[start:start:start+lengthGap], num<<3|wireBytes), uint64(len(buf)-body))
+	head := binary.AppendUvarint(append(buf[start:start:start+lengthGap], 1<<3|wireBytes), uint64(len(buf)-body))
 	n := copy(buf[start+len(head):], buf[body:])
 	return buf[:start+len(head)+n]
 }
