@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/mapping"
@@ -24,10 +25,10 @@ type recordingSink struct {
 
 func (r *recordingSink) StartSeries(rs *readSeries) error {
 	if r.open {
-		return fmt.Errorf("StartSeries(%s) inside a series", rs.labels[0].Value)
+		return fmt.Errorf("StartSeries(%s) inside a series", rs.labels.Get("s"))
 	}
 	r.open = true
-	r.b.WriteString(rs.labels[0].Value + ":")
+	r.b.WriteString(rs.labels.Get("s") + ":")
 	return nil
 }
 
@@ -62,7 +63,7 @@ type chunk struct {
 func TestRunOrder(t *testing.T) {
 	run := make([]*readSeries, 4)
 	for i := range run {
-		run[i] = &readSeries{labels: []prompb.Label{{Name: "s", Value: fmt.Sprint("s", i)}}}
+		run[i] = &readSeries{labels: labels.FromStrings("s", fmt.Sprint("s", i))}
 	}
 	ts := func(ts ...int64) []int64 { return ts }
 	for _, tc := range []struct {
@@ -215,7 +216,7 @@ func TestGroupEnd(t *testing.T) {
 	var run []*readSeries
 	for _, cpu := range []string{"0", "1", "2"} {
 		for _, host := range []string{"a", "b", "c", "d"} {
-			run = append(run, &readSeries{labels: []prompb.Label{{Name: "__name__", Value: "cpu"}, {Name: "cpu", Value: cpu}, {Name: "host", Value: host}}})
+			run = append(run, &readSeries{labels: labels.FromStrings("__name__", "cpu", "cpu", cpu, "host", host)})
 		}
 	}
 	for _, tc := range []struct{ start, end, want int }{

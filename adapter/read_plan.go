@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/influxworker"
@@ -33,7 +34,7 @@ type readSource struct {
 
 // readSeries is one series matching a query, with every place it is stored.
 type readSeries struct {
-	labels  []prompb.Label
+	labels  labels.Labels
 	sources []readSource
 }
 
@@ -73,8 +74,9 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 			writeOnly = append(writeOnly, db)
 			continue
 		}
+		var sb labels.ScratchBuilder
 		found := func(src readSource, tags map[string]string) error {
-			lbls, err := mapping.SeriesLabels(src.measurement, tags)
+			lbls, err := mapping.SeriesLabels(&sb, src.measurement, tags)
 			if err != nil {
 				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, src.measurement, err)
 			}
@@ -98,7 +100,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 		return nil, badRequest(fmt.Sprintf("the selector's series are stored only in write-only databases (transport: udp), which cannot be read: %s", strings.Join(writeOnly, ", ")))
 	}
 	// Stable: the sources of a series stay in the order of dbs.
-	slices.SortStableFunc(p.series, func(a, b *readSeries) int { return mapping.CompareLabels(a.labels, b.labels) })
+	slices.SortStableFunc(p.series, func(a, b *readSeries) int { return labels.Compare(a.labels, b.labels) })
 	p.series = mergeSources(p.series)
 	return p, nil
 }
@@ -109,7 +111,7 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only stri
 func mergeSources(series []*readSeries) []*readSeries {
 	out := series[:0]
 	for _, rs := range series {
-		if n := len(out); n > 0 && mapping.CompareLabels(out[n-1].labels, rs.labels) == 0 {
+		if n := len(out); n > 0 && labels.Equal(out[n-1].labels, rs.labels) {
 			out[n-1].sources = append(out[n-1].sources, rs.sources...)
 			continue
 		}

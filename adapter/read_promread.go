@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/influxworker"
@@ -183,11 +184,15 @@ func groupEnd(run []*readSeries, start, end int) int {
 }
 
 // commonLabels is how many labels a and b have in common from the first.
-func commonLabels(a, b []prompb.Label) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n].Name == b[n].Name && a[n].Value == b[n].Value {
-		n++
-	}
+func commonLabels(a, b labels.Labels) int {
+	var x []labels.Label
+	a.Range(func(l labels.Label) { x = append(x, l) })
+	n, differ := 0, false
+	b.Range(func(l labels.Label) {
+		if differ = differ || n == len(x) || x[n] != l; !differ {
+			n++
+		}
+	})
 	return n
 }
 

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/remote"
@@ -50,9 +51,11 @@ type chunkedSink struct {
 	index int64
 }
 
-func (c *chunkedSink) StartSeries(rs *readSeries) error { return c.cw.StartSeries(c.index, rs.labels) }
-func (c *chunkedSink) Append(t int64, v float64) error  { return c.cw.Append(t, v) }
-func (c *chunkedSink) EndSeries() error                 { return c.cw.EndSeries() }
+func (c *chunkedSink) StartSeries(rs *readSeries) error {
+	return c.cw.StartSeries(c.index, promLabels(rs.labels))
+}
+func (c *chunkedSink) Append(t int64, v float64) error { return c.cw.Append(t, v) }
+func (c *chunkedSink) EndSeries() error                { return c.cw.EndSeries() }
 func (c *chunkedSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	return c.cw.AppendHistogram(t, h)
 }
@@ -62,9 +65,21 @@ type samplesSink struct {
 	w *remote.SamplesWriter
 }
 
-func (s samplesSink) StartSeries(rs *readSeries) error { s.w.StartSeries(rs.labels); return nil }
-func (s samplesSink) Append(t int64, v float64) error  { s.w.Append(t, v); return nil }
-func (s samplesSink) EndSeries() error                 { s.w.EndSeries(); return nil }
+func (s samplesSink) StartSeries(rs *readSeries) error {
+	s.w.StartSeries(promLabels(rs.labels))
+	return nil
+}
+func (s samplesSink) Append(t int64, v float64) error { s.w.Append(t, v); return nil }
+func (s samplesSink) EndSeries() error                { s.w.EndSeries(); return nil }
 func (s samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	return s.w.AppendHistogram(t, h)
+}
+
+// promLabels is lbls as the labels of a response. The plan of a read
+// holds them as labels.Labels, a string each, where a []prompb.Label
+// costs 64 bytes a label before its strings.
+func promLabels(lbls labels.Labels) []prompb.Label {
+	out := make([]prompb.Label, 0, lbls.Len())
+	lbls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
+	return out
 }

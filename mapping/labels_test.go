@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"math/rand"
 	"strings"
 	"testing"
 
@@ -33,7 +32,7 @@ func TestSeriesLabels(t *testing.T) {
 		{"empty measurement", "", nil, nil, "empty measurement name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := SeriesLabels(tc.m, tc.tags)
+			got, err := SeriesLabels(&labels.ScratchBuilder{}, tc.m, tc.tags)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("SeriesLabels() error = %v, want %q", err, tc.wantErr)
@@ -43,7 +42,7 @@ func TestSeriesLabels(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SeriesLabels() error = %v", err)
 			}
-			if CompareLabels(got, tc.want) != 0 || len(got) != len(tc.want) {
+			if !labels.Equal(got, promLabels(tc.want)) {
 				t.Errorf("SeriesLabels() = %v, want %v", got, tc.want)
 			}
 		})
@@ -57,51 +56,9 @@ func TestSeriesLabelsRoundTrip(t *testing.T) {
 	for _, l := range in[1:] {
 		tags[StoredTagKey(l.Name)] = StoredTagValue(l.Value)
 	}
-	got, err := SeriesLabels(StoredMeasurement(in[0].Value), tags)
-	if err != nil || CompareLabels(got, in) != 0 {
+	got, err := SeriesLabels(&labels.ScratchBuilder{}, StoredMeasurement(in[0].Value), tags)
+	if err != nil || !labels.Equal(got, promLabels(in)) {
 		t.Fatalf("SeriesLabels() = %v, %v, want %v", got, err, in)
-	}
-}
-
-func TestCompareLabels(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	alphabet := []string{"", "a", "b", "ab", "__name__", "é"}
-	random := func() []prompb.Label {
-		var ls []labels.Label
-		seen := map[string]bool{}
-		for n := rng.Intn(4); n > 0; n-- {
-			name := alphabet[1+rng.Intn(len(alphabet)-1)]
-			if !seen[name] {
-				seen[name] = true
-				ls = append(ls, labels.Label{Name: name, Value: alphabet[rng.Intn(len(alphabet))]})
-			}
-		}
-		sorted := labels.New(ls...)
-		var out []prompb.Label
-		sorted.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
-		return out
-	}
-	toLabels := func(ps []prompb.Label) labels.Labels {
-		b := labels.NewScratchBuilder(len(ps))
-		for _, p := range ps {
-			b.Add(p.Name, p.Value)
-		}
-		return b.Labels()
-	}
-	sign := func(i int) int {
-		switch {
-		case i < 0:
-			return -1
-		case i > 0:
-			return 1
-		}
-		return 0
-	}
-	for i := 0; i < 5000; i++ {
-		a, b := random(), random()
-		if got, want := CompareLabels(a, b), sign(labels.Compare(toLabels(a), toLabels(b))); got != want {
-			t.Fatalf("CompareLabels(%v, %v) = %d, labels.Compare = %d", a, b, got, want)
-		}
 	}
 }
 
@@ -111,11 +68,21 @@ func BenchmarkSeriesLabels(b *testing.B) {
 	for k, v := range tags {
 		size += len(k) + len(v)
 	}
+	var sb labels.ScratchBuilder
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	for b.Loop() {
-		if _, err := SeriesLabels("node_cpu_seconds_total", tags); err != nil {
+		if _, err := SeriesLabels(&sb, "node_cpu_seconds_total", tags); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// promLabels is ps as labels.Labels.
+func promLabels(ps []prompb.Label) labels.Labels {
+	b := labels.NewScratchBuilder(len(ps))
+	for _, p := range ps {
+		b.Add(p.Name, p.Value)
+	}
+	return b.Labels()
 }

@@ -140,9 +140,9 @@ func (s *Selection) End() int64 { return s.end }
 
 // Matches applies the matchers exactly, as Prometheus would, to decoded
 // labels: a label the series lacks matches as the empty string.
-func (s *Selection) Matches(lbls []prompb.Label) bool {
+func (s *Selection) Matches(lbls labels.Labels) bool {
 	for _, m := range s.matchers {
-		if !m.Matches(labelValue(lbls, m.Name)) {
+		if !m.Matches(lbls.Get(m.Name)) {
 			return false
 		}
 	}

@@ -80,7 +80,7 @@ func TestSelectionMatches(t *testing.T) {
 			for _, m := range s.Matchers() {
 				prom = prom && m.Matches(pl.Get(m.Name))
 			}
-			if got := s.Matches(ls); got != want || got != prom {
+			if got := s.Matches(pl); got != want || got != prom {
 				t.Errorf("%s Matches(%v) = %v, want %v", formatMatchers(s.Matchers()), ls, got, prom)
 			}
 		}
