@@ -1,9 +1,11 @@
 package adapter
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,7 +128,39 @@ func (s *Server) reload() error {
 		}
 	}
 	level.Info(s.logger).Log("msg", "configuration loaded", "file", s.configFile, "databases", len(st.pools), "routes", len(cfg.Routes))
+	for _, dbc := range cfg.Databases {
+		logDatabase(s.logger, dbc, st.pools[dbc.Name])
+	}
 	return nil
+}
+
+// logDatabase logs how promflux talks to one database, the defaults it
+// resolved included.
+func logDatabase(logger log.Logger, dbc influxworker.Config, p *influxworker.Pool) {
+	kv := []any{"msg", "database", "name", dbc.Name, "url", redactedURL(dbc.URL), "database", dbc.Database}
+	if dbc.Transport == influxworker.TransportUDP {
+		level.Info(logger).Log(append(kv, "transport", dbc.Transport)...)
+		return
+	}
+	gzip := map[bool]string{true: "on", false: "off"}[p.Gzip()]
+	switch {
+	case dbc.Pool.Gzip != nil:
+		gzip += " (pool.gzip)"
+	case p.Gzip():
+		gzip += " (default: not a loopback host)"
+	default:
+		gzip += " (default: loopback host, nothing to save on the network)"
+	}
+	level.Info(logger).Log(append(kv, "workers", dbc.Pool.Workers, "gzip", gzip, "read_endpoint", cmp.Or(dbc.ReadEndpoint, influxworker.ReadAuto))...)
+}
+
+// redactedURL is u with any password replaced by "xxxxx".
+func redactedURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return parsed.Redacted()
 }
 
 // newState builds the router and the pools of cfg, loaded from

@@ -1,6 +1,7 @@
 package influxworker
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "https://h/prefix", Database: "d", RetentionPolicy: "rp",
 				Username: "u", Password: "s3cret", CreateDatabase: true,
-				Pool: PoolConfig{Workers: 3, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 3, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -35,7 +36,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			yaml: "name: n\nurl: http://h\ndatabase: d\npool:\n  workers: 1\n  queue: 5\n  timeout: 2s\n  max_body_bytes: 1MiB\n",
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
-				Pool: PoolConfig{Workers: 1, Queue: 5, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Gzip: true, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
+				Pool: PoolConfig{Workers: 1, Queue: 5, Timeout: model.Duration(2 * time.Second), MaxBodyBytes: units.MiB, Batch: DefaultBatchConfig, Retry: DefaultRetryConfig},
 			},
 		},
 		{
@@ -45,7 +46,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
 					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
-					Gzip:  false,
+					Gzip:  new(false),
 					Batch: DefaultBatchConfig,
 					Retry: RetryConfig{MaxAttempts: 5, MinBackoff: DefaultRetryConfig.MinBackoff, MaxBackoff: DefaultRetryConfig.MaxBackoff},
 				},
@@ -57,7 +58,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
-					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true,
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes,
 					Batch: BatchConfig{MaxPoints: 500, MaxBytes: DefaultBatchConfig.MaxBytes, Linger: 0},
 					Retry: DefaultRetryConfig,
 				},
@@ -69,7 +70,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			want: Config{
 				Name: "n", URL: "http://h", Database: "d",
 				Pool: PoolConfig{
-					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Gzip: true, Batch: DefaultBatchConfig,
+					Workers: DefaultPoolConfig.Workers, Queue: DefaultPoolConfig.Queue, Timeout: DefaultPoolConfig.Timeout, MaxBodyBytes: DefaultPoolConfig.MaxBodyBytes, Batch: DefaultBatchConfig,
 					Retry: RetryConfig{MaxAttempts: 1, MinBackoff: model.Duration(10 * time.Millisecond), MaxBackoff: model.Duration(10 * time.Millisecond)},
 				},
 			},
@@ -80,7 +81,7 @@ func TestConfigUnmarshalDefaults(t *testing.T) {
 			if err := yaml.UnmarshalStrict([]byte(tc.yaml), &got); err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %+v\nwant %+v", got, tc.want)
 			}
 			if err := got.Validate(); err != nil {

@@ -29,15 +29,16 @@ func TestWriteGzip(t *testing.T) {
 	const lines = "up,instance=a:9100,job=node value=1 1700000000123\nup,instance=b:9100,job=node value=0 1700000000123\n"
 	for _, tc := range []struct {
 		name    string
-		gzip    bool
+		gzip    *bool
 		version string
 		// wantEncodings are the Content-Encodings of two writes: the first
 		// one goes plain because no answer identified InfluxDB yet.
 		wantEncodings []string
 	}{
-		{"gzip", true, "1.6.7", []string{"", "gzip"}},
-		{"gzip off", false, "1.6.7", []string{"", ""}},
-		{"not influxdb", true, "", []string{"", ""}},
+		{"gzip", new(true), "1.6.7", []string{"", "gzip"}},
+		{"gzip off", new(false), "1.6.7", []string{"", ""}},
+		{"not influxdb", new(true), "", []string{"", ""}},
+		{"unset, loopback", nil, "1.6.7", []string{"", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var encodings []string
@@ -74,6 +75,30 @@ func TestWriteGzip(t *testing.T) {
 				t.Fatalf("Content-Encodings %q, want %q", encodings, tc.wantEncodings)
 			}
 		})
+	}
+}
+
+func TestGzipFor(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		set  *bool
+		want bool
+	}{
+		{"http://localhost:8086", nil, false},
+		{"http://LocalHost:8086", nil, false},
+		{"http://127.0.0.1:8086", nil, false},
+		{"http://127.3.2.1", nil, false},
+		{"https://[::1]:8086/prefix", nil, false},
+		{"http://influxdb:8086", nil, true},
+		{"http://10.0.0.7:8086", nil, true},
+		{"http://[2001:db8::1]:8086", nil, true},
+		{"http://localhost.example.org", nil, true},
+		{"http://127.0.0.1:8086", new(true), true},
+		{"http://influxdb:8086", new(false), false},
+	} {
+		if got := gzipFor(tc.set, tc.url); got != tc.want {
+			t.Errorf("gzipFor(%v, %s) = %v, want %v", tc.set, tc.url, got, tc.want)
+		}
 	}
 }
 

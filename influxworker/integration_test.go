@@ -138,7 +138,7 @@ func TestInfluxDBGzipWrite(t *testing.T) {
 	s.CreateDatabase(t, "gz")
 	for i, gzip := range []bool{true, false} {
 		t.Run(fmt.Sprintf("gzip=%v", gzip), func(t *testing.T) {
-			p := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database, c.Pool.Gzip = "gz", gzip })
+			p := newTestPool(t, s.URL(), nil, func(c *Config) { c.Database, c.Pool.Gzip = "gz", new(gzip) })
 			if err := p.Ping(context.Background()); err != nil {
 				t.Fatal(err)
 			}

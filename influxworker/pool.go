@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,8 +62,10 @@ type Pool struct {
 	// jitter but in tests.
 	jitter func(time.Duration) time.Duration
 	// isInflux is set once an answer carried X-Influxdb-Version: from then
-	// on writes are compressed when pool.gzip is set.
+	// on writes are compressed when gzip is set.
 	isInflux atomic.Bool
+	// gzip is pool.gzip, resolved for the URL (see gzipFor).
+	gzip bool
 	// version is the last X-Influxdb-Version the server sent, nil before.
 	version atomic.Pointer[string]
 	// noPromRead is set once /api/v1/prom/read answered 404.
@@ -96,12 +100,38 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 	if err := p.connect(); err != nil {
 		return nil, fmt.Errorf("influxdb %q: %w", cfg.Name, err)
 	}
+	p.gzip = gzipFor(cfg.Pool.Gzip, cfg.URL)
 	// Only now: a pool that cannot be built must not export series.
 	p.metrics = m.forPool(cfg.Name)
 	if p.udp != nil {
 		p.udp.datagrams = m.udpDatagrams.WithLabelValues(cfg.Name)
 	}
 	return p, nil
+}
+
+// Gzip reports whether write bodies are gzip-compressed (once the server
+// identified as InfluxDB): pool.gzip, or when it is unset, whether the
+// URL's host is not loopback.
+func (p *Pool) Gzip() bool { return p.gzip }
+
+// gzipFor resolves pool.gzip for the database at rawURL: set, as set;
+// unset, off for a loopback host (localhost, 127.0.0.0/8, ::1), where
+// compressing costs both processes CPU on the same cores and saves no
+// network, and on otherwise.
+func gzipFor(set *bool, rawURL string) bool {
+	if set != nil {
+		return *set
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return true
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // Name returns the Config name of the pool.

@@ -126,6 +126,7 @@ func newV2Pool(t *testing.T, f *fakeV2, token string, m *Metrics) *Pool {
 	return newTestPool(t, f.srv.URL, m, func(c *Config) {
 		c.API, c.Org, c.Bucket, c.Token = APIv2, "my-org", "prom-bucket", config.Secret(token)
 		c.Pool.Retry.MaxAttempts = 1
+		c.Pool.Gzip = new(true) // the fake listens on loopback, where it is off by default
 	})
 }
 

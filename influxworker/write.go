@@ -120,7 +120,7 @@ func (s *sender) write(ctx context.Context, body []byte, points int) error {
 		singleLine:  points == 1,
 		worker:      holdsWorker,
 	}
-	if p.cfg.Pool.Gzip && p.isInflux.Load() {
+	if p.gzip && p.isInflux.Load() {
 		// Compressed once and sent as it is by every attempt.
 		buf, err := compress(body)
 		if err != nil {

@@ -37,7 +37,7 @@ CONCURRENCY=${CONCURRENCY:-1,2,4,8}
 PROTOCOL=${PROTOCOL:-1}
 WORKERS=${WORKERS:-8}
 QUEUE=${QUEUE:-16}
-GZIP=${GZIP:-true}
+GZIP=${GZIP:-}
 SINK_VALIDATE=${SINK_VALIDATE:-0}
 VM=${VM:-0}
 OUT=${OUT:-/tmp/promflux-bench-write.$(date +%Y%m%d-%H%M%S)}
@@ -96,7 +96,7 @@ databases:
     url: "$2"
     database: $3
     create_database: true
-    pool: {workers: $WORKERS, queue: $QUEUE, gzip: $GZIP}
+    pool: {workers: $WORKERS, queue: $QUEUE${GZIP:+, gzip: $GZIP}}
 default_database: $3
 CONF
   "$dir/promflux" --config.file="$dir/$1.yml" --web.listen-address="127.0.0.1:$PORT" >"$dir/$1.log" 2>&1 &
@@ -132,7 +132,7 @@ amount=${amount:-$DURATION}
 
 {
   echo "# bench-write: $SERIES series x $LABELS labels, $amount per step after $WARMUP of warm-up, 2000 samples per request,"
-  echo "# concurrency $CONCURRENCY; promflux RW $PROTOCOL; promflux pool: $WORKERS workers, queue $QUEUE, gzip $GZIP; influxd $(influxd version 2>/dev/null | head -1)"
+  echo "# concurrency $CONCURRENCY; promflux RW $PROTOCOL; promflux pool: $WORKERS workers, queue $QUEUE, gzip ${GZIP:-default}; influxd $(influxd version 2>/dev/null | head -1)"
   echo "# $(nproc) cores shared by the load generator, the targets and the databases; $(date -u +%FT%TZ)"
 } | tee "$OUT/tables.txt"
 
