@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,11 +29,44 @@ const (
 // httptest server.
 func startAdapter(t *testing.T, config string) (*Server, *httptest.Server) {
 	t.Helper()
+	return startAdapterWithLogger(t, config, log.NewNopLogger())
+}
+
+// startAdapterLogging is startAdapter with a log at the default level
+// (info), returned.
+func startAdapterLogging(t *testing.T, config string) (*httptest.Server, *lockedBuffer) {
+	t.Helper()
+	var buf lockedBuffer
+	_, ts := startAdapterWithLogger(t, config, level.NewFilter(log.NewLogfmtLogger(&buf), level.AllowInfo()))
+	return ts, &buf
+}
+
+// lockedBuffer is a bytes.Buffer that handlers may write while a test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startAdapterWithLogger(t *testing.T, config string, logger log.Logger) (*Server, *httptest.Server) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "promflux.yml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(path, log.NewNopLogger(), prometheus.NewRegistry())
+	srv, err := New(path, logger, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

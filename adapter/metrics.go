@@ -11,6 +11,8 @@ type metrics struct {
 	requestDuration *prometheus.HistogramVec
 	samplesReceived *prometheus.CounterVec
 	samplesSkipped  *prometheus.CounterVec
+	histsSkipped    *prometheus.CounterVec
+	exemplarsSkip   *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
 	writesWaiting   prometheus.Gauge
 	readsWaiting    prometheus.Gauge
@@ -37,6 +39,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "promflux",
 			Name:      "samples_skipped_total",
 			Help:      "Float samples received but not written because InfluxDB cannot store them, by reason.",
+		}, []string{"reason"}),
+		histsSkipped: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "histograms_skipped_total",
+			Help:      "Native histogram samples received but not written because InfluxDB cannot store them, by reason.",
+		}, []string{"reason"}),
+		exemplarsSkip: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "exemplars_skipped_total",
+			Help:      "Exemplars received but not written because InfluxDB cannot store them, by reason.",
 		}, []string{"reason"}),
 		seriesRefused: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "promflux",

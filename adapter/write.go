@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/influxworker"
@@ -161,10 +162,16 @@ func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *w
 	for _, m := range req.Metadata {
 		e.metadata(m)
 	}
-	for reason, n := range e.counts.Skipped {
-		if n > 0 {
-			s.metrics.samplesSkipped.WithLabelValues(mapping.SkipReason(reason).String()).Add(float64(n))
+	for reason := range mapping.NumSkipReasons {
+		floats, hists, exemplars := e.counts.Skipped[reason], e.counts.HistogramsSkipped[reason], e.counts.ExemplarsSkipped[reason]
+		if floats+hists+exemplars == 0 {
+			continue
 		}
+		s.metrics.samplesSkipped.WithLabelValues(reason.String()).Add(float64(floats))
+		s.metrics.histsSkipped.WithLabelValues(reason.String()).Add(float64(hists))
+		s.metrics.exemplarsSkip.WithLabelValues(reason.String()).Add(float64(exemplars))
+		level.Warn(s.logger).Log("msg", "samples not written: InfluxDB cannot store them", "reason", reason,
+			"samples", floats, "histograms", hists, "exemplars", exemplars)
 	}
 	if out.refusedCount > 0 {
 		s.metrics.seriesRefused.Add(float64(out.refusedCount))

@@ -266,7 +266,7 @@ func TestWriteRoutesToSeveralDatabases(t *testing.T) {
 // TestWriteMetrics checks that what a request did shows up in /metrics.
 func TestWriteMetrics(t *testing.T) {
 	fake := newFakeInflux(t)
-	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	ts, logs := startAdapterLogging(t, fakeConfig(fake.URL))
 	special := series("special", nil,
 		prompb.Sample{Value: math.NaN(), Timestamp: 1},
 		prompb.Sample{Value: math.Inf(-1), Timestamp: 2},
@@ -274,20 +274,33 @@ func TestWriteMetrics(t *testing.T) {
 		prompb.Sample{Value: 2.5, Timestamp: 4},
 		prompb.Sample{Value: 1, Timestamp: math.MaxInt64}) // beyond InfluxDB's time range
 	noName := prompb.TimeSeries{Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1}}}
-	writeV1(t, ts.URL+"/api/v1/write", special, noName)
+	// Out of InfluxDB's time range too: two histograms and an exemplar.
+	hist := series("h", nil)
+	for _, ts := range []int64{math.MinInt64, math.MaxInt64, 6} {
+		hist.Histograms = append(hist.Histograms, prompb.Histogram{Count: &prompb.Histogram_CountInt{CountInt: 1}, ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: 1}, Timestamp: ts})
+	}
+	hist.Exemplars = []prompb.Exemplar{{Labels: []prompb.Label{{Name: "trace_id", Value: "abc"}}, Value: 0.5, Timestamp: math.MaxInt64}}
+	writeV1(t, ts.URL+"/api/v1/write", special, noName, hist)
 
 	body := get(t, ts.URL+"/metrics")
 	for _, want := range []string{
 		`promflux_samples_received_total{database="db0"} 6`,
 		`promflux_samples_skipped_total{reason="out_of_range"} 1`,
+		`promflux_histograms_skipped_total{reason="out_of_range"} 2`,
+		`promflux_exemplars_skipped_total{reason="out_of_range"} 1`,
 		`promflux_series_refused_total 1`,
-		`promflux_influxdb_points_written_total{database="db0"} 4`,
+		`promflux_influxdb_points_written_total{database="db0"} 5`,
 		`promflux_http_request_duration_seconds_count{code="400",handler="write"} 1`,
 		`promflux_config_last_reload_successful 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// What is not written is logged at the default level too.
+	const skipped = `level=warn component=adapter msg="samples not written: InfluxDB cannot store them" reason=out_of_range samples=1 histograms=2 exemplars=1`
+	if !strings.Contains(logs.String(), skipped) {
+		t.Errorf("log lacks %q:\n%s", skipped, logs)
 	}
 }
 
