@@ -378,3 +378,39 @@ func TestInvalidConfigRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildStampsVersion: scripts/build.sh stamps the version, revision and
+// branch into --version and promflux_build_info.
+func TestBuildStampsVersion(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "promflux")
+	build := exec.Command("./scripts/build.sh")
+	build.Env = append(os.Environ(), "OUT="+bin, "VERSION=9.8.7-test", "REVISION=0123abc", "BRANCH=test-branch")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/build.sh: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if want := "promflux, version 9.8.7-test (branch: test-branch, revision: 0123abc)"; err != nil || !strings.HasPrefix(string(out), want) {
+		t.Fatalf("--version: %v\n%s\nwant it to start with %q", err, out, want)
+	}
+	addr := freeAddr(t)
+	path := filepath.Join(t.TempDir(), "promflux.yml")
+	if err := os.WriteFile(path, []byte(influxConfig("http://127.0.0.1:1", "none")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, "promflux", addr, "/-/healthy", bin, "--config.file="+path, "--web.listen-address="+addr)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info string
+	for _, line := range strings.Split(readAll(resp), "\n") {
+		if strings.HasPrefix(line, "promflux_build_info{") {
+			info = line
+		}
+	}
+	for _, want := range []string{`branch="test-branch"`, `revision="0123abc"`, `version="9.8.7-test"`} {
+		if !strings.Contains(info, want) {
+			t.Errorf("promflux_build_info %q lacks %s", info, want)
+		}
+	}
+}

@@ -237,6 +237,12 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)
 	handle("PUT /-/reload", "reload", s.handleReload)
+	handle("GET /config", "config", s.handleConfig)
+	if landing, err := landingPage(); err == nil {
+		mux.Handle("GET /{$}", landing)
+	} else {
+		level.Error(s.logger).Log("msg", "no landing page", "err", err)
+	}
 	mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(s.reg,
 		promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{ErrorLog: stdLogger{s.logger}})))
 	return mux

@@ -29,7 +29,7 @@ for port in "$INFLUX_PORT" "$INFLUX_RPC_PORT" "$PROMETHEUS_PORT" "$READER_PORT" 
 done
 
 echo "==> building promflux"
-go build -o promflux .
+./scripts/build.sh
 
 dir=$(mktemp -d /tmp/promflux-demo.XXXXXX)
 pids=()

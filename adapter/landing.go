@@ -1,0 +1,38 @@
+package adapter
+
+import (
+	"net/http"
+
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v2"
+)
+
+// landingPage is the page of GET /, as Prometheus's exporters have:
+// what promflux is and links to its endpoints.
+func landingPage() (http.Handler, error) {
+	return web.NewLandingPage(web.LandingConfig{
+		Name:        "promflux",
+		Description: "Prometheus remote storage adapter for InfluxDB: remote write to POST /api/v1/write, remote read from POST /api/v1/read.",
+		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof here
+		Links: []web.LandingLinks{
+			{Address: "metrics", Text: "Metrics", Description: "promflux's own metrics"},
+			{Address: "config", Text: "Configuration", Description: "the running configuration, secrets hidden"},
+			{Address: "-/ready", Text: "Ready", Description: "200 when every database answers ping"},
+			{Address: "-/healthy", Text: "Healthy", Description: "200 while the process serves"},
+		},
+	})
+}
+
+// handleConfig serves GET /config: the running configuration as YAML, with
+// passwords and tokens shown as <secret>.
+func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
+	out, err := yaml.Marshal(s.state.Load().cfg)
+	if err != nil {
+		writeError(w, s.logger, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/yaml; charset=utf-8")
+	_, _ = w.Write(out)
+}
