@@ -5,8 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 )
 
@@ -31,7 +32,14 @@ func unavailable(msg string) *httpError { return &httpError{http.StatusServiceUn
 
 // writeError answers err with its status and a one-line body. Errors that are
 // not *httpError are server faults (500); bad input never gets there.
-func writeError(w http.ResponseWriter, logger log.Logger, err error) {
+//
+// A refusal Prometheus does not retry (4xx but 429) loses what it carried,
+// so it is logged at warn, at most one line a second (refusalLogInterval)
+// with the number of refusals left out since the last; the others (5xx,
+// 429: retried) at debug, since a sender retrying against a database that
+// is down would log a line per request, and the database's own state is
+// logged when it changes.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	var he *httpError
 	if errors.As(err, &he) {
@@ -41,13 +49,42 @@ func writeError(w http.ResponseWriter, logger log.Logger, err error) {
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	// Debug only: a sender retrying against a database that is down would
-	// otherwise log a line per request. The counters tell the rate.
-	level.Debug(logger).Log("msg", "request failed", "status", status, "err", msg)
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests {
+		if ok, left := s.refusals.allow(time.Now()); ok {
+			level.Warn(s.logger).Log("msg", "request refused, the client will not retry it", "status", status, "err", msg, "refusals_not_logged", left)
+		}
+	} else {
+		level.Debug(s.logger).Log("msg", "request failed", "status", status, "err", msg)
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// refusalLogInterval is the least time between two refusals logged.
+const refusalLogInterval = time.Second
+
+// logLimiter lets one log line through per refusalLogInterval, and counts
+// the others.
+type logLimiter struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// allow reports whether a line may be logged at now, and how many were
+// not since the last one that was.
+func (l *logLimiter) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < refusalLogInterval {
+		l.skipped++
+		return false, 0
+	}
+	skipped := l.skipped
+	l.last, l.skipped = now, 0
+	return true, skipped
 }
 
 // oneLine keeps an error message on one line, whatever a database or a

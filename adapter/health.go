@@ -69,7 +69,7 @@ func (s *Server) pingAll(ctx context.Context) []string {
 // so that a load balancer sends writes only where they can be stored.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if down := s.pingAll(r.Context()); len(down) > 0 {
-		writeError(w, s.logger, unavailable("not ready: databases down: "+strings.Join(down, ", ")))
+		s.writeError(w, unavailable("not ready: databases down: "+strings.Join(down, ", ")))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -79,7 +79,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReload(w http.ResponseWriter, _ *http.Request) {
 	if err := s.Reload(); err != nil {
 		level.Error(s.logger).Log("msg", "reload failed, keeping the running configuration", "err", err)
-		writeError(w, s.logger, &httpError{http.StatusInternalServerError, "reload failed: " + err.Error()})
+		s.writeError(w, &httpError{http.StatusInternalServerError, "reload failed: " + err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

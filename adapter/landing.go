@@ -30,7 +30,7 @@ func landingPage() (http.Handler, error) {
 func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
 	out, err := yaml.Marshal(s.state.Load().cfg)
 	if err != nil {
-		writeError(w, s.logger, err)
+		s.writeError(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/yaml; charset=utf-8")

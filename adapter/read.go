@@ -25,28 +25,28 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	req, err := remote.DecodeRead(r, st.cfg.Limits)
 	if err != nil {
-		writeError(w, s.logger, decodeError(err))
+		s.writeError(w, decodeError(err))
 		return
 	}
 	respType, err := remote.NegotiateReadResponse(req.AcceptedResponseTypes)
 	if err != nil {
-		writeError(w, s.logger, badRequest(err.Error()))
+		s.writeError(w, badRequest(err.Error()))
 		return
 	}
 	only := r.URL.Query().Get("db")
 	switch {
 	case only == "":
 	case st.pools[only] == nil:
-		writeError(w, s.logger, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", only, strings.Join(st.names(), ", "))))
+		s.writeError(w, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", only, strings.Join(st.names(), ", "))))
 		return
 	case st.pools[only].WriteOnly():
-		writeError(w, s.logger, badRequest(fmt.Sprintf("database %q in ?db= is write-only (transport: udp) and cannot be read", only)))
+		s.writeError(w, badRequest(fmt.Sprintf("database %q in ?db= is write-only (transport: udp) and cannot be read", only)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(st.cfg.Read.Timeout))
 	defer cancel()
 	if err := s.takeReadSlot(ctx, st); err != nil {
-		writeError(w, s.logger, err)
+		s.writeError(w, err)
 		return
 	}
 	defer func() { <-st.readSlots }()
@@ -54,7 +54,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	plans := make([]*readPlan, len(req.Queries))
 	for i, q := range req.Queries {
 		if plans[i], err = s.plan(ctx, st, q, only); err != nil {
-			writeError(w, s.logger, fmt.Errorf("query %d: %w", i, err))
+			s.writeError(w, fmt.Errorf("query %d: %w", i, err))
 			return
 		}
 	}
@@ -70,7 +70,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			if !cw.Written() {
-				writeError(w, s.logger, readError(fmt.Errorf("query %d: %w", i, err)))
+				s.writeError(w, readError(fmt.Errorf("query %d: %w", i, err)))
 				return
 			}
 			// The status line is gone: abort the connection, so that
@@ -83,7 +83,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		for i, p := range plans {
 			sw.StartResult()
 			if err := s.fetch(ctx, p, &limitSink{seriesSink: samplesSink{w: &sw}, limit: limit}); err != nil {
-				writeError(w, s.logger, readError(fmt.Errorf("query %d: %w", i, err)))
+				s.writeError(w, readError(fmt.Errorf("query %d: %w", i, err)))
 				return
 			}
 			sw.EndResult()

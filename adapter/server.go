@@ -41,6 +41,8 @@ type Server struct {
 	metrics    *metrics
 	workerM    *influxworker.Metrics
 	metadata   metadataCache
+	// refusals limits the log lines of refused requests (writeError).
+	refusals logLimiter
 
 	reloadMu sync.Mutex
 	state    atomic.Pointer[state]

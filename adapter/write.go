@@ -62,7 +62,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		remote.SetWrittenHeaders(w.Header(), out.samplesWritten, out.histogramsWritten, out.exemplarsWritten)
 	}
 	if err != nil {
-		writeError(w, s.logger, err)
+		s.writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -302,6 +302,32 @@ func TestWriteMetrics(t *testing.T) {
 	if !strings.Contains(logs.String(), skipped) {
 		t.Errorf("log lacks %q:\n%s", skipped, logs)
 	}
+	// So is the refusal of the series without a name, which Prometheus
+	// drops.
+	const refused = `level=warn component=adapter msg="request refused, the client will not retry it" status=400 err="`
+	if !strings.Contains(logs.String(), refused) || !strings.Contains(logs.String(), "missing metric name") {
+		t.Errorf("log lacks %q naming the series:\n%s", refused, logs)
+	}
+}
+
+func TestLogLimiter(t *testing.T) {
+	var l logLimiter
+	t0 := time.Unix(1700000000, 0)
+	for _, tc := range []struct {
+		after  time.Duration
+		ok     bool
+		missed int
+	}{
+		{0, true, 0},
+		{100 * time.Millisecond, false, 0},
+		{900 * time.Millisecond, false, 0},
+		{time.Second, true, 2},
+		{3 * time.Second, true, 0},
+	} {
+		if ok, missed := l.allow(t0.Add(tc.after)); ok != tc.ok || missed != tc.missed {
+			t.Errorf("at +%v: %v, %d; want %v, %d", tc.after, ok, missed, tc.ok, tc.missed)
+		}
+	}
 }
 
 // TestWriteMetadataOncePerRequest: metadata repeated within one request

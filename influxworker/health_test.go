@@ -1,7 +1,9 @@
 package influxworker
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -111,5 +114,44 @@ func TestPingBound(t *testing.T) {
 	}
 	if want := "no answer within 100ms"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("message %q does not name the bound %q", err, want)
+	}
+}
+
+// TestPingLogsHealthChanges: a ping logs the database's health when it
+// changes, once per change, not on every ping.
+func TestPingLogsHealthChanges(t *testing.T) {
+	var status atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Influxdb-Version", "1.6.7")
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	cfg := DefaultConfig
+	cfg.Name, cfg.URL, cfg.Database = "main", srv.URL, "db"
+	p, err := New(cfg, log.NewLogfmtLogger(&buf), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, code := range []int32{204, 204, 500, 500, 204, 204} {
+		status.Store(code)
+		_ = p.Ping(context.Background())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		got = append(got, line[:strings.Index(line, " msg=")])
+		if !strings.Contains(line, "database=main") {
+			t.Errorf("line does not name the database: %s", line)
+		}
+	}
+	want := []string{"level=info component=influxworker database=main", "level=warn component=influxworker database=main", "level=info component=influxworker database=main"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("log:\n%s\nwant three lines: up, down, up again", buf.String())
+	}
+	for _, want := range []string{`msg="database is up" version=1.6.7`, `msg="database is down: ping failed" err=`, `msg="database is up again" down_for=`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, buf.String())
+		}
 	}
 }

@@ -68,6 +68,9 @@ type Pool struct {
 	gzip bool
 	// version is the last X-Influxdb-Version the server sent, nil before.
 	version atomic.Pointer[string]
+	// health is the outcome of the last recorded ping (healthUp, ...), and
+	// downSince when it turned down, in Unix nanoseconds: see logHealth.
+	health, downSince atomic.Int64
 	// noPromRead is set once /api/v1/prom/read answered 404.
 	noPromRead atomic.Bool
 	// batches coalesces the lines of concurrent Writes, see batch.go.
