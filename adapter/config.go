@@ -39,7 +39,28 @@ type Config struct {
 	Read ReadConfig `yaml:"read,omitempty"`
 	// Write sets how remote writes are answered.
 	Write WriteConfig `yaml:"write,omitempty"`
+	// Ready sets what GET /-/ready requires.
+	Ready ReadyConfig `yaml:"ready,omitempty"`
 }
+
+// ReadyConfig sets what GET /-/ready requires of the databases.
+type ReadyConfig struct {
+	// Require is ReadyAll (the default) or ReadyAny.
+	Require string `yaml:"require,omitempty"`
+}
+
+// The values of ready.require.
+const (
+	// ReadyAll: ready when every database answers ping. A replica then
+	// takes no traffic while one database is down, writes to the others
+	// included; Prometheus queues and retries meanwhile.
+	ReadyAll = "all"
+	// ReadyAny: ready when at least one database answers ping, for
+	// replicas behind a load balancer that should go on taking the writes
+	// of the databases that are up (those of a database that is down are
+	// answered 503, and retried).
+	ReadyAny = "any"
+)
 
 // WriteConfig sets how remote writes are answered.
 type WriteConfig struct {
@@ -109,7 +130,7 @@ var DefaultReadConfig = ReadConfig{
 // section and then validates the whole configuration.
 func (c *Config) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	type plain Config
-	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig, Write: DefaultWriteConfig}
+	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig, Write: DefaultWriteConfig, Ready: ReadyConfig{Require: ReadyAll}}
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
@@ -161,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Read.MaxConcurrency <= 0 {
 		return fmt.Errorf("read.max_concurrency must be > 0, got %d", c.Read.MaxConcurrency)
+	}
+	if r := c.Ready.Require; r != ReadyAll && r != ReadyAny {
+		return fmt.Errorf("ready.require must be %q or %q, got %q", ReadyAll, ReadyAny, r)
 	}
 	for i, r := range c.Routes {
 		if !names[r.Database] {

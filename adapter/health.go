@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,42 +38,65 @@ func (s *Server) watchHealth(ctx context.Context) {
 	}
 }
 
-// pingAll pings every database at once and returns the one-line reasons of
-// those that did not answer, sorted.
-func (s *Server) pingAll(ctx context.Context) []string {
+// dbHealth is the answer of one database to a ping.
+type dbHealth struct {
+	name string
+	err  error
+}
+
+func (h dbHealth) String() string {
+	if h.err != nil {
+		return fmt.Sprintf("%s down (%v)", h.name, h.err)
+	}
+	return h.name + " up"
+}
+
+// pingAll pings every database at once and returns their answers, by
+// name.
+func (s *Server) pingAll(ctx context.Context) []dbHealth {
 	st := s.state.Load()
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	out := make([]dbHealth, 0, len(st.pools))
 	var (
-		mu   sync.Mutex
-		down []string
-		wg   sync.WaitGroup
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
 	for name, p := range st.pools {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := p.Ping(ctx); err != nil {
-				mu.Lock()
-				down = append(down, fmt.Sprintf("%s (%v)", name, err))
-				mu.Unlock()
-			}
+			err := p.Ping(ctx)
+			mu.Lock()
+			out = append(out, dbHealth{name: name, err: err})
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	sort.Strings(down)
-	return down
+	slices.SortFunc(out, func(a, b dbHealth) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
-// handleReady answers 200 only when every configured database answers ping,
-// so that a load balancer sends writes only where they can be stored.
+// handleReady answers 200 when the databases ready.require asks for
+// answer ping (by default every one, so that a load balancer sends writes
+// only where they can be stored), else 503; the body gives each
+// database's state.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if down := s.pingAll(r.Context()); len(down) > 0 {
-		s.writeError(w, unavailable("not ready: databases down: "+strings.Join(down, ", ")))
+	health := s.pingAll(r.Context())
+	up, states := 0, make([]string, len(health))
+	for i, h := range health {
+		if h.err == nil {
+			up++
+		}
+		states[i] = h.String()
+	}
+	detail, require := strings.Join(states, ", "), s.state.Load().cfg.Ready.Require
+	if up == 0 || up < len(health) && require == ReadyAll {
+		s.writeError(w, unavailable(fmt.Sprintf("not ready (ready.require: %s): %s", require, detail)))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintln(w, "promflux is ready.")
+	fmt.Fprintf(w, "promflux is ready: %s\n", detail)
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, _ *http.Request) {

@@ -2,7 +2,9 @@ package adapter
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -72,5 +74,40 @@ func TestReloadForgetsRemovedDatabase(t *testing.T) {
 	}
 	if !strings.Contains(m, `promflux_influxdb_up{database="kept"} 1`) {
 		t.Errorf("after the reload, the kept database lost its up series:\n%s", grepLines(m, "promflux_influxdb_up"))
+	}
+}
+
+// TestReadyRequire: /-/ready with one database up and one down is 503
+// with ready.require: all (the default) and 200 with any, each body giving
+// both databases' state; with none up, any is 503 too.
+func TestReadyRequire(t *testing.T) {
+	up := newFakeInflux(t)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // nothing listens there any more
+	for _, tc := range []struct {
+		ready      string
+		urls       []string
+		wantStatus int
+		want       string
+	}{
+		{"", []string{up.URL, down.URL}, http.StatusServiceUnavailable, "not ready (ready.require: all): db0 up, db1 down ("},
+		{"ready: {require: all}\n", []string{up.URL, down.URL}, http.StatusServiceUnavailable, "not ready (ready.require: all): db0 up, db1 down ("},
+		{"ready: {require: any}\n", []string{up.URL, down.URL}, http.StatusOK, "promflux is ready: db0 up, db1 down ("},
+		{"ready: {require: any}\n", []string{down.URL, down.URL}, http.StatusServiceUnavailable, "not ready (ready.require: any): db0 down ("},
+		{"ready: {require: all}\n", []string{up.URL, up.URL}, http.StatusOK, "promflux is ready: db0 up, db1 up\n"},
+	} {
+		_, ts := startAdapter(t, fakeConfig(tc.urls...)+tc.ready)
+		r, err := http.Get(ts.URL + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != tc.wantStatus || !strings.HasPrefix(string(body), tc.want) {
+			t.Errorf("%q: %d %q, want %d %q...", tc.ready, r.StatusCode, body, tc.wantStatus, tc.want)
+		}
+	}
+	if _, err := LoadConfig([]byte(fakeConfig(up.URL) + "ready: {require: most}\n")); err == nil || !strings.Contains(err.Error(), `ready.require must be "all" or "any", got "most"`) {
+		t.Errorf("ready.require: most: %v", err)
 	}
 }
