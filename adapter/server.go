@@ -235,6 +235,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	handle("POST /api/v1/write", "write", s.handleWrite)
 	handle("POST /api/v1/read", "read", s.handleRead)
+	// The paths of Prometheus's example remote_storage_adapter, so that
+	// its users only change the host.
+	handle("POST /write", "write", s.handleWrite)
+	handle("POST /read", "read", s.handleRead)
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)

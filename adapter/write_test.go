@@ -476,3 +476,21 @@ func get(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestExampleAdapterPaths: /write and /read, the paths of Prometheus's
+// example remote_storage_adapter, are remote write and read.
+func TestExampleAdapterPaths(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, fakeConfig(fake.URL))
+	if r := writeV1(t, ts.URL+"/write", upSample); r.status != http.StatusNoContent {
+		t.Fatalf("POST /write: %d %s", r.status, r.body)
+	}
+	if got := fake.written(); fmt.Sprint(got) != "[up,job=x value=1 1000]" {
+		t.Errorf("written %v", got)
+	}
+	// Not a read request: refused by the read handler, not unknown.
+	r := post(t, ts.URL+"/read", "application/x-protobuf", "snappy", []byte("not snappy"))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "snappy") {
+		t.Errorf("POST /read: %d %s, want the read handler's 400", r.status, r.body)
+	}
+}
