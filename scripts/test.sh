@@ -26,3 +26,10 @@ go test -race -count=1 -timeout 12m ./...
 # without.
 echo "==> allocation tests"
 go test -count=1 -run 'Alloc' ./remote ./mapping
+
+# Every fuzz target for a moment (FUZZTIME, default 2s; 0 skips them): new
+# inputs each run, on top of the seed corpora the tests above ran.
+if [ "${FUZZTIME:-2s}" != 0 ]; then
+  echo "==> fuzz"
+  FUZZTIME=${FUZZTIME:-2s} ./scripts/fuzz.sh
+fi
