@@ -14,10 +14,10 @@ import (
 // SamplesWriter builds a SAMPLES response (a prompb.ReadResponse) as its
 // series come: each is encoded at once into the bytes gogo's generated
 // code would write for it, and every samplesPiece of those is
-// snappy-compressed on the spot. A 10M-sample answer is held as about 10
-// bytes per sample, not as prompb structs (48 bytes per sample), then
-// their encoding, then its compression; and the compression is done
-// while the series are read.
+// snappy-compressed on the spot. A large answer is held compressed (about
+// a dozen bytes a sample in the benchmarks), not as prompb structs (48
+// bytes a sample), then their encoding, then its compression; and the
+// compression is done while the series are read.
 //
 // Call StartResult, then StartSeries, Append or AppendHistogram and
 // EndSeries for each series, then EndResult, once per query in order;
