@@ -193,11 +193,11 @@ func TestFirstGroupSize(t *testing.T) {
 		start, end int64
 		want       int
 	}{
-		{0, 0, maxPromReadSeries},             // one sample per series at most
-		{0, 3600_000, promReadSamples / 3601}, // an hour: 72
-		{0, 30 * 24 * 3600_000, 1},            // a month
-		{math.MinInt64, math.MaxInt64, 1},     // overflow
-		{1000, 999, maxPromReadSeries},        // an empty range
+		{0, 0, maxPromReadSeries},                  // one sample per series at most
+		{0, 3600_000, int(promReadSamples / 3601)}, // an hour: 72
+		{0, 30 * 24 * 3600_000, 1},                 // a month
+		{math.MinInt64, math.MaxInt64, 1},          // overflow
+		{1000, 999, maxPromReadSeries},             // an empty range
 	} {
 		sel, err := mapping.NewSelection(&prompb.Query{StartTimestampMs: tc.start, EndTimestampMs: tc.end, Matchers: []*prompb.LabelMatcher{{Name: "__name__", Value: "up"}}})
 		if err != nil {

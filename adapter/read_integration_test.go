@@ -664,3 +664,40 @@ func writeLines(t *testing.T, influxURL, db, lines string) {
 		t.Fatalf("write: %d", resp.StatusCode)
 	}
 }
+
+// TestIntegrationReadManyGroups: with groups of a few series read through
+// /api/v1/prom/read, each asked for while the last is answered and cut
+// where blocks of series begin, the answer holds every series once, in
+// Prometheus's order, with every sample.
+func TestIntegrationReadManyGroups(t *testing.T) {
+	old := promReadSamples
+	promReadSamples = 25 // two or three series of 10 samples a group
+	t.Cleanup(func() { promReadSamples = old })
+	influx := influxtest.Start(t)
+	_, w := startAdapter(t, influxConfig(influx.URL(), "prom"))
+	var set []prompb.TimeSeries
+	for cpu := range 4 {
+		for host := range 7 {
+			var samples []prompb.Sample
+			for i := range 10 {
+				samples = append(samples, prompb.Sample{Timestamp: 1_000_000 + int64(i)*1000, Value: float64(100*cpu + 10*host + i)})
+			}
+			set = append(set, series("groups", []string{"cpu", fmt.Sprint(cpu), "host", fmt.Sprint("h", host), "job", "node"}, samples...))
+		}
+	}
+	if r := writeV1(t, w.URL+"/api/v1/write", set...); r.status != http.StatusNoContent {
+		t.Fatalf("write: %d %s", r.status, r.body)
+	}
+	ts := startReader(t, influxConfig(influx.URL(), "prom"), influxworker.ReadAuto)
+	for _, sel := range []string{`groups`, `groups{host=~"h[1-5]"}`} {
+		for _, rt := range [][]prompb.ReadRequest_ResponseType{samplesOnly, streamedOnly} {
+			r := read(t, ts.URL+"/api/v1/read", rt, query(t, sel, 1_000_000, 1_009_000))
+			if r.status != http.StatusOK {
+				t.Fatalf("%s %v: %d %s", sel, rt[0], r.status, r.body)
+			}
+			if diff := sameSeries(r.results[0], expect(t, set, sel, 1_000_000, 1_009_000)); diff != "" {
+				t.Errorf("%s %v: %s", sel, rt[0], diff)
+			}
+		}
+	}
+}

@@ -17,10 +17,12 @@ import (
 // InfluxDB builds the whole answer of /api/v1/prom/read in memory, and so
 // does promflux before it can check it: a run is read in groups of series
 // whose size follows the samples per series seen so far.
+// promReadSamples is what one group should return: 4 MiB of samples
+// decoded, about as many as maxWaitingSamples. Tests lower it to read a
+// few series in many groups.
+var promReadSamples int64 = 1 << 18
+
 const (
-	// promReadSamples is what one group should return: 4 MiB of samples
-	// decoded, about as many as maxWaitingSamples.
-	promReadSamples = 1 << 18
 	// maxPromReadSeries bounds a group, and the regex of its values.
 	maxPromReadSeries = 1000
 	// maxPromReadBytes bounds an answer, compressed and decoded. A group
@@ -153,7 +155,7 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 				}
 			}
 		}
-		size = min(maxPromReadSeries, max(1, promReadSamples*seenSeries/max(1, seenSamples)))
+		size = min(maxPromReadSeries, max(1, int(promReadSamples)*seenSeries/max(1, seenSamples)))
 	}
 }
 
