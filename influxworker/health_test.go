@@ -109,8 +109,15 @@ func TestPingBound(t *testing.T) {
 	p := newTestPool(t, fake.URL, nil, nil)
 	p.timeout = 100 * time.Millisecond
 	err := p.Ping(context.Background())
-	if !IsTimeout(err) || attempts.Load() != 1 {
-		t.Fatalf("Ping() = %v after %d attempts, want a timeout after 1", err, attempts.Load())
+	if !IsTimeout(err) {
+		t.Fatalf("Ping() = %v, want a timeout", err)
+	}
+	// The one request may reach the server after the client gave up on it,
+	// on a loaded machine; a retry would have been sent before Ping
+	// returned.
+	waitFor(t, "the ping to reach the server", func() bool { return attempts.Load() >= 1 })
+	if n := attempts.Load(); n != 1 {
+		t.Fatalf("%d attempts, want 1: a ping is not retried", n)
 	}
 	if want := "no answer within 100ms"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("message %q does not name the bound %q", err, want)
