@@ -17,11 +17,6 @@ import (
 // InfluxDB builds the whole answer of /api/v1/prom/read in memory, and so
 // does promflux before it can check it: a run is read in groups of series
 // whose size follows the samples per series seen so far.
-// promReadSamples is what one group should return: 4 MiB of samples
-// decoded, about as many as maxWaitingSamples. Tests lower it to read a
-// few series in many groups.
-var promReadSamples int64 = 1 << 18
-
 const (
 	// maxPromReadSeries bounds a group, and the regex of its values.
 	maxPromReadSeries = 1000
@@ -30,6 +25,11 @@ const (
 	// /query, which streams.
 	maxPromReadBytes = 64 << 20
 )
+
+// promReadSamples is what one group should return: 4 MiB of samples
+// decoded, about as many as maxWaitingSamples. Tests lower it to read a
+// few series in many groups.
+var promReadSamples int64 = 1 << 18
 
 // fetchPromRead reads a run of series found in the index: their floats
 // through InfluxDB's own /api/v1/prom/read, a group at a time (see
