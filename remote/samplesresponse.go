@@ -143,12 +143,13 @@ func (w *SamplesWriter) AppendHistogram(t int64, h *prompb.Histogram) error {
 	hh := *h
 	hh.Timestamp = t
 	size := hh.Size()
+	before := len(w.hists)
 	w.hists = append(w.hists, 4<<3|wireBytes)
 	w.hists = binary.AppendUvarint(w.hists, uint64(size))
 	start := len(w.hists)
 	w.hists = append(w.hists, make([]byte, size)...)
 	if _, err := hh.MarshalToSizedBuffer(w.hists[start:]); err != nil {
-		w.hists = w.hists[:start]
+		w.hists = w.hists[:before]
 		return fmt.Errorf("cannot marshal histogram at %d: %w", t, err)
 	}
 	w.samples++
