@@ -137,8 +137,9 @@ func (c *Config) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	return c.Validate()
 }
 
-// Validate checks the references between sections. The sections validate
-// themselves while they are decoded.
+// Validate checks every database (influxworker.Config does not validate
+// itself while it is decoded, so that the error can name the entry) and
+// the references between sections.
 func (c *Config) Validate() error {
 	if len(c.Databases) == 0 {
 		return errors.New("databases: at least one database is required")

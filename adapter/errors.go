@@ -26,9 +26,28 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
+// badRequest: the request, or what the database refused for good;
+// Prometheus drops it.
 func badRequest(msg string) *httpError { return &httpError{http.StatusBadRequest, msg} }
 
+// unavailable: retry later (with Retry-After); Prometheus retries it.
 func unavailable(msg string) *httpError { return &httpError{http.StatusServiceUnavailable, msg} }
+
+// overloaded: retry later, with status write.overload_status (503, or 429
+// for senders set up to retry it).
+func overloaded(status int, msg string) *httpError { return &httpError{status, msg} }
+
+// unsupportedMediaType: a content type, encoding or message promflux does
+// not read.
+func unsupportedMediaType(msg string) *httpError {
+	return &httpError{http.StatusUnsupportedMediaType, msg}
+}
+
+// tooLarge: a body over limits.max_request_bytes.
+func tooLarge(msg string) *httpError { return &httpError{http.StatusRequestEntityTooLarge, msg} }
+
+// serverError: promflux's fault, or data it cannot read back.
+func serverError(msg string) *httpError { return &httpError{http.StatusInternalServerError, msg} }
 
 // writeError answers err with its status and a one-line body. Errors that are
 // not *httpError are server faults (500); bad input never gets there.

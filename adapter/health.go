@@ -102,7 +102,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReload(w http.ResponseWriter, _ *http.Request) {
 	if err := s.Reload(); err != nil {
 		level.Error(s.logger).Log("msg", "reload failed, keeping the running configuration", "err", err)
-		s.writeError(w, &httpError{http.StatusInternalServerError, "reload failed: " + err.Error()})
+		s.writeError(w, serverError("reload failed: "+err.Error()))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

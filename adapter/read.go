@@ -145,7 +145,7 @@ func readError(err error) error {
 	case errors.As(err, &tooMany):
 		return badRequest(err.Error())
 	case errors.Is(err, errStoredValue):
-		return &httpError{http.StatusInternalServerError, err.Error()}
+		return serverError(err.Error())
 	case influxworker.IsPermanent(err):
 		return badRequest("database refused the query: " + err.Error())
 	default:

@@ -128,8 +128,8 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 	case <-ctx.Done():
 		return unavailable("gave up waiting to be decoded: " + ctx.Err().Error())
 	case <-timer.C:
-		return &httpError{st.cfg.Write.OverloadStatus, fmt.Sprintf(
-			"overloaded, retry later: waited %s for one of the %d requests decoded at once (write.max_concurrency)", wait, cap(st.writeSlots))}
+		return overloaded(st.cfg.Write.OverloadStatus, fmt.Sprintf(
+			"overloaded, retry later: waited %s for one of the %d requests decoded at once (write.max_concurrency)", wait, cap(st.writeSlots)))
 	}
 }
 
@@ -344,7 +344,7 @@ func (s *Server) store(ctx context.Context, batches map[string]*batch) {
 func (o *writeOutcome) err(overloadStatus int) error {
 	switch {
 	case o.overloaded:
-		return &httpError{overloadStatus, "overloaded, retry later: " + strings.Join(o.unavailable, "; ")}
+		return overloaded(overloadStatus, "overloaded, retry later: "+strings.Join(o.unavailable, "; "))
 	case len(o.unavailable) > 0:
 		return unavailable("cannot store samples, retry later: " + strings.Join(o.unavailable, "; "))
 	case len(o.rejected) > 0:
@@ -364,9 +364,9 @@ func (o *writeOutcome) err(overloadStatus int) error {
 func decodeError(err error) error {
 	switch {
 	case errors.Is(err, remote.ErrUnsupported):
-		return &httpError{http.StatusUnsupportedMediaType, err.Error()}
+		return unsupportedMediaType(err.Error())
 	case errors.Is(err, remote.ErrTooLarge):
-		return &httpError{http.StatusRequestEntityTooLarge, err.Error()}
+		return tooLarge(err.Error())
 	case errors.Is(err, remote.ErrIncomplete):
 		// Nothing was wrong with what arrived: the sender may retry.
 		return unavailable(err.Error())

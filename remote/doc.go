@@ -30,5 +30,6 @@
 //
 // The package must not know InfluxDB, routing, matcher semantics or HTTP
 // status codes: it reports failures as errors wrapping ErrUnsupported,
-// ErrTooLarge or ErrInvalid and leaves the mapping to responses to the caller.
+// ErrTooLarge, ErrIncomplete or ErrInvalid and leaves the mapping to
+// responses to the caller.
 package remote

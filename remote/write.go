@@ -76,9 +76,9 @@ func (r *WriteRequest) Counts() (samples, histograms, exemplars int) {
 // The caller must call Release on the result when done with it; the strings
 // of the result alias its body (see WriteRequest).
 //
-// Every error wraps exactly one of ErrUnsupported, ErrTooLarge or ErrInvalid
-// and has a one-line message fit to return to the sender. DecodeWrite does not
-// close r.Body.
+// Every error wraps exactly one of ErrUnsupported, ErrTooLarge, ErrIncomplete
+// or ErrInvalid and has a one-line message fit to return to the sender.
+// DecodeWrite does not close r.Body.
 func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
 	version, err := NegotiateWrite(r.Header)
 	if err != nil {
