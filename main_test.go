@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,10 +26,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"golang.org/x/crypto/bcrypt"
 
@@ -268,8 +272,18 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	writeFile(t, webConfig, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prom: %s\n",
 		filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), hash)))
 
-	// The database is never reached: /-/healthy does not need it.
-	pf := startPromflux(t, influxConfig("http://127.0.0.1:1", "x"), "--web.config.file="+webConfig)
+	// A fake database that counts the writes and reads reaching it.
+	var reached atomic.Int64
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ping" {
+			reached.Add(1)
+		}
+		w.Header().Set("X-Influxdb-Version", "1.6.7")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer fake.Close()
+	config := strings.Replace(influxConfig(fake.URL, "x"), "create_database: true", "create_database: false", 1)
+	pf := startPromflux(t, config, "--web.config.file="+webConfig)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
@@ -308,6 +322,43 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP was served although TLS is configured")
+		}
+	}
+
+	// A write or a read without credentials is refused before it reaches
+	// the database; with them, a write does reach it.
+	write := encodeV1(t, prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "up"}}, Samples: []prompb.Sample{{Value: 1, Timestamp: 1700000000000}}})
+	rawRead, err := (&prompb.ReadRequest{Queries: []*prompb.Query{{StartTimestampMs: 0, EndTimestampMs: 1, Matchers: []*prompb.LabelMatcher{{Name: "__name__", Value: "up"}}}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := snappy.Encode(nil, rawRead)
+	for _, tc := range []struct {
+		path, user string
+		body       []byte
+		want       int
+	}{
+		{"/api/v1/write", "", write, http.StatusUnauthorized},
+		{"/api/v1/read", "", read, http.StatusUnauthorized},
+		{"/api/v1/write", "prom", write, http.StatusNoContent},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, "https://"+pf.addr+tc.path, bytes.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, "s3cret")
+		}
+		before := reached.Load()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s as %q: %d %s, want %d", tc.path, tc.user, resp.StatusCode, body, tc.want)
+		}
+		if got := reached.Load() > before; got != (tc.want == http.StatusNoContent) {
+			t.Errorf("%s as %q: reached the database: %v", tc.path, tc.user, got)
 		}
 	}
 }
