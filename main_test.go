@@ -465,3 +465,29 @@ func TestBuildStampsVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdUnit: the command line of docs/systemd/promflux.service is
+// one the binary accepts, with the shipped config.yml in place of
+// /etc/promflux/config.yml.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile("docs/systemd/promflux.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			args = strings.Fields(cmd)[1:]
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("no ExecStart in the unit")
+	}
+	for i, a := range args {
+		args[i] = strings.Replace(a, "/etc/promflux/config.yml", "config.yml", 1)
+	}
+	out, err := exec.Command(promfluxBin, append(args, "--config.check")...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration is valid") {
+		t.Fatalf("promflux %v --config.check: %v\n%s", args, err, out)
+	}
+}
