@@ -491,3 +491,21 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatalf("promflux %v --config.check: %v\n%s", args, err, out)
 	}
 }
+
+// TestAlertRules: docker/alerts.yml loads in Prometheus's configuration of
+// docker/, and its unit tests (docker/alerts_test.yml) pass, with
+// Prometheus's own promtool.
+func TestAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool (Debian package prometheus, which scripts/install-deps.sh installs): %v", err)
+	}
+	for _, args := range [][]string{
+		{"check", "config", "docker/prometheus.yml"},
+		{"test", "rules", "docker/alerts_test.yml"},
+	} {
+		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
