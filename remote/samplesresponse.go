@@ -88,7 +88,7 @@ func (w *SamplesWriter) encode(b []byte) []byte {
 		w.scratch = make([]byte, n)
 	}
 	enc := snappy.Encode(w.scratch[:cap(w.scratch)], b)
-	return append([]byte(nil), enc[uvarintLen(uint64(len(b))):]...)
+	return append([]byte(nil), enc[uvarintBytes(uint64(len(b))):]...)
 }
 
 // StartSeries opens a TimeSeries of labels in the open result.
@@ -99,15 +99,8 @@ func (w *SamplesWriter) StartSeries(labels []prompb.Label) {
 	w.seriesStart = len(w.buf)
 	w.buf = append(w.buf, make([]byte, lengthGap)...)
 	for _, l := range labels {
-		size := 0
-		if len(l.Name) > 0 {
-			size += 1 + uvarintLen(uint64(len(l.Name))) + len(l.Name)
-		}
-		if len(l.Value) > 0 {
-			size += 1 + uvarintLen(uint64(len(l.Value))) + len(l.Value)
-		}
 		w.buf = append(w.buf, 1<<3|wireBytes)
-		w.buf = binary.AppendUvarint(w.buf, uint64(size))
+		w.buf = binary.AppendUvarint(w.buf, uint64(l.Size()))
 		w.buf = appendString(w.buf, 1, l.Name)
 		w.buf = appendString(w.buf, 2, l.Value)
 	}
@@ -124,7 +117,7 @@ func (w *SamplesWriter) Append(t int64, v float64) {
 		size += 1 + 8
 	}
 	if t != 0 {
-		size += 1 + uvarintLen(uint64(t))
+		size += 1 + uvarintBytes(uint64(t))
 	}
 	w.buf = append(w.buf, 2<<3|wireBytes, byte(size))
 	if v != 0 {
@@ -214,14 +207,4 @@ func appendString(b []byte, num byte, s string) []byte {
 	b = append(b, num<<3|wireBytes)
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-// uvarintLen is the length of v as a varint.
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }
