@@ -53,39 +53,40 @@ type responseFill struct {
 // walkResponse walks a ReadResponse, counting into c on the first walk and
 // filling f on the second.
 func walkResponse(b []byte, c *responseCounts, f *responseFill) error {
-	return walkFieldsOf(b, "ReadResponse", func(num int32, wt int, b []byte) (int, error) {
-		if num != 1 {
-			return -1, nil
-		}
-		msg, n, err := message(b, wt, "ReadResponse.results")
-		if err != nil {
-			return 0, err
-		}
+	return eachMessage(b, "ReadResponse", "ReadResponse.results", func(msg []byte) error {
 		if c != nil {
 			c.results++
 		} else {
 			f.results = append(f.results, nil)
 		}
-		return n, walkQueryResult(msg, c, f)
+		return walkQueryResult(msg, c, f)
+	})
+}
+
+// eachMessage calls each with every field 1 of the message b, which
+// ReadResponse and QueryResult repeat (results, timeseries).
+func eachMessage(b []byte, name, field string, each func(msg []byte) error) error {
+	return walkFieldsOf(b, name, func(num int32, wt int, b []byte) (int, error) {
+		if num != 1 {
+			return -1, nil
+		}
+		msg, n, err := message(b, wt, field)
+		if err != nil {
+			return 0, err
+		}
+		return n, each(msg)
 	})
 }
 
 func walkQueryResult(b []byte, c *responseCounts, f *responseFill) error {
 	start := len(f.seriesOrNil())
-	err := walkFieldsOf(b, "QueryResult", func(num int32, wt int, b []byte) (int, error) {
-		if num != 1 {
-			return -1, nil
-		}
-		msg, n, err := message(b, wt, "QueryResult.timeseries")
-		if err != nil {
-			return 0, err
-		}
+	err := eachMessage(b, "QueryResult", "QueryResult.timeseries", func(msg []byte) error {
 		if c != nil {
 			c.series++
 		} else {
 			f.series = append(f.series, FloatSeries{})
 		}
-		return n, walkTimeSeries(msg, c, f)
+		return walkTimeSeries(msg, c, f)
 	})
 	if err != nil || f == nil {
 		return err
@@ -184,28 +185,18 @@ func walkLabel(b []byte, c *responseCounts, f *responseFill) error {
 }
 
 // decodeSample decodes a Sample, in one step for the layout every encoder
-// writes (value, then timestamp).
+// writes (value, then timestamp), else as the write path does.
 func decodeSample(b []byte) (FloatSample, error) {
 	if len(b) >= 10 && b[0] == 1<<3|wireFixed64 && b[9] == 2<<3|wireVarint {
 		if t, n, err := varint(b[10:]); err == nil && 10+n == len(b) {
 			return FloatSample{V: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), T: int64(t)}, nil
 		}
 	}
-	var s FloatSample
-	err := walkFieldsOf(b, "Sample", func(num int32, wt int, b []byte) (int, error) {
-		switch num {
-		case 1:
-			v, n, err := double(b, wt, "Sample.value")
-			s.V = v
-			return n, err
-		case 2:
-			v, n, err := scalar(b, wt, "Sample.timestamp")
-			s.T = int64(v)
-			return n, err
-		}
-		return -1, nil
-	})
-	return s, err
+	v, t, err := decodeSampleV1(b)
+	if err != nil {
+		return FloatSample{}, fmt.Errorf("Sample: %w", err)
+	}
+	return FloatSample{T: t, V: v}, nil
 }
 
 // walkFieldsOf calls field with the number, wire type and the bytes after
