@@ -173,25 +173,25 @@ func groupEnd(run []*readSeries, start, end int) int {
 	if end >= len(run) || end-start < 2 {
 		return end
 	}
-	last := run[end-1].labels
-	block := commonLabels(run[start].labels, last) + 1
-	if commonLabels(run[end].labels, last) < block {
+	var last []labels.Label
+	run[end-1].labels.Range(func(l labels.Label) { last = append(last, l) })
+	block := commonLabels(last, run[start].labels) + 1
+	if commonLabels(last, run[end].labels) < block {
 		return end // the next group starts a block
 	}
 	i := end - 1
-	for commonLabels(run[i-1].labels, last) >= block {
+	for commonLabels(last, run[i-1].labels) >= block {
 		i--
 	}
 	return i
 }
 
-// commonLabels is how many labels a and b have in common from the first.
-func commonLabels(a, b labels.Labels) int {
-	var x []labels.Label
-	a.Range(func(l labels.Label) { x = append(x, l) })
+// commonLabels is how many labels lbls has in common with first, from the
+// first one.
+func commonLabels(first []labels.Label, lbls labels.Labels) int {
 	n, differ := 0, false
-	b.Range(func(l labels.Label) {
-		if differ = differ || n == len(x) || x[n] != l; !differ {
+	lbls.Range(func(l labels.Label) {
+		if differ = differ || n == len(first) || first[n] != l; !differ {
 			n++
 		}
 	})
