@@ -82,7 +82,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		var sw remote.SamplesWriter
 		for i, p := range plans {
 			sw.StartResult()
-			if err := s.fetch(ctx, p, &limitSink{seriesSink: samplesSink{w: &sw}, limit: limit}); err != nil {
+			if err := s.fetch(ctx, p, &limitSink{seriesSink: &samplesSink{w: &sw}, limit: limit}); err != nil {
 				s.writeError(w, readError(fmt.Errorf("query %d: %w", i, err)))
 				return
 			}

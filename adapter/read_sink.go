@@ -52,7 +52,8 @@ type chunkedSink struct {
 }
 
 func (c *chunkedSink) StartSeries(rs *readSeries) error {
-	return c.cw.StartSeries(c.index, promLabels(rs.labels))
+	// A new slice: the writer keeps it while the series is open.
+	return c.cw.StartSeries(c.index, promLabels(nil, rs.labels))
 }
 func (c *chunkedSink) Append(t int64, v float64) error { return c.cw.Append(t, v) }
 func (c *chunkedSink) EndSeries() error                { return c.cw.EndSeries() }
@@ -63,23 +64,25 @@ func (c *chunkedSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 // samplesSink encodes one query's series into a SAMPLES response.
 type samplesSink struct {
 	w *remote.SamplesWriter
+	// labels is reused: the writer encodes a series' labels at once.
+	labels []prompb.Label
 }
 
-func (s samplesSink) StartSeries(rs *readSeries) error {
-	s.w.StartSeries(promLabels(rs.labels))
+func (s *samplesSink) StartSeries(rs *readSeries) error {
+	s.labels = promLabels(s.labels[:0], rs.labels)
+	s.w.StartSeries(s.labels)
 	return nil
 }
-func (s samplesSink) Append(t int64, v float64) error { s.w.Append(t, v); return nil }
-func (s samplesSink) EndSeries() error                { s.w.EndSeries(); return nil }
-func (s samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
+func (s *samplesSink) Append(t int64, v float64) error { s.w.Append(t, v); return nil }
+func (s *samplesSink) EndSeries() error                { s.w.EndSeries(); return nil }
+func (s *samplesSink) AppendHistogram(t int64, h *prompb.Histogram) error {
 	return s.w.AppendHistogram(t, h)
 }
 
-// promLabels is lbls as the labels of a response. The plan of a read
-// holds them as labels.Labels, a string each, where a []prompb.Label
-// costs 64 bytes a label before its strings.
-func promLabels(lbls labels.Labels) []prompb.Label {
-	out := make([]prompb.Label, 0, lbls.Len())
-	lbls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
-	return out
+// promLabels appends lbls to dst as the labels of a response. The plan of
+// a read holds them as labels.Labels, a string each, where a
+// []prompb.Label costs 64 bytes a label before its strings.
+func promLabels(dst []prompb.Label, lbls labels.Labels) []prompb.Label {
+	lbls.Range(func(l labels.Label) { dst = append(dst, prompb.Label{Name: l.Name, Value: l.Value}) })
+	return dst
 }
