@@ -53,7 +53,7 @@ func serverError(msg string) *httpError { return &httpError{http.StatusInternalS
 // not *httpError are server faults (500); bad input never gets there.
 //
 // A refusal Prometheus does not retry (4xx but 429) loses what it carried,
-// so it is logged at warn, at most one line a second (refusalLogInterval)
+// so it is logged at warn, at most one line a second (logInterval)
 // with the number of refusals left out since the last; the others (5xx,
 // 429: retried) at debug, since a sender retrying against a database that
 // is down would log a line per request, and the database's own state is
@@ -81,11 +81,11 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	_, _ = w.Write([]byte(msg + "\n"))
 }
 
-// refusalLogInterval is the least time between two refusals logged.
-const refusalLogInterval = time.Second
+// logInterval is the least time between two log lines of a logLimiter.
+const logInterval = time.Second
 
-// logLimiter lets one log line through per refusalLogInterval, and counts
-// the others.
+// logLimiter lets one log line through per logInterval, and counts the
+// others, so that a flood of bad requests cannot fill a disk.
 type logLimiter struct {
 	mu      sync.Mutex
 	last    time.Time
@@ -97,7 +97,7 @@ type logLimiter struct {
 func (l *logLimiter) allow(now time.Time) (bool, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.last.IsZero() && now.Sub(l.last) < refusalLogInterval {
+	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
 		l.skipped++
 		return false, 0
 	}

@@ -41,8 +41,9 @@ type Server struct {
 	metrics    *metrics
 	workerM    *influxworker.Metrics
 	metadata   metadataCache
-	// refusals limits the log lines of refused requests (writeError).
-	refusals logLimiter
+	// refusals and skips limit the log lines of refused requests
+	// (writeError) and of samples not written (encode).
+	refusals, skips logLimiter
 
 	reloadMu sync.Mutex
 	state    atomic.Pointer[state]

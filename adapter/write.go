@@ -170,8 +170,10 @@ func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *w
 		s.metrics.samplesSkipped.WithLabelValues(reason.String()).Add(float64(floats))
 		s.metrics.histsSkipped.WithLabelValues(reason.String()).Add(float64(hists))
 		s.metrics.exemplarsSkip.WithLabelValues(reason.String()).Add(float64(exemplars))
-		level.Warn(s.logger).Log("msg", "samples not written: InfluxDB cannot store them", "reason", reason,
-			"samples", floats, "histograms", hists, "exemplars", exemplars)
+		if ok, left := s.skips.allow(time.Now()); ok {
+			level.Warn(s.logger).Log("msg", "samples not written: InfluxDB cannot store them", "reason", reason,
+				"samples", floats, "histograms", hists, "exemplars", exemplars, "requests_not_logged", left)
+		}
 	}
 	if out.refusedCount > 0 {
 		s.metrics.seriesRefused.Add(float64(out.refusedCount))
