@@ -32,6 +32,7 @@
 // write-only, fire-and-forget pool, see Pool.WriteOnly.
 //
 // The package deals in line protocol bytes, InfluxQL strings and opaque
-// remote-read bodies only. It must not know Prometheus: encoding series into line protocol belongs to mapping,
-// turning an Error into an HTTP status code belongs to adapter.
+// remote-read bodies only. It must not know Prometheus: encoding series
+// into line protocol belongs to mapping, turning an Error into an HTTP
+// status code belongs to adapter.
 package influxworker
