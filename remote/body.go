@@ -46,6 +46,8 @@ func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	switch {
 	case errors.Is(err, errOverLimit):
 		return nil, newError(ErrTooLarge, "request body exceeds limits.max_request_bytes (%d)", limit)
+	case errors.Is(err, ErrTooSlow):
+		return nil, err
 	case err != nil:
 		return nil, newError(ErrIncomplete, "cannot read request body after %d bytes: %w", n, err)
 	}

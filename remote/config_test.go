@@ -1,10 +1,13 @@
 package remote
 
 import (
+	"cmp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/units"
+	"github.com/prometheus/common/model"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -16,8 +19,11 @@ func TestConfigUnmarshalYAML(t *testing.T) {
 		wantErr string
 	}{
 		{name: "empty section keeps defaults", in: "{}", want: DefaultConfig},
-		{name: "partial override", in: "max_request_bytes: 1MiB", want: Config{MaxRequestBytes: units.MiB, MaxDecodedBytes: 64 * units.MiB}},
-		{name: "both set", in: "max_request_bytes: 4MiB\nmax_decoded_bytes: 16MiB", want: Config{MaxRequestBytes: 4 * units.MiB, MaxDecodedBytes: 16 * units.MiB}},
+		{name: "partial override", in: "max_request_bytes: 1MiB", want: withDefaults(Config{MaxRequestBytes: units.MiB})},
+		{name: "both set", in: "max_request_bytes: 4MiB\nmax_decoded_bytes: 16MiB", want: withDefaults(Config{MaxRequestBytes: 4 * units.MiB, MaxDecodedBytes: 16 * units.MiB})},
+		{name: "body rate", in: "body_timeout: 5s\nmin_body_rate: 1KiB", want: withDefaults(Config{BodyTimeout: model.Duration(5 * time.Second), MinBodyRate: units.KiB})},
+		{name: "zero body timeout", in: "body_timeout: 0s", wantErr: "limits.body_timeout must be > 0"},
+		{name: "zero body rate", in: "min_body_rate: 0B", wantErr: "limits.min_body_rate must be > 0"},
 		{name: "zero request limit", in: "max_request_bytes: 0B", wantErr: "limits.max_request_bytes must be > 0"},
 		{name: "negative decoded limit", in: "max_decoded_bytes: -1MiB", wantErr: "limits.max_decoded_bytes must be > 0"},
 		{name: "unknown key", in: "max_bytes: 1MiB", wantErr: "field max_bytes not found"},
@@ -42,6 +48,15 @@ func TestConfigUnmarshalYAML(t *testing.T) {
 	}
 }
 
+// withDefaults is c with DefaultConfig's values where c has none.
+func withDefaults(c Config) Config {
+	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, DefaultConfig.MaxRequestBytes)
+	c.MaxDecodedBytes = cmp.Or(c.MaxDecodedBytes, DefaultConfig.MaxDecodedBytes)
+	c.BodyTimeout = cmp.Or(c.BodyTimeout, DefaultConfig.BodyTimeout)
+	c.MinBodyRate = cmp.Or(c.MinBodyRate, DefaultConfig.MinBodyRate)
+	return c
+}
+
 func TestConfigUnderLimitsKey(t *testing.T) {
 	var top struct {
 		Limits Config `yaml:"limits"`
@@ -49,7 +64,7 @@ func TestConfigUnderLimitsKey(t *testing.T) {
 	if err := yaml.UnmarshalStrict([]byte("limits:\n  max_decoded_bytes: 128MiB\n"), &top); err != nil {
 		t.Fatal(err)
 	}
-	want := Config{MaxRequestBytes: 32 * units.MiB, MaxDecodedBytes: 128 * units.MiB}
+	want := withDefaults(Config{MaxDecodedBytes: 128 * units.MiB})
 	if top.Limits != want {
 		t.Fatalf("got %+v, want %+v", top.Limits, want)
 	}

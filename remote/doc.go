@@ -28,8 +28,13 @@
 // client side of a read of float samples from another server's remote-read
 // endpoint.
 //
+// Bodies are read under limits too: a size bound, and a least rate
+// (LimitBodyRate) so that a sender trickling its body is cut. A server reads
+// a remote-write body whole (ReadWriteBody) before it takes a turn to
+// decode it (WriteBody.Decode).
+//
 // The package must not know InfluxDB, routing, matcher semantics or HTTP
 // status codes: it reports failures as errors wrapping ErrUnsupported,
-// ErrTooLarge, ErrIncomplete or ErrInvalid and leaves the mapping to
-// responses to the caller.
+// ErrTooLarge, ErrIncomplete, ErrTooSlow or ErrInvalid and leaves the
+// mapping to responses to the caller.
 package remote

@@ -5,9 +5,9 @@ import (
 	"fmt"
 )
 
-// Errors returned by DecodeWrite and DecodeRead (and by the response
-// decoders), to be matched with errors.Is. Every error DecodeWrite or
-// DecodeRead returns wraps exactly one of them.
+// Errors returned by DecodeWrite, ReadWriteBody, WriteBody.Decode and
+// DecodeRead (and by the response decoders), to be matched with errors.Is.
+// Every error they return wraps exactly one of them.
 var (
 	// ErrUnsupported means the request asks for a protocol variant remote does
 	// not speak: media type, proto parameter or content encoding (HTTP 415).
@@ -21,9 +21,13 @@ var (
 	// round, no acceptable read response type (HTTP 400).
 	ErrInvalid = errors.New("invalid request")
 	// ErrIncomplete means the body could not be read whole: the connection
-	// broke or the server's read timeout passed. Nothing in it was found
+	// broke. Nothing in it was found
 	// wrong, so the sender may send it again (HTTP 503).
 	ErrIncomplete = errors.New("request body incomplete")
+	// ErrTooSlow means the body arrived slower than limits.min_body_rate
+	// allows after limits.body_timeout (LimitBodyRate). Nothing in it was
+	// found wrong: a sender on a slow link may send it again (HTTP 503).
+	ErrTooSlow = errors.New("request body too slow")
 )
 
 // decodeError classifies err under one of the sentinels while keeping the

@@ -27,8 +27,8 @@ const ProtoReadRequest = "prometheus.ReadRequest"
 //
 // A remote-write request sent here, recognised from its Content-Type or its
 // body, fails with ErrInvalid and a message that says where to send it.
-// Every error wraps exactly one of ErrUnsupported, ErrTooLarge, ErrIncomplete
-// or ErrInvalid and has a one-line message fit to return to the sender.
+// Every error wraps exactly one of ErrUnsupported, ErrTooLarge, ErrIncomplete,
+// ErrTooSlow or ErrInvalid and has a one-line message fit to return to the sender.
 // DecodeRead does not close r.Body.
 func DecodeRead(r *http.Request, cfg Config) (*prompb.ReadRequest, error) {
 	if err := checkEncoding(r.Header.Values("Content-Encoding")); err != nil {

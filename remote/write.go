@@ -65,35 +65,75 @@ func (r *WriteRequest) Counts() (samples, histograms, exemplars int) {
 	return samples, histograms, exemplars
 }
 
-// DecodeWrite decodes the remote-write request r within the limits of cfg.
-//
-// It negotiates the version with NegotiateWrite, reads the body (a declared
-// Content-Length over cfg.MaxRequestBytes fails before reading), checks the
-// decoded length announced by the snappy header against cfg.MaxDecodedBytes
-// before decompressing, and unmarshals and converts the message. Remote-Write
-// 2.0 symbol references are resolved and bounds-checked.
+// DecodeWrite decodes the remote-write request r within the limits of cfg:
+// ReadWriteBody and WriteBody.Decode in one call.
 //
 // The caller must call Release on the result when done with it; the strings
-// of the result alias its body (see WriteRequest).
-//
-// Every error wraps exactly one of ErrUnsupported, ErrTooLarge, ErrIncomplete
-// or ErrInvalid and has a one-line message fit to return to the sender.
-// DecodeWrite does not close r.Body.
+// of the result alias its body (see WriteRequest). DecodeWrite does not
+// close r.Body.
 func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
+	body, err := ReadWriteBody(r, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Release()
+	return body.Decode()
+}
+
+// WriteBody is a remote-write request whose compressed body has arrived
+// whole, not yet decoded. A server reads bodies first and decodes them in
+// turn, so that a sender that is slow to send holds no decoding turn.
+type WriteBody struct {
+	version    WriteVersion
+	compressed []byte // pooled
+	cfg        Config
+}
+
+// ReadWriteBody negotiates the version of the remote-write request r with
+// NegotiateWrite and reads its compressed body whole, within
+// cfg.MaxRequestBytes: a declared Content-Length over it fails before
+// anything is read.
+//
+// The caller must call Release on the result. Every error wraps exactly one
+// of ErrUnsupported, ErrTooLarge, ErrIncomplete or ErrTooSlow and has a one-line message
+// fit to return to the sender. ReadWriteBody does not close r.Body.
+func ReadWriteBody(r *http.Request, cfg Config) (WriteBody, error) {
 	version, err := NegotiateWrite(r.Header)
 	if err != nil {
-		return nil, err
+		return WriteBody{}, err
 	}
-	decoded, err := readSnappyBody(r, cfg)
+	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
+	if err != nil {
+		return WriteBody{}, err
+	}
+	return WriteBody{version: version, compressed: compressed, cfg: cfg}, nil
+}
+
+// Decode checks the decoded length announced by the snappy header against
+// the limit before decompressing, and unmarshals and converts the message.
+// Remote-Write 2.0 symbol references are resolved and bounds-checked.
+//
+// The caller must call Release on the result when done with it; the strings
+// of the result alias its decompressed body (see WriteRequest), not b,
+// which may be released first. Every error wraps ErrInvalid and has a
+// one-line message fit to return to the sender.
+func (b *WriteBody) Decode() (*WriteRequest, error) {
+	decoded, err := decodeSnappy(b.compressed, int64(b.cfg.MaxDecodedBytes))
 	if err != nil {
 		return nil, err
 	}
-	p := getRequest(version, decoded)
+	p := getRequest(b.version, decoded)
 	if err := p.decode(decoded); err != nil {
 		p.release()
 		return nil, err
 	}
 	return &p.req, nil
+}
+
+// Release returns b's buffer for reuse; b must not be used after.
+func (b *WriteBody) Release() {
+	putBuffer(b.compressed)
+	b.compressed = nil
 }
 
 // decode decodes body as the message of p's version.
