@@ -73,14 +73,7 @@ func run() int {
 	}
 	defer srv.Close()
 
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// A body must arrive within a minute: a stalled sender must not
-		// hold a connection and its buffers forever.
-		ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute,
-	}
+	httpServer := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() {
 		level.Info(logger).Log("msg", "starting promflux", "version", version.Info())

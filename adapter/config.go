@@ -70,18 +70,17 @@ type WriteConfig struct {
 	// default setup a 429 drops the data, so 429 is for senders set up for
 	// it.
 	OverloadStatus int `yaml:"overload_status,omitempty"`
-	// MaxConcurrency is how many remote-write requests are read, decoded
-	// and encoded at once; more wait for their turn, before their body is
-	// read. Decoded requests take several times the memory of their body,
-	// and this work is bound by the CPU, so that more at once gains
-	// nothing and costs memory in proportion to the senders' shards. 0
-	// (the default) is twice GOMAXPROCS. The wait for InfluxDB's answer is
+	// MaxConcurrency is how many remote-write requests are decoded and
+	// encoded at once; more wait for their turn, which a request takes
+	// once its body has arrived. Decoded requests take several times the
+	// memory of their body, and this work is bound by the CPU, so that
+	// more at once gains nothing and costs memory in proportion to the
+	// senders' shards. 0 (the default) is twice GOMAXPROCS. The wait for InfluxDB's answer is
 	// not counted: it is bounded by the pools.
 	MaxConcurrency int `yaml:"max_concurrency,omitempty"`
 	// MaxWait is how long a request waits for its turn before it is
-	// answered as overloaded (OverloadStatus, with Retry-After). The
-	// sender going away does not end the wait: until its body is read,
-	// nothing tells.
+	// answered as overloaded (OverloadStatus, with Retry-After), or the
+	// sender goes away.
 	MaxWait model.Duration `yaml:"max_wait,omitempty"`
 }
 

@@ -14,6 +14,9 @@ type metrics struct {
 	histsSkipped    *prometheus.CounterVec
 	exemplarsSkip   *prometheus.CounterVec
 	seriesRefused   prometheus.Counter
+	bodiesTooSlow   prometheus.Counter
+	headersCut      prometheus.Counter
+	connsOpen       prometheus.Gauge
 	writesWaiting   prometheus.Gauge
 	readsWaiting    prometheus.Gauge
 	readsAborted    prometheus.Counter
@@ -55,10 +58,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "series_refused_total",
 			Help:      "Series refused because their labels are invalid (no metric name, empty or repeated label name, invalid UTF-8).",
 		}),
+		bodiesTooSlow: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "request_bodies_too_slow_total",
+			Help:      "Request bodies cut because they arrived slower than limits.body_timeout and limits.min_body_rate allow.",
+		}),
+		headersCut: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "request_headers_cut_total",
+			Help:      "Connections closed while a request's header section was arriving: slower than 10s, malformed or too large.",
+		}),
+		connsOpen: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "promflux",
+			Name:      "http_connections_open",
+			Help:      "Client connections open to promflux's listener.",
+		}),
 		writesWaiting: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "promflux",
 			Name:      "write_requests_waiting",
-			Help:      "Remote-write requests waiting for their turn to be read and decoded (write.max_concurrency).",
+			Help:      "Remote-write requests whose body has arrived, waiting for their turn to be decoded (write.max_concurrency).",
 		}),
 		readsWaiting: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "promflux",

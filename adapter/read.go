@@ -23,9 +23,10 @@ import (
 // streamed one is a 400 when no frame has left yet, else it is broken off.
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
+	remote.LimitBodyRate(w, r, st.cfg.Limits)
 	req, err := remote.DecodeRead(r, st.cfg.Limits)
 	if err != nil {
-		s.writeError(w, decodeError(err))
+		s.writeError(w, s.decodeError(err))
 		return
 	}
 	respType, err := remote.NegotiateReadResponse(req.AcceptedResponseTypes)

@@ -56,7 +56,7 @@ type writeOutcome struct {
 // database is down or slow (Prometheus retries, nothing is lost); 400 when
 // the request or some of its series are bad (the valid rest is written).
 func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
-	out, err := s.write(r)
+	out, err := s.write(w, r)
 	if v, verr := remote.NegotiateWrite(r.Header); verr == nil && v == remote.WriteV2 {
 		// RW 2.0 senders learn from these what was stored, on errors too.
 		remote.SetWrittenHeaders(w.Header(), out.samplesWritten, out.histogramsWritten, out.exemplarsWritten)
@@ -68,8 +68,9 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// write decodes, routes, encodes and stores one remote-write request.
-func (s *Server) write(r *http.Request) (writeOutcome, error) {
+// write reads, decodes, routes, encodes and stores one remote-write
+// request.
+func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, error) {
 	var out writeOutcome
 	st := s.state.Load()
 	only := ""
@@ -79,7 +80,13 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 		}
 		only = db
 	}
-	batches, err := s.decodeAndEncode(st, r, only, &out)
+	remote.LimitBodyRate(w, r, st.cfg.Limits)
+	body, err := remote.ReadWriteBody(r, st.cfg.Limits)
+	if err != nil {
+		return out, s.decodeError(err)
+	}
+	defer body.Release()
+	batches, err := s.decodeAndEncode(r.Context(), st, &body, only, &out)
 	if err != nil {
 		return out, err
 	}
@@ -105,12 +112,11 @@ func (s *Server) write(r *http.Request) (writeOutcome, error) {
 	return out, out.err(st.cfg.Write.OverloadStatus)
 }
 
-// takeWriteSlot waits for the turn of a request to be read, decoded and
+// takeWriteSlot waits for the turn of a request to be decoded and
 // encoded: these take all the CPU they get and several times the body's
 // memory, so at most write.max_concurrency requests do it at once. It
 // gives up after write.max_wait with an overload error, or when ctx ends
-// (with HTTP/1.1, net/http only notices a sender leaving once the body is
-// read).
+// (the sender left).
 func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 	select {
 	case st.writeSlots <- struct{}{}:
@@ -133,18 +139,19 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 	}
 }
 
-// decodeAndEncode decodes r and encodes its series into batches, in its
-// turn (takeWriteSlot). The batches hold no reference to the decoded
-// request: it is released before they are stored, so that requests
-// waiting for InfluxDB keep only their lines.
-func (s *Server) decodeAndEncode(st *state, r *http.Request, only string, out *writeOutcome) (map[string]*batch, error) {
-	if err := s.takeWriteSlot(r.Context(), st); err != nil {
+// decodeAndEncode decodes body and encodes its series into batches, in its
+// turn (takeWriteSlot), which a request takes only once its body has
+// arrived: a sender trickling its body holds no turn. The batches hold no
+// reference to the decoded request: it is released before they are
+// stored, so that requests waiting for InfluxDB keep only their lines.
+func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, only string, out *writeOutcome) (map[string]*batch, error) {
+	if err := s.takeWriteSlot(ctx, st); err != nil {
 		return nil, err
 	}
 	defer func() { <-st.writeSlots }()
-	req, err := remote.DecodeWrite(r, st.cfg.Limits)
+	req, err := body.Decode()
 	if err != nil {
-		return nil, decodeError(err)
+		return nil, s.decodeError(err)
 	}
 	defer req.Release()
 	return s.encode(st, req, only, out), nil
@@ -362,9 +369,14 @@ func (o *writeOutcome) err(overloadStatus int) error {
 	return badRequest(msg + " (the other series were written)")
 }
 
-// decodeError gives a decoding failure its status code.
-func decodeError(err error) error {
+// decodeError gives a failure to read or decode a request its status
+// code, and counts the bodies cut for their slowness.
+func (s *Server) decodeError(err error) error {
 	switch {
+	case errors.Is(err, remote.ErrTooSlow):
+		s.metrics.bodiesTooSlow.Inc()
+		// Maybe a sender on a slow link: it may send it again.
+		return unavailable(err.Error())
 	case errors.Is(err, remote.ErrUnsupported):
 		return unsupportedMediaType(err.Error())
 	case errors.Is(err, remote.ErrTooLarge):
