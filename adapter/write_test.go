@@ -494,3 +494,17 @@ func TestExampleAdapterPaths(t *testing.T) {
 		t.Errorf("POST /read: %d %s, want the read handler's 400", r.status, r.body)
 	}
 }
+
+// TestWriteRequestLimit: a request over a request limit is answered 400
+// naming the limit, and nothing of it is written.
+func TestWriteRequestLimit(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, strings.Replace(fakeConfig(fake.URL), "limits: {", "limits: {max_series_per_request: 1, ", 1))
+	r := writeV1(t, ts.URL+"/api/v1/write", upSample, series("down", []string{"job", "x"}, prompb.Sample{Value: 0, Timestamp: 1000}))
+	if r.status != http.StatusBadRequest || strings.TrimSpace(r.body) != "2 series, over limits.max_series_per_request (1)" {
+		t.Fatalf("request over the series limit: %d %q, want 400 naming the limit", r.status, r.body)
+	}
+	if got := fake.written(); len(got) != 0 {
+		t.Errorf("InfluxDB got %q, want nothing", got)
+	}
+}

@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"cmp"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,11 @@ func TestConfigUnmarshalYAML(t *testing.T) {
 		wantErr string
 	}{
 		{name: "empty section keeps defaults", in: "{}", want: DefaultConfig},
-		{name: "partial override", in: "max_request_bytes: 1MiB", want: withDefaults(Config{MaxRequestBytes: units.MiB})},
-		{name: "both set", in: "max_request_bytes: 4MiB\nmax_decoded_bytes: 16MiB", want: withDefaults(Config{MaxRequestBytes: 4 * units.MiB, MaxDecodedBytes: 16 * units.MiB})},
-		{name: "body rate", in: "body_timeout: 5s\nmin_body_rate: 1KiB", want: withDefaults(Config{BodyTimeout: model.Duration(5 * time.Second), MinBodyRate: units.KiB})},
+		{name: "partial override", in: "max_request_bytes: 1MiB", want: defaultsWith(func(c *Config) { c.MaxRequestBytes = units.MiB })},
+		{name: "both set", in: "max_request_bytes: 4MiB\nmax_decoded_bytes: 16MiB", want: defaultsWith(func(c *Config) { c.MaxRequestBytes, c.MaxDecodedBytes = 4*units.MiB, 16*units.MiB })},
+		{name: "body rate", in: "body_timeout: 5s\nmin_body_rate: 1KiB", want: defaultsWith(func(c *Config) { c.BodyTimeout, c.MinBodyRate = model.Duration(5*time.Second), units.KiB })},
+		{name: "no series limit", in: "max_series_per_request: 0", want: defaultsWith(func(c *Config) { c.MaxSeriesPerRequest = 0 })},
+		{name: "negative label limit", in: "max_labels_per_series: -1", wantErr: "limits.max_labels_per_series must be >= 0 (0: no limit), got -1"},
 		{name: "zero body timeout", in: "body_timeout: 0s", wantErr: "limits.body_timeout must be > 0"},
 		{name: "zero body rate", in: "min_body_rate: 0B", wantErr: "limits.min_body_rate must be > 0"},
 		{name: "zero request limit", in: "max_request_bytes: 0B", wantErr: "limits.max_request_bytes must be > 0"},
@@ -48,12 +49,10 @@ func TestConfigUnmarshalYAML(t *testing.T) {
 	}
 }
 
-// withDefaults is c with DefaultConfig's values where c has none.
-func withDefaults(c Config) Config {
-	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, DefaultConfig.MaxRequestBytes)
-	c.MaxDecodedBytes = cmp.Or(c.MaxDecodedBytes, DefaultConfig.MaxDecodedBytes)
-	c.BodyTimeout = cmp.Or(c.BodyTimeout, DefaultConfig.BodyTimeout)
-	c.MinBodyRate = cmp.Or(c.MinBodyRate, DefaultConfig.MinBodyRate)
+// defaultsWith is DefaultConfig changed by set.
+func defaultsWith(set func(*Config)) Config {
+	c := DefaultConfig
+	set(&c)
 	return c
 }
 
@@ -64,7 +63,7 @@ func TestConfigUnderLimitsKey(t *testing.T) {
 	if err := yaml.UnmarshalStrict([]byte("limits:\n  max_decoded_bytes: 128MiB\n"), &top); err != nil {
 		t.Fatal(err)
 	}
-	want := withDefaults(Config{MaxDecodedBytes: 128 * units.MiB})
+	want := defaultsWith(func(c *Config) { c.MaxDecodedBytes = 128 * units.MiB })
 	if top.Limits != want {
 		t.Fatalf("got %+v, want %+v", top.Limits, want)
 	}

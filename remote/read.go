@@ -56,6 +56,9 @@ func DecodeRead(r *http.Request, cfg Config) (*prompb.ReadRequest, error) {
 		}
 		return nil, newError(ErrInvalid, "read request of %d bytes holds no queries", len(decoded))
 	}
+	if err := cfg.checkRead(&req); err != nil {
+		return nil, err
+	}
 	for i, q := range req.Queries {
 		if err := validateQuery(q); err != nil {
 			return nil, newError(ErrInvalid, "query %d: %w", i, err)

@@ -42,7 +42,7 @@ type streamed struct{ io.Reader }
 
 func sentinelsIn(err error) []error {
 	var kinds []error
-	for _, s := range []error{ErrUnsupported, ErrTooLarge, ErrInvalid, ErrIncomplete} {
+	for _, s := range []error{ErrUnsupported, ErrTooLarge, ErrInvalid, ErrIncomplete, ErrTooSlow} {
 		if errors.Is(err, s) {
 			kinds = append(kinds, s)
 		}

@@ -111,7 +111,8 @@ func ReadWriteBody(r *http.Request, cfg Config) (WriteBody, error) {
 
 // Decode checks the decoded length announced by the snappy header against
 // the limit before decompressing, and unmarshals and converts the message.
-// Remote-Write 2.0 symbol references are resolved and bounds-checked.
+// Remote-Write 2.0 symbol references are resolved and bounds-checked. A
+// request over one of the request limits of its Config is refused whole.
 //
 // The caller must call Release on the result when done with it; the strings
 // of the result alias its decompressed body (see WriteRequest), not b,
@@ -124,6 +125,10 @@ func (b *WriteBody) Decode() (*WriteRequest, error) {
 	}
 	p := getRequest(b.version, decoded)
 	if err := p.decode(decoded); err != nil {
+		p.release()
+		return nil, err
+	}
+	if err := b.cfg.checkWrite(&p.req); err != nil {
 		p.release()
 		return nil, err
 	}
