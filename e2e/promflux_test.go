@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -434,7 +434,7 @@ func TestInvalidConfigRefusesToStart(t *testing.T) {
 // branch into --version and promflux_build_info.
 func TestBuildStampsVersion(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "promflux")
-	build := exec.Command("./scripts/build.sh")
+	build := exec.Command(filepath.Join(root, "scripts/build.sh"))
 	build.Env = append(os.Environ(), "OUT="+bin, "VERSION=9.8.7-test", "REVISION=0123abc", "BRANCH=test-branch")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/build.sh: %v\n%s", err, out)
@@ -470,7 +470,7 @@ func TestBuildStampsVersion(t *testing.T) {
 // one the binary accepts, with the shipped config.yml in place of
 // /etc/promflux/config.yml.
 func TestSystemdUnit(t *testing.T) {
-	unit, err := os.ReadFile("docs/systemd/promflux.service")
+	unit, err := os.ReadFile(filepath.Join(root, "docs/systemd/promflux.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +486,9 @@ func TestSystemdUnit(t *testing.T) {
 	for i, a := range args {
 		args[i] = strings.Replace(a, "/etc/promflux/config.yml", "config.yml", 1)
 	}
-	out, err := exec.Command(promfluxBin, append(args, "--config.check")...).CombinedOutput()
+	check := exec.Command(promfluxBin, append(args, "--config.check")...)
+	check.Dir = root
+	out, err := check.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "configuration is valid") {
 		t.Fatalf("promflux %v --config.check: %v\n%s", args, err, out)
 	}
@@ -496,15 +498,14 @@ func TestSystemdUnit(t *testing.T) {
 // docker/, and its unit tests (docker/alerts_test.yml) pass, with
 // Prometheus's own promtool.
 func TestAlertRules(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatalf("promtool (Debian package prometheus, which scripts/install-deps.sh installs): %v", err)
-	}
+	promtool := lookPath(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "config", "docker/prometheus.yml"},
 		{"test", "rules", "docker/alerts_test.yml"},
 	} {
-		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}

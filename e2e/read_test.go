@@ -1,11 +1,10 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -20,10 +19,7 @@ import (
 // with extra command-line arguments.
 func startPrometheus(t *testing.T, name, addr, config string, extra ...string) *process {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatal("prometheus not found: install the Debian package prometheus (scripts/test.sh does)")
-	}
+	bin := lookPath(t, "prometheus")
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), []byte(config))
 	args := append([]string{

@@ -1,8 +1,9 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,11 +21,24 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 )
 
+// root is the module root, where main.go and the files shipped with
+// promflux are; go test runs a package's tests in its own directory.
+const root = ".."
+
 // promfluxBin is the binary built from this checkout by TestMain: the
 // end-to-end tests run exactly what operators run.
 var promfluxBin string
 
+// TestMain builds the promflux binary once for every test of the package,
+// with the race detector when the tests run with it. Under -short it builds
+// nothing and runs no test: every test here needs the binary or a real
+// server.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipping the end-to-end tests in -short mode")
+		os.Exit(0)
+	}
 	os.Exit(buildAndRun(m))
 }
 
@@ -36,12 +50,39 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	promfluxBin = filepath.Join(dir, "promflux")
-	build := exec.Command("go", "build", "-o", promfluxBin, ".")
+	args := []string{"build", "-o", promfluxBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "cannot build promflux: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()
+}
+
+// requireEnv names the environment variable that, set to 1, makes a test
+// fail instead of skipping when a program it needs is missing:
+// scripts/test.sh sets it, so that its run never passes without them.
+const requireEnv = "PROMFLUX_E2E_REQUIRE"
+
+// lookPath returns the path of the program name, which the Debian package
+// prometheus installs. When it is not on PATH the test is skipped, or
+// fails when PROMFLUX_E2E_REQUIRE=1.
+func lookPath(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	msg := fmt.Sprintf("%s not found: install the Debian package prometheus (scripts/install-deps.sh does)", name)
+	if os.Getenv(requireEnv) == "1" {
+		t.Fatalf("%s; %s=1 requires it", msg, requireEnv)
+	}
+	t.Skipf("%s; skipping (%s=1 makes this a failure)", msg, requireEnv)
+	return ""
 }
 
 // process is a server started by a test, stopped when the test ends.
