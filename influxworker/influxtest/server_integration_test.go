@@ -68,20 +68,6 @@ func TestServerLifecycle(t *testing.T) {
 	}
 }
 
-func TestQuoteIdent(t *testing.T) {
-	for in, want := range map[string]string{
-		"db":      `"db"`,
-		`a"b`:     `"a\"b"`,
-		`a\b`:     `"a\\b"`,
-		"with sp": `"with sp"`,
-		`\"`:      `"\\\""`,
-	} {
-		if got := QuoteIdent(in); got != want {
-			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestStartFailsWhenPortTaken(t *testing.T) {
 	s := Start(t)
 	// A second influxd on the same configuration finds its ports taken.
