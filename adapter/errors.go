@@ -4,11 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
+
+	"github.com/promflux/promflux/internal/oneline"
 )
 
 // retryAfterSeconds is what a 503 asks the client to wait. Prometheus
@@ -64,7 +65,7 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	if errors.As(err, &he) {
 		status = he.status
 	}
-	msg := oneLine(err.Error())
+	msg := oneline.Of(err.Error())
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
@@ -104,14 +105,4 @@ func (l *logLimiter) allow(now time.Time) (bool, int) {
 	skipped := l.skipped
 	l.last, l.skipped = now, 0
 	return true, skipped
-}
-
-// oneLine keeps an error message on one line, whatever a database or a
-// decoder put into it, so that Prometheus logs it as one line.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/promflux/promflux/internal/oneline"
 )
 
 // The operations of a Pool, as found in Error.Op and in the `operation`
@@ -149,12 +151,10 @@ func isDatabaseNotFound(e *Error) bool {
 	return strings.HasPrefix(e.Message, "database not found")
 }
 
-// oneLine turns InfluxDB's message into one line of at most maxMessageBytes.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
-	}
+// message turns InfluxDB's reason or a transport error into an
+// Error.Message: on one line (oneline.Of) and at most maxMessageBytes long.
+func message(s string) string {
+	s = oneline.Of(s)
 	if len(s) > maxMessageBytes {
 		cut := maxMessageBytes
 		// Do not split a UTF-8 sequence.

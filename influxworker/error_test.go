@@ -71,7 +71,7 @@ func TestClassification(t *testing.T) {
 	}
 }
 
-func TestOneLine(t *testing.T) {
+func TestMessage(t *testing.T) {
 	long := strings.Repeat("é", maxMessageBytes) // 2 bytes per rune
 	for _, tc := range []struct {
 		name, in, want string
@@ -83,12 +83,12 @@ func TestOneLine(t *testing.T) {
 		{"long odd", "a" + long, "a" + strings.Repeat("é", maxMessageBytes/2-1) + fmt.Sprintf("... (%d more bytes)", maxMessageBytes+2)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := oneLine(tc.in)
+			got := message(tc.in)
 			if got != tc.want {
-				t.Fatalf("oneLine = %q, want %q", got, tc.want)
+				t.Fatalf("message = %q, want %q", got, tc.want)
 			}
 			if !utf8.ValidString(got) {
-				t.Fatalf("oneLine produced invalid UTF-8: %q", got)
+				t.Fatalf("message produced invalid UTF-8: %q", got)
 			}
 		})
 	}

@@ -331,14 +331,14 @@ func (p *Pool) readError(ctx, reqCtx context.Context, r request, code int, err e
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Op: r.op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: oneLine(err.Error())}
+	return &Error{Op: r.op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: message(err.Error())}
 }
 
 // transportError describes a request that got no (complete) answer. When a
 // context ended, Err is the context's error, so that errors.Is finds
 // context.DeadlineExceeded or context.Canceled whatever the transport wrapped.
 func (p *Pool) transportError(ctx, reqCtx context.Context, r request, err error) *Error {
-	e := &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: oneLine(err.Error())}
+	e := &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: message(err.Error())}
 	switch {
 	case ctx.Err() != nil:
 		e.Err = ctx.Err()
@@ -367,7 +367,7 @@ func (p *Pool) statusError(r request, resp *http.Response) *Error {
 	} else {
 		msg = string(b)
 	}
-	e := &Error{Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Message: oneLine(msg)}
+	e := &Error{Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Message: message(msg)}
 	switch resp.StatusCode {
 	case http.StatusBadRequest:
 		// A missing database or retention policy is a configuration problem

@@ -82,7 +82,7 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 	}
 	conn, owned, err := s.socket(ctx)
 	if err != nil {
-		return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: "cannot open udp socket: " + oneLine(err.Error())}
+		return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: "cannot open udp socket: " + message(err.Error())}
 	}
 	if owned {
 		defer conn.Close()
@@ -99,7 +99,7 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 		return nil
 	})
 	if err != nil {
-		e := &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: oneLine(err.Error())}
+		e := &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: message(err.Error())}
 		if ctx.Err() != nil {
 			e.Err = ctx.Err()
 		}

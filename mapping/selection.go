@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/promflux/promflux/internal/oneline"
 )
 
 // QueryError reports a remote-read query that cannot be answered as sent:
@@ -100,7 +102,7 @@ func toMatcher(pm *prompb.LabelMatcher) (*labels.Matcher, error) {
 	}
 	m, err := labels.NewMatcher(t, pm.Name, pm.Value)
 	if err != nil {
-		return nil, &QueryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: oneLine(err.Error())}
+		return nil, &QueryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: oneline.Of(err.Error())}
 	}
 	return m, nil
 }
@@ -120,12 +122,6 @@ func formatMatchers(ms []*labels.Matcher) string {
 		parts[i] = quoteMatcher(m.Name, m.Type.String(), m.Value)
 	}
 	return truncate("{"+strings.Join(parts, ", ")+"}", 4*maxQuotedLen)
-}
-
-// oneLine keeps an error message on one line: regex errors quote the
-// pattern, which may contain newlines.
-func oneLine(s string) string {
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 // Matchers returns the compiled matchers, in the order of the query. They
