@@ -145,10 +145,29 @@ func Reason(err error) string {
 	}
 }
 
+// The beginnings of InfluxDB's reasons that the package recognises. They
+// tell a configuration problem, retried, from bad data: the other 400
+// answers to a write (partial write, field type conflict, unable to parse,
+// points beyond retention policy) are permanent by their status alone.
+const (
+	// msgDatabaseNotFound: the database of a write does not exist (404 on
+	// /write, or 400 where a proxy or version maps it so).
+	msgDatabaseNotFound = "database not found"
+	// msgRetentionPolicyNotFound: the retention policy of a write does not
+	// exist.
+	msgRetentionPolicyNotFound = "retention policy not found"
+)
+
 // isDatabaseNotFound reports whether InfluxDB answered that the database
 // does not exist (404 on /write, a statement error on /query).
 func isDatabaseNotFound(e *Error) bool {
-	return strings.HasPrefix(e.Message, "database not found")
+	return strings.HasPrefix(e.Message, msgDatabaseNotFound)
+}
+
+// isRetentionPolicyNotFound reports whether InfluxDB answered that the
+// retention policy of a write does not exist.
+func isRetentionPolicyNotFound(e *Error) bool {
+	return strings.HasPrefix(e.Message, msgRetentionPolicyNotFound)
 }
 
 // message turns InfluxDB's reason or a transport error into an

@@ -372,7 +372,7 @@ func (p *Pool) statusError(r request, resp *http.Response) *Error {
 	case http.StatusBadRequest:
 		// A missing database or retention policy is a configuration problem
 		// whatever status a proxy or version maps it to.
-		e.Permanent = !isDatabaseNotFound(e) && !strings.HasPrefix(e.Message, "retention policy not found")
+		e.Permanent = !isDatabaseNotFound(e) && !isRetentionPolicyNotFound(e)
 	case http.StatusUnprocessableEntity:
 		// The 2.x API's answer to points it parsed but cannot store, e.g.
 		// beyond the bucket's retention: 1.x's partial write.
