@@ -17,6 +17,7 @@
 //
 // The package is pure: it performs no I/O, knows nothing about HTTP, the
 // Prometheus wire protocols or how points reach InfluxDB, and keeps no
-// metrics itself. Callers count what it reports (see Counts and
-// SeriesError).
+// metrics itself. Callers count what it reports (see Counts). An error of
+// an Append function refuses one series, which it names: the caller
+// answers it with a client error, after writing the rest.
 package mapping

@@ -7,18 +7,18 @@ import (
 	"strings"
 )
 
-// EncodedPrefix starts every stored measurement, tag key or tag value that
+// encodedPrefix starts every stored measurement, tag key or tag value that
 // is kept in the reversible form: the prefix followed by the unpadded
 // base64url encoding (RFC 4648 section 5) of the original bytes. Both parts
 // use only characters that need no escaping in line protocol and no
 // quoting inside InfluxQL regular expressions.
-const EncodedPrefix = "~b64~"
+const encodedPrefix = "~b64~"
 
-// ErrInvalidEncoding is returned (wrapped) by the Decode functions when a
-// stored name starts with EncodedPrefix but the rest is not valid unpadded
+// errInvalidEncoding is returned (wrapped) by the Decode functions when a
+// stored name starts with encodedPrefix but the rest is not valid unpadded
 // base64url. promflux never writes such names; they can only come from
 // other writers.
-var ErrInvalidEncoding = errors.New("invalid reversible encoding")
+var errInvalidEncoding = errors.New("invalid reversible encoding")
 
 // base64URLAlphabet is the RFC 4648 "URL and filename safe" alphabet.
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -52,7 +52,7 @@ func needsEncoding(s string, pos position) bool {
 	if len(s) == 0 {
 		return false
 	}
-	if strings.HasPrefix(s, EncodedPrefix) {
+	if strings.HasPrefix(s, encodedPrefix) {
 		return true
 	}
 	switch pos {
@@ -88,7 +88,7 @@ func needsEncoding(s string, pos position) bool {
 
 // plainByte marks the bytes that need no escape and that no rule of
 // needsEncoding looks at: printable ASCII except space, comma, '=', the
-// backslash, '~' (of EncodedPrefix) and '#'. A string of plain bytes is
+// backslash, '~' (of encodedPrefix) and '#'. A string of plain bytes is
 // valid UTF-8 and is stored as it is at every position, except the tag key
 // "time". Names and values such as `node-001.dc1.example.com:9100` or
 // `/var/lib/docker` are plain, so one table scan replaces the UTF-8,
@@ -117,7 +117,7 @@ func isPlain(s string) bool {
 // appendStored appends s in its stored, line-protocol-escaped form for pos.
 func appendStored(dst []byte, s string, pos position) []byte {
 	if needsEncoding(s, pos) {
-		dst = append(dst, EncodedPrefix...)
+		dst = append(dst, encodedPrefix...)
 		return appendBase64URL(dst, s)
 	}
 	return appendEscaped(dst, s, pos)
@@ -183,7 +183,7 @@ func storedName(s string, pos position) string {
 	if !needsEncoding(s, pos) {
 		return s
 	}
-	return string(appendBase64URL([]byte(EncodedPrefix), s))
+	return string(appendBase64URL([]byte(encodedPrefix), s))
 }
 
 // DecodeMeasurement returns the metric name stored as measurement stored,
@@ -205,12 +205,12 @@ func DecodeTagValue(stored string) (string, error) {
 }
 
 func decodeStored(stored, what string) (string, error) {
-	if !strings.HasPrefix(stored, EncodedPrefix) {
+	if !strings.HasPrefix(stored, encodedPrefix) {
 		return stored, nil
 	}
-	b, err := strictBase64URL.DecodeString(stored[len(EncodedPrefix):])
+	b, err := strictBase64URL.DecodeString(stored[len(encodedPrefix):])
 	if err != nil {
-		return "", fmt.Errorf("cannot decode %s %q: %w: %v", what, truncate(stored, maxQuotedLen), ErrInvalidEncoding, err)
+		return "", fmt.Errorf("cannot decode %s %q: %w: %v", what, truncate(stored, maxQuotedLen), errInvalidEncoding, err)
 	}
 	return string(b), nil
 }

@@ -96,16 +96,16 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, stored string
 	}{
-		{"bad alphabet", EncodedPrefix + "a+b/"},
-		{"padding", EncodedPrefix + "YQ=="},
-		{"impossible length", EncodedPrefix + "Y"},
-		{"non-zero trailing bits", EncodedPrefix + "YR"},
+		{"bad alphabet", encodedPrefix + "a+b/"},
+		{"padding", encodedPrefix + "YQ=="},
+		{"impossible length", encodedPrefix + "Y"},
+		{"non-zero trailing bits", encodedPrefix + "YR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for pos := posMeasurement; pos <= posTagValue; pos++ {
 				got, err := decodeAt(pos, tc.stored)
-				if !errors.Is(err, ErrInvalidEncoding) {
-					t.Errorf("decode(%q) = %q, %v; want ErrInvalidEncoding", tc.stored, got, err)
+				if !errors.Is(err, errInvalidEncoding) {
+					t.Errorf("decode(%q) = %q, %v; want errInvalidEncoding", tc.stored, got, err)
 				}
 			}
 		})
@@ -122,7 +122,7 @@ func TestNeedsEncodingReasons(t *testing.T) {
 	}{
 		{"plain", "abc", [3]bool{false, false, false}},
 		{"empty", "", [3]bool{false, false, false}},
-		{"prefix", EncodedPrefix + "x", [3]bool{true, true, true}},
+		{"prefix", encodedPrefix + "x", [3]bool{true, true, true}},
 		{"newline", "a\nb", [3]bool{true, true, true}},
 		{"trailing backslash", `a\`, [3]bool{true, true, true}},
 		{"backslash comma", `a\,b`, [3]bool{true, true, true}},

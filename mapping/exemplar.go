@@ -11,18 +11,18 @@ import (
 
 // Field keys of an exemplar point.
 const (
-	// ExemplarValueField is the float exemplar value; a NaN or infinite
-	// value is stored as ExemplarValueField+SpecialSuffix with its
-	// SpecialCode.
-	ExemplarValueField = "exemplar_value"
-	// ExemplarLabelsField is the string field with the exemplar's labels in
+	// exemplarValueField is the float exemplar value; a NaN or infinite
+	// value is stored as exemplarValueField+specialSuffix with its
+	// specialCode.
+	exemplarValueField = "exemplar_value"
+	// exemplarLabelsField is the string field with the exemplar's labels in
 	// Prometheus text form, e.g. {span_id="x",trace_id="abc"}.
-	ExemplarLabelsField = "exemplar_labels"
+	exemplarLabelsField = "exemplar_labels"
 )
 
 // longestExemplarField is the longest field key of an exemplar point, for
 // the series key length limit.
-const longestExemplarField = len(ExemplarValueField + SpecialSuffix)
+const longestExemplarField = len(exemplarValueField + specialSuffix)
 
 // labelSorter sorts exemplar labels that arrive unsorted without
 // allocating per exemplar.
@@ -36,14 +36,14 @@ var labelSorterPool = sync.Pool{New: func() any { return new(labelSorter) }}
 //
 //	<key> exemplar_value=0.25,exemplar_labels="{trace_id=\"abc\"}" <ms>
 //
-// with the value as ExemplarValueField+SpecialSuffix when it is NaN or
-// infinite, and the labels as AppendLabelsText writes them.
+// with the value as exemplarValueField+specialSuffix when it is NaN or
+// infinite, and the labels as appendLabelsText writes them.
 //
 // A series whose labels cannot be stored (see AppendSeries) appends nothing
-// and returns a *SeriesError. Exemplar labels are never refused: any bytes
-// round-trip through their quoted form. Exemplars with a timestamp InfluxDB
-// cannot store are skipped and counted in c.ExemplarsSkipped; appended lines
-// are counted in c.Exemplars.
+// and returns an error naming it (a *seriesError). Exemplar labels are
+// never refused: any bytes round-trip through their quoted form. Exemplars
+// with a timestamp InfluxDB cannot store are skipped and counted in
+// c.ExemplarsSkipped; appended lines are counted in c.Exemplars.
 func AppendExemplars(dst []byte, lbls []prompb.Label, es []prompb.Exemplar, c *Counts) ([]byte, error) {
 	if len(es) == 0 {
 		return dst, nil
@@ -56,20 +56,20 @@ func AppendExemplars(dst []byte, lbls []prompb.Label, es []prompb.Exemplar, c *C
 	first := true
 	for i := range es {
 		e := &es[i]
-		if e.Timestamp < MinTimestampMs || e.Timestamp > MaxTimestampMs {
-			c.ExemplarsSkipped[SkipOutOfRange]++
+		if e.Timestamp < minTimestampMs || e.Timestamp > maxTimestampMs {
+			c.ExemplarsSkipped[skipOutOfRange]++
 			continue
 		}
 		if !first {
 			dst = append(dst, dst[keyStart:keyEnd]...)
 		}
 		first = false
-		dst = appendFloatField(dst, ' ', ExemplarValueField, ExemplarValueField+SpecialSuffix, e.Value)
-		dst = append(dst, ","+ExemplarLabelsField+"=\""...)
+		dst = appendFloatField(dst, ' ', exemplarValueField, exemplarValueField+specialSuffix, e.Value)
+		dst = append(dst, ","+exemplarLabelsField+"=\""...)
 		// The text form is valid UTF-8 by construction (strconv.Quote
 		// escapes invalid bytes), so it needs only the string escapes.
 		textStart := len(dst)
-		dst = AppendLabelsText(dst, e.Labels)
+		dst = appendLabelsText(dst, e.Labels)
 		dst = escapeStringInPlace(dst, textStart)
 		dst = append(dst, '"')
 		dst = appendTimestamp(dst, e.Timestamp)
@@ -81,12 +81,12 @@ func AppendExemplars(dst []byte, lbls []prompb.Label, es []prompb.Exemplar, c *C
 	return dst, nil
 }
 
-// AppendLabelsText appends lbls in Prometheus text form: {a="1",b="2"},
+// appendLabelsText appends lbls in Prometheus text form: {a="1",b="2"},
 // sorted by name (stably, so repeated names keep their order), names bare
 // when they are classic Prometheus names and quoted otherwise, values
 // quoted with strconv.Quote, so that strconv.Unquote gives back any bytes.
 // No labels give "{}".
-func AppendLabelsText(dst []byte, lbls []prompb.Label) []byte {
+func appendLabelsText(dst []byte, lbls []prompb.Label) []byte {
 	sorted := slices.IsSortedFunc(lbls, compareLabelNames)
 	var ls *labelSorter
 	if !sorted {

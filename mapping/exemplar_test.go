@@ -35,7 +35,7 @@ func TestAppendExemplars(t *testing.T) {
 			name: "special values, out-of-range skipped",
 			es: []prompb.Exemplar{
 				{Value: math.Inf(-1), Timestamp: 1},
-				{Value: 1, Timestamp: MinTimestampMs - 1},
+				{Value: 1, Timestamp: minTimestampMs - 1},
 				{Value: staleNaN, Timestamp: 2},
 			},
 			want: `m,job=x exemplar_value_special=-1,exemplar_labels="{}" 1` + "\n" +
@@ -52,7 +52,7 @@ func TestAppendExemplars(t *testing.T) {
 				t.Fatalf("AppendExemplars() =\n%s\nwant\n%s", got, "x\n"+tc.want)
 			}
 			lines := strings.Count(tc.want, "\n")
-			if c.Exemplars != lines || c.ExemplarsSkipped[SkipOutOfRange] != len(tc.es)-lines {
+			if c.Exemplars != lines || c.ExemplarsSkipped[skipOutOfRange] != len(tc.es)-lines {
 				t.Errorf("counts = %+v", c)
 			}
 			// What InfluxDB stores must give the labels back exactly.
@@ -65,7 +65,7 @@ func TestAppendExemplars(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				back, err := parseLabelsText(fs[ExemplarLabelsField].str)
+				back, err := parseLabelsText(fs[exemplarLabelsField].str)
 				if err != nil {
 					t.Fatalf("line %d: %v", i, err)
 				}
@@ -81,7 +81,7 @@ func TestAppendExemplars(t *testing.T) {
 	}
 }
 
-// parseLabelsText parses the text form AppendLabelsText writes.
+// parseLabelsText parses the text form appendLabelsText writes.
 func parseLabelsText(s string) (map[string]string, error) {
 	out := map[string]string{}
 	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
@@ -120,11 +120,11 @@ func parseLabelsText(s string) (map[string]string, error) {
 func TestAppendExemplarsRefused(t *testing.T) {
 	var c Counts
 	out, err := AppendExemplars(nil, lbls("job", "x"), []prompb.Exemplar{{Value: 1}}, &c)
-	var se *SeriesError
+	var se *seriesError
 	if !errors.As(err, &se) || se.Reason != "missing metric name (__name__)" || len(out) != 0 || c.Exemplars != 0 {
 		t.Fatalf("AppendExemplars() = %q, %v, want nothing and a missing metric name", out, err)
 	}
-	long := lbls("__name__", "m", "k", strings.Repeat("v", MaxSeriesKeyLen-len("m,k=")))
+	long := lbls("__name__", "m", "k", strings.Repeat("v", maxSeriesKeyLen-len("m,k=")))
 	if _, err := AppendExemplars(nil, long, []prompb.Exemplar{{Value: 1}}, &c); !errors.As(err, &se) ||
 		se.Reason != "series key is 65524 bytes in line protocol, InfluxDB 1.x allows 65509" {
 		t.Fatalf("AppendExemplars() error = %v, want a key length refusal", err)
@@ -133,9 +133,9 @@ func TestAppendExemplarsRefused(t *testing.T) {
 
 func TestAppendLabelsTextUnsortedDoesNotModifyInput(t *testing.T) {
 	in := lbls("z", "1", "a", "2", "a", "0")
-	got := string(AppendLabelsText(nil, in))
+	got := string(appendLabelsText(nil, in))
 	if want := `{a="2",a="0",z="1"}`; got != want {
-		t.Errorf("AppendLabelsText() = %s, want %s", got, want)
+		t.Errorf("appendLabelsText() = %s, want %s", got, want)
 	}
 	if in[0].Name != "z" {
 		t.Errorf("input reordered: %v", in)
@@ -179,7 +179,7 @@ func FuzzAppendExemplars(f *testing.F) {
 		if err != nil || ts != 1 {
 			t.Fatalf("fields %q: %v, timestamp %d", p.fields, err, ts)
 		}
-		back, err := parseLabelsText(fs[ExemplarLabelsField].str)
+		back, err := parseLabelsText(fs[exemplarLabelsField].str)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,16 +190,16 @@ func FuzzAppendExemplars(f *testing.F) {
 		if !mapsEqual(back, want) {
 			t.Fatalf("labels read back as %q, want %q", back, want)
 		}
-		got, err := readFloatField(fs, ExemplarValueField)
+		got, err := readFloatField(fs, exemplarValueField)
 		if err != nil || math.Float64bits(got) != math.Float64bits(v) {
 			t.Fatalf("value read back as %v (%v), want %v", got, err, v)
 		}
 	})
 }
 
-// readFloatField reads key, or key+SpecialSuffix as a SpecialCode.
+// readFloatField reads key, or key+specialSuffix as a specialCode.
 func readFloatField(fs map[string]modelField, key string) (float64, error) {
-	if f, ok := fs[key+SpecialSuffix]; ok {
+	if f, ok := fs[key+specialSuffix]; ok {
 		code, err := strconv.ParseFloat(f.raw, 64)
 		if err != nil {
 			return 0, err

@@ -12,51 +12,51 @@ import (
 // a prompb.Histogram, so that it can be rebuilt bit for bit; docs/schema.md
 // describes each of them.
 const (
-	// HistogramCountField is the float observation count (CountInt as a
+	// histogramCountField is the float observation count (CountInt as a
 	// float for integer histograms, CountFloat for float histograms).
-	HistogramCountField = "h_count"
-	// HistogramSumField is the float sum of observations.
-	HistogramSumField = "h_sum"
-	// HistogramZeroCountField is the float count of the zero bucket.
-	HistogramZeroCountField = "h_zero_count"
-	// HistogramZeroThresholdField is the float width of the zero bucket.
-	HistogramZeroThresholdField = "h_zero_threshold"
-	// HistogramSchemaField is the integer schema (-4..8, or -53 for
+	histogramCountField = "h_count"
+	// histogramSumField is the float sum of observations.
+	histogramSumField = "h_sum"
+	// histogramZeroCountField is the float count of the zero bucket.
+	histogramZeroCountField = "h_zero_count"
+	// histogramZeroThresholdField is the float width of the zero bucket.
+	histogramZeroThresholdField = "h_zero_threshold"
+	// histogramSchemaField is the integer schema (-4..8, or -53 for
 	// custom buckets).
-	HistogramSchemaField = "h_schema"
-	// HistogramResetHintField is the integer value of the reset hint enum.
-	HistogramResetHintField = "h_reset_hint"
-	// HistogramFloatField is the boolean that is true for float histograms,
+	histogramSchemaField = "h_schema"
+	// histogramResetHintField is the integer value of the reset hint enum.
+	histogramResetHintField = "h_reset_hint"
+	// histogramFloatField is the boolean that is true for float histograms,
 	// whose bucket lists hold absolute counts; integer histograms store the
 	// deltas Prometheus sends.
-	HistogramFloatField = "h_float"
-	// HistogramPositiveSpansField and HistogramNegativeSpansField are the
+	histogramFloatField = "h_float"
+	// histogramPositiveSpansField and histogramNegativeSpansField are the
 	// spans as "offset:length" joined by ",", left out when there are none.
-	HistogramPositiveSpansField = "h_pos_spans"
-	HistogramNegativeSpansField = "h_neg_spans"
-	// HistogramPositiveField and HistogramNegativeField are the bucket
+	histogramPositiveSpansField = "h_pos_spans"
+	histogramNegativeSpansField = "h_neg_spans"
+	// histogramPositiveField and histogramNegativeField are the bucket
 	// deltas (integer histograms) or counts (float histograms) joined by
 	// ",", left out when there are none.
-	HistogramPositiveField = "h_pos"
-	HistogramNegativeField = "h_neg"
-	// HistogramCustomValuesField is the custom bucket bounds of schema -53
+	histogramPositiveField = "h_pos"
+	histogramNegativeField = "h_neg"
+	// histogramCustomValuesField is the custom bucket bounds of schema -53
 	// joined by ",", left out when there are none.
-	HistogramCustomValuesField = "h_custom_values"
+	histogramCustomValuesField = "h_custom_values"
 
-	// SpecialSuffix is appended to the key of a float field whose value is
-	// NaN or infinite: the field <key>_special then holds SpecialCode of
-	// the value instead, as SpecialFieldKey does for samples.
-	SpecialSuffix = "_special"
+	// specialSuffix is appended to the key of a float field whose value is
+	// NaN or infinite: the field <key>_special then holds specialCode of
+	// the value instead, as specialFieldKey does for samples.
+	specialSuffix = "_special"
 
-	// ListSpecialPrefix starts an element of a float list field (h_pos,
+	// listSpecialPrefix starts an element of a float list field (h_pos,
 	// h_neg, h_custom_values) that is NaN or infinite: the prefix followed
-	// by SpecialCode of the value as an integer, e.g. "special:3".
-	ListSpecialPrefix = "special:"
+	// by specialCode of the value as an integer, e.g. "special:3".
+	listSpecialPrefix = "special:"
 )
 
 // longestHistogramField is the longest field key of a histogram point, for
 // the series key length limit.
-const longestHistogramField = len(HistogramZeroThresholdField + SpecialSuffix)
+const longestHistogramField = len(histogramZeroThresholdField + specialSuffix)
 
 // maxExactCount is the largest integer count a float field holds exactly
 // together with every smaller one.
@@ -75,24 +75,24 @@ var histScratchPool = sync.Pool{New: func() any { return new(histScratch) }}
 // AppendHistograms appends one line-protocol line per native histogram
 // sample of the series to dst and returns the extended buffer. The line is
 // on the series key of AppendSeries at the histogram's timestamp and holds
-// the histogram fields (HistogramCountField and the others), plus
-// StartTimestampFieldKey when startTs is not 0:
+// the histogram fields (histogramCountField and the others), plus
+// startTimestampFieldKey when startTs is not 0:
 //
 //	<key> h_count=5,h_sum=12.5,h_zero_count=1,h_zero_threshold=0.001,h_schema=3i,h_reset_hint=0i,h_float=false,h_pos_spans="0:2,3:1",h_pos="1,1,-1" <ms>
 //
 // NaN and infinite float fields are written as <key>_special with their
-// SpecialCode; NaN and infinite list elements as ListSpecialPrefix and the
+// specialCode; NaN and infinite list elements as listSpecialPrefix and the
 // code.
 //
-// The series is refused as a whole, appending nothing and returning a
-// *SeriesError, when its labels cannot be stored (see AppendSeries) or one
-// of its histograms is invalid: Prometheus's own validation fails (spans
-// that do not match the bucket count, a count that does not match the
-// buckets, a bad schema or custom bounds), the count kinds (integer or
-// float) are mixed, or an integer count exceeds 2^53 and would not survive
-// the float field exactly. Histograms with a timestamp InfluxDB cannot
-// store are skipped and counted in c.HistogramsSkipped; appended lines are
-// counted in c.Histograms.
+// The series is refused as a whole, appending nothing and returning an
+// error naming it (a *seriesError), when its labels cannot be stored (see
+// AppendSeries) or one of its histograms is invalid: Prometheus's own
+// validation fails (spans that do not match the bucket count, a count that
+// does not match the buckets, a bad schema or custom bounds), the count
+// kinds (integer or float) are mixed, or an integer count exceeds 2^53 and
+// would not survive the float field exactly. Histograms with a timestamp
+// InfluxDB cannot store are skipped and counted in c.HistogramsSkipped;
+// appended lines are counted in c.Histograms.
 func AppendHistograms(dst []byte, lbls []prompb.Label, hs []prompb.Histogram, startTs int64, c *Counts) ([]byte, error) {
 	if len(hs) == 0 {
 		return dst, nil
@@ -101,7 +101,7 @@ func AppendHistograms(dst []byte, lbls []prompb.Label, hs []prompb.Histogram, st
 	defer histScratchPool.Put(sc)
 	for i := range hs {
 		if reason := sc.validate(&hs[i]); reason != "" {
-			return dst, &SeriesError{
+			return dst, &seriesError{
 				Series: formatSeries(lbls),
 				Reason: "invalid histogram at " + strconv.FormatInt(hs[i].Timestamp, 10) + ": " + reason,
 			}
@@ -115,8 +115,8 @@ func AppendHistograms(dst []byte, lbls []prompb.Label, hs []prompb.Histogram, st
 	first := true
 	for i := range hs {
 		h := &hs[i]
-		if h.Timestamp < MinTimestampMs || h.Timestamp > MaxTimestampMs {
-			c.HistogramsSkipped[SkipOutOfRange]++
+		if h.Timestamp < minTimestampMs || h.Timestamp > maxTimestampMs {
+			c.HistogramsSkipped[skipOutOfRange]++
 			continue
 		}
 		if !first {
@@ -144,30 +144,30 @@ func appendHistogramFields(dst []byte, h *prompb.Histogram) []byte {
 	} else {
 		count, zeroCount = float64(h.GetCountInt()), float64(h.GetZeroCountInt())
 	}
-	dst = appendFloatField(dst, ' ', HistogramCountField, HistogramCountField+SpecialSuffix, count)
-	dst = appendFloatField(dst, ',', HistogramSumField, HistogramSumField+SpecialSuffix, h.Sum)
-	dst = appendFloatField(dst, ',', HistogramZeroCountField, HistogramZeroCountField+SpecialSuffix, zeroCount)
-	dst = appendFloatField(dst, ',', HistogramZeroThresholdField, HistogramZeroThresholdField+SpecialSuffix, h.ZeroThreshold)
-	dst = appendIntField(dst, HistogramSchemaField, int64(h.Schema))
-	dst = appendIntField(dst, HistogramResetHintField, int64(h.ResetHint))
+	dst = appendFloatField(dst, ' ', histogramCountField, histogramCountField+specialSuffix, count)
+	dst = appendFloatField(dst, ',', histogramSumField, histogramSumField+specialSuffix, h.Sum)
+	dst = appendFloatField(dst, ',', histogramZeroCountField, histogramZeroCountField+specialSuffix, zeroCount)
+	dst = appendFloatField(dst, ',', histogramZeroThresholdField, histogramZeroThresholdField+specialSuffix, h.ZeroThreshold)
+	dst = appendIntField(dst, histogramSchemaField, int64(h.Schema))
+	dst = appendIntField(dst, histogramResetHintField, int64(h.ResetHint))
 	if isFloat {
-		dst = append(dst, ","+HistogramFloatField+"=true"...)
+		dst = append(dst, ","+histogramFloatField+"=true"...)
 	} else {
-		dst = append(dst, ","+HistogramFloatField+"=false"...)
+		dst = append(dst, ","+histogramFloatField+"=false"...)
 	}
-	dst = appendListField(dst, HistogramPositiveSpansField, h.PositiveSpans, appendSpan)
+	dst = appendListField(dst, histogramPositiveSpansField, h.PositiveSpans, appendSpan)
 	if isFloat {
-		dst = appendListField(dst, HistogramPositiveField, h.PositiveCounts, AppendListFloat)
+		dst = appendListField(dst, histogramPositiveField, h.PositiveCounts, appendListFloat)
 	} else {
-		dst = appendListField(dst, HistogramPositiveField, h.PositiveDeltas, appendInt)
+		dst = appendListField(dst, histogramPositiveField, h.PositiveDeltas, appendInt)
 	}
-	dst = appendListField(dst, HistogramNegativeSpansField, h.NegativeSpans, appendSpan)
+	dst = appendListField(dst, histogramNegativeSpansField, h.NegativeSpans, appendSpan)
 	if isFloat {
-		dst = appendListField(dst, HistogramNegativeField, h.NegativeCounts, AppendListFloat)
+		dst = appendListField(dst, histogramNegativeField, h.NegativeCounts, appendListFloat)
 	} else {
-		dst = appendListField(dst, HistogramNegativeField, h.NegativeDeltas, appendInt)
+		dst = appendListField(dst, histogramNegativeField, h.NegativeDeltas, appendInt)
 	}
-	return appendListField(dst, HistogramCustomValuesField, h.CustomValues, AppendListFloat)
+	return appendListField(dst, histogramCustomValuesField, h.CustomValues, appendListFloat)
 }
 
 // The list fields hold only digits, signs, '.', 'e', ':', ',' and letters,
@@ -197,13 +197,13 @@ func appendSpan(dst []byte, s prompb.BucketSpan) []byte {
 	return appendUint(dst, uint64(s.Length))
 }
 
-// AppendListFloat appends v as an element of a float list field: in the
+// appendListFloat appends v as an element of a float list field: in the
 // shortest form that parses back to the same float64 when v is finite,
-// otherwise as ListSpecialPrefix followed by SpecialCode(v) as an integer,
+// otherwise as listSpecialPrefix followed by specialCode(v) as an integer,
 // which keeps NaN payloads and the sign.
-func AppendListFloat(dst []byte, v float64) []byte {
-	if code, special := SpecialCode(v); special {
-		dst = append(dst, ListSpecialPrefix...)
+func appendListFloat(dst []byte, v float64) []byte {
+	if code, special := specialCode(v); special {
+		dst = append(dst, listSpecialPrefix...)
 		return appendInt(dst, int64(code))
 	}
 	return appendFloat(dst, v)

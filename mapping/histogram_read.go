@@ -11,20 +11,20 @@ import (
 
 // HistogramColumns are the fields HistogramFetchQuery selects, in order:
 // every field AppendHistograms can write for a histogram point, each float
-// field followed by its SpecialSuffix variant. DecodeHistogram takes one
+// field followed by its specialSuffix variant. DecodeHistogram takes one
 // row in this order.
 var HistogramColumns = []string{
-	HistogramCountField, HistogramCountField + SpecialSuffix,
-	HistogramSumField, HistogramSumField + SpecialSuffix,
-	HistogramZeroCountField, HistogramZeroCountField + SpecialSuffix,
-	HistogramZeroThresholdField, HistogramZeroThresholdField + SpecialSuffix,
-	HistogramSchemaField,
-	HistogramResetHintField,
-	HistogramFloatField,
-	HistogramPositiveSpansField, HistogramPositiveField,
-	HistogramNegativeSpansField, HistogramNegativeField,
-	HistogramCustomValuesField,
-	StartTimestampFieldKey,
+	histogramCountField, histogramCountField + specialSuffix,
+	histogramSumField, histogramSumField + specialSuffix,
+	histogramZeroCountField, histogramZeroCountField + specialSuffix,
+	histogramZeroThresholdField, histogramZeroThresholdField + specialSuffix,
+	histogramSchemaField,
+	histogramResetHintField,
+	histogramFloatField,
+	histogramPositiveSpansField, histogramPositiveField,
+	histogramNegativeSpansField, histogramNegativeField,
+	histogramCustomValuesField,
+	startTimestampFieldKey,
 }
 
 // Positions in HistogramColumns.
@@ -61,7 +61,7 @@ const (
 // ok is false, with a nil error, when the row holds no histogram (h_schema
 // is null), as a float sample point of the same series does. A row with
 // h_schema but a missing or malformed other field is an error. The start
-// timestamp (column StartTimestampFieldKey) is not part of
+// timestamp (column startTimestampFieldKey) is not part of
 // prompb.Histogram and is not read.
 func DecodeHistogram(ts int64, nums []float64, text []string) (h prompb.Histogram, ok bool, err error) {
 	if len(nums) != numHistogramColumns || len(text) != numHistogramColumns {
@@ -221,18 +221,18 @@ func (d *histDecoder) ints(col int) []int64 {
 func (d *histDecoder) floats(col int) []float64 {
 	var out []float64
 	d.list(col, func(elem string) error {
-		v, err := ParseListFloat(elem)
+		v, err := parseListFloat(elem)
 		out = append(out, v)
 		return err
 	})
 	return out
 }
 
-// ParseListFloat parses an element of a float list field as AppendListFloat
+// parseListFloat parses an element of a float list field as appendListFloat
 // writes it, giving back the same float64 bit for bit, NaN payloads
 // included.
-func ParseListFloat(s string) (float64, error) {
-	if code, ok := strings.CutPrefix(s, ListSpecialPrefix); ok {
+func parseListFloat(s string) (float64, error) {
+	if code, ok := strings.CutPrefix(s, listSpecialPrefix); ok {
 		c, err := strconv.ParseInt(code, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("invalid special code %q: %w", code, err)
@@ -243,9 +243,9 @@ func ParseListFloat(s string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// ParseFloat accepts "NaN" and "Inf", which AppendListFloat never writes.
+	// ParseFloat accepts "NaN" and "Inf", which appendListFloat never writes.
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("invalid float %q: NaN and infinities are written as %s<code>", s, ListSpecialPrefix)
+		return 0, fmt.Errorf("invalid float %q: NaN and infinities are written as %s<code>", s, listSpecialPrefix)
 	}
 	return v, nil
 }

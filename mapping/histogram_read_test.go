@@ -123,9 +123,9 @@ func TestDecodeHistogramRoundTrip(t *testing.T) {
 // col=value sets a number, col="text" a string, col=nil a null.
 func histRow(overrides map[string]any) ([]float64, []string) {
 	base := map[string]any{
-		HistogramCountField: 3.0, HistogramSumField: 1.5, HistogramZeroCountField: 1.0,
-		HistogramZeroThresholdField: 0.001, HistogramSchemaField: 0.0, HistogramResetHintField: 0.0,
-		HistogramFloatField: 0.0, HistogramPositiveSpansField: "0:2", HistogramPositiveField: "1,0",
+		histogramCountField: 3.0, histogramSumField: 1.5, histogramZeroCountField: 1.0,
+		histogramZeroThresholdField: 0.001, histogramSchemaField: 0.0, histogramResetHintField: 0.0,
+		histogramFloatField: 0.0, histogramPositiveSpansField: "0:2", histogramPositiveField: "1,0",
 	}
 	for k, v := range overrides {
 		base[k] = v
@@ -157,7 +157,7 @@ func TestDecodeHistogramRow(t *testing.T) {
 
 	// Both a finite and a special value at one timestamp: the finite one
 	// wins, as for float samples.
-	nums, text = histRow(map[string]any{HistogramSumField + SpecialSuffix: 3.0})
+	nums, text = histRow(map[string]any{histogramSumField + specialSuffix: 3.0})
 	if h, _, err := DecodeHistogram(1, nums, text); err != nil || h.Sum != 1.5 {
 		t.Errorf("sum with both fields = %v, %v; want 1.5", h.Sum, err)
 	}
@@ -169,11 +169,11 @@ func TestDecodeHistogramNoHistogram(t *testing.T) {
 		row  map[string]any
 	}{
 		{"all null (a float sample point)", map[string]any{
-			HistogramCountField: nil, HistogramSumField: nil, HistogramZeroCountField: nil, HistogramZeroThresholdField: nil,
-			HistogramSchemaField: nil, HistogramResetHintField: nil, HistogramFloatField: nil,
-			HistogramPositiveSpansField: nil, HistogramPositiveField: nil,
+			histogramCountField: nil, histogramSumField: nil, histogramZeroCountField: nil, histogramZeroThresholdField: nil,
+			histogramSchemaField: nil, histogramResetHintField: nil, histogramFloatField: nil,
+			histogramPositiveSpansField: nil, histogramPositiveField: nil,
 		}},
-		{"schema null", map[string]any{HistogramSchemaField: nil}},
+		{"schema null", map[string]any{histogramSchemaField: nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nums, text := histRow(tc.row)
@@ -191,20 +191,20 @@ func TestDecodeHistogramErrors(t *testing.T) {
 		row  map[string]any
 		want string
 	}{
-		{"count missing", map[string]any{HistogramCountField: nil}, `field "h_count": missing, and no "h_count_special"`},
-		{"bad special code", map[string]any{HistogramSumField: nil, HistogramSumField + SpecialSuffix: 0.5}, `field "h_sum_special": invalid "special" field value 0.5`},
-		{"fractional integer count", map[string]any{HistogramCountField: 2.5}, `field "h_count": value 2.5 is not an integer count in [0, 2^53]`},
-		{"negative integer count", map[string]any{HistogramZeroCountField: -1.0}, `field "h_zero_count": value -1 is not an integer count`},
-		{"count above 2^53", map[string]any{HistogramCountField: float64(1 << 54)}, `field "h_count": value 1.8014398509481984e+16 is not an integer count`},
-		{"schema out of range", map[string]any{HistogramSchemaField: float64(1 << 40)}, `field "h_schema": value 1.099511627776e+12 is not an integer in [-2147483648, 2147483647]`},
-		{"fractional reset hint", map[string]any{HistogramResetHintField: 1.5}, `field "h_reset_hint": value 1.5 is not an integer in [-2147483648, 2147483647]`},
-		{"float flag missing", map[string]any{HistogramFloatField: nil}, `field "h_float": value NaN is not a boolean`},
-		{"bad span", map[string]any{HistogramPositiveSpansField: "0:2,x"}, `field "h_pos_spans": element 1 "x": not offset:length`},
-		{"span length negative", map[string]any{HistogramPositiveSpansField: "0:-2"}, `field "h_pos_spans": element 0 "0:-2": strconv.ParseUint`},
-		{"empty element", map[string]any{HistogramPositiveField: "1,"}, `field "h_pos": element 1 "": strconv.ParseInt`},
-		{"float delta in integer histogram", map[string]any{HistogramPositiveField: "1,0.5"}, `field "h_pos": element 1 "0.5"`},
-		{"NaN as text", map[string]any{HistogramFloatField: 1.0, HistogramPositiveField: "1,NaN"}, `field "h_pos": element 1 "NaN": invalid float "NaN"`},
-		{"bad list special", map[string]any{HistogramCustomValuesField: "special:0"}, `field "h_custom_values": element 0 "special:0": invalid "special" field value 0`},
+		{"count missing", map[string]any{histogramCountField: nil}, `field "h_count": missing, and no "h_count_special"`},
+		{"bad special code", map[string]any{histogramSumField: nil, histogramSumField + specialSuffix: 0.5}, `field "h_sum_special": invalid "special" field value 0.5`},
+		{"fractional integer count", map[string]any{histogramCountField: 2.5}, `field "h_count": value 2.5 is not an integer count in [0, 2^53]`},
+		{"negative integer count", map[string]any{histogramZeroCountField: -1.0}, `field "h_zero_count": value -1 is not an integer count`},
+		{"count above 2^53", map[string]any{histogramCountField: float64(1 << 54)}, `field "h_count": value 1.8014398509481984e+16 is not an integer count`},
+		{"schema out of range", map[string]any{histogramSchemaField: float64(1 << 40)}, `field "h_schema": value 1.099511627776e+12 is not an integer in [-2147483648, 2147483647]`},
+		{"fractional reset hint", map[string]any{histogramResetHintField: 1.5}, `field "h_reset_hint": value 1.5 is not an integer in [-2147483648, 2147483647]`},
+		{"float flag missing", map[string]any{histogramFloatField: nil}, `field "h_float": value NaN is not a boolean`},
+		{"bad span", map[string]any{histogramPositiveSpansField: "0:2,x"}, `field "h_pos_spans": element 1 "x": not offset:length`},
+		{"span length negative", map[string]any{histogramPositiveSpansField: "0:-2"}, `field "h_pos_spans": element 0 "0:-2": strconv.ParseUint`},
+		{"empty element", map[string]any{histogramPositiveField: "1,"}, `field "h_pos": element 1 "": strconv.ParseInt`},
+		{"float delta in integer histogram", map[string]any{histogramPositiveField: "1,0.5"}, `field "h_pos": element 1 "0.5"`},
+		{"NaN as text", map[string]any{histogramFloatField: 1.0, histogramPositiveField: "1,NaN"}, `field "h_pos": element 1 "NaN": invalid float "NaN"`},
+		{"bad list special", map[string]any{histogramCustomValuesField: "special:0"}, `field "h_custom_values": element 0 "special:0": invalid "special" field value 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nums, text := histRow(tc.row)
@@ -225,15 +225,15 @@ func TestDecodeHistogramErrors(t *testing.T) {
 
 func TestParseListFloat(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1e-300, 5e-324, -1.7976931348623157e308, 0.1, math.NaN(), staleNaN, math.Inf(1), math.Inf(-1), math.Float64frombits(0xfff0000000000001)} {
-		s := string(AppendListFloat(nil, v))
-		got, err := ParseListFloat(s)
+		s := string(appendListFloat(nil, v))
+		got, err := parseListFloat(s)
 		if err != nil || math.Float64bits(got) != math.Float64bits(v) {
-			t.Errorf("ParseListFloat(%q) = %v (%#x), %v; want %#x", s, got, math.Float64bits(got), err, math.Float64bits(v))
+			t.Errorf("parseListFloat(%q) = %v (%#x), %v; want %#x", s, got, math.Float64bits(got), err, math.Float64bits(v))
 		}
 	}
 	for _, s := range []string{"", "Inf", "nan", "1e400", "special:", "special:x", "special:0", "special:4503599627370497"} {
-		if v, err := ParseListFloat(s); err == nil {
-			t.Errorf("ParseListFloat(%q) = %v, want error", s, v)
+		if v, err := parseListFloat(s); err == nil {
+			t.Errorf("parseListFloat(%q) = %v, want error", s, v)
 		}
 	}
 }
@@ -273,10 +273,10 @@ func FuzzDecodeHistogram(f *testing.F) {
 	f.Add(0.0, 0.0, 8.0, 1.0, false, "", "", "-5:1", "4", "")
 	f.Fuzz(func(t *testing.T, count, sum, schema, hint float64, isFloat bool, posSpans, pos, negSpans, neg, cv string) {
 		nums, text := histRow(map[string]any{
-			HistogramCountField: count, HistogramSumField: sum, HistogramSchemaField: schema,
-			HistogramResetHintField: hint, HistogramFloatField: map[bool]float64{true: 1, false: 0}[isFloat],
-			HistogramPositiveSpansField: posSpans, HistogramPositiveField: pos,
-			HistogramNegativeSpansField: negSpans, HistogramNegativeField: neg, HistogramCustomValuesField: cv,
+			histogramCountField: count, histogramSumField: sum, histogramSchemaField: schema,
+			histogramResetHintField: hint, histogramFloatField: map[bool]float64{true: 1, false: 0}[isFloat],
+			histogramPositiveSpansField: posSpans, histogramPositiveField: pos,
+			histogramNegativeSpansField: negSpans, histogramNegativeField: neg, histogramCustomValuesField: cv,
 		})
 		if math.IsNaN(sum) {
 			nums[colSumSpecial] = 2

@@ -99,7 +99,7 @@ var histogramCases = []struct {
 		name: "reset hints, key repeated per histogram, out-of-range skipped",
 		hs: []prompb.Histogram{
 			withHint(intHist(1, 0, 0, 0, 8, nil, nil, nil, nil), prompb.Histogram_YES),
-			withHint(intHist(MaxTimestampMs+1, 0, 0, 0, 8, nil, nil, nil, nil), prompb.Histogram_YES),
+			withHint(intHist(maxTimestampMs+1, 0, 0, 0, 8, nil, nil, nil, nil), prompb.Histogram_YES),
 			withHint(intHist(2, 0, 0, 0, 8, nil, nil, nil, nil), prompb.Histogram_NO),
 			withHint(floatHist(3, 0, 0, 0, 8, nil, nil, nil, nil), prompb.Histogram_GAUGE),
 		},
@@ -122,7 +122,7 @@ func TestAppendHistograms(t *testing.T) {
 				t.Fatalf("AppendHistograms() =\n%s\nwant\n%s", got, prefix+tc.want)
 			}
 			lines := strings.Count(tc.want, "\n")
-			if c.Histograms != lines || c.HistogramsSkipped[SkipOutOfRange] != len(tc.hs)-lines || c.Points != 0 {
+			if c.Histograms != lines || c.HistogramsSkipped[skipOutOfRange] != len(tc.hs)-lines || c.Points != 0 {
 				t.Errorf("counts = %+v, want %d histograms, %d skipped", c, lines, len(tc.hs)-lines)
 			}
 		})
@@ -150,7 +150,7 @@ func checkHistogramRoundTrip(t *testing.T, out []byte, hs []prompb.Histogram, st
 	lines := modelSplitLines(out)
 	i := 0
 	for _, h := range hs {
-		if h.Timestamp < MinTimestampMs || h.Timestamp > MaxTimestampMs {
+		if h.Timestamp < minTimestampMs || h.Timestamp > maxTimestampMs {
 			continue
 		}
 		if i >= len(lines) {
@@ -190,7 +190,7 @@ func decodeHistogramLine(fields string) (prompb.Histogram, int64, error) {
 	}
 	h.Timestamp = ts
 	float := func(key string) (float64, error) {
-		if f, ok := fs[key+SpecialSuffix]; ok {
+		if f, ok := fs[key+specialSuffix]; ok {
 			code, err := strconv.ParseFloat(f.raw, 64)
 			if err != nil {
 				return 0, err
@@ -219,7 +219,7 @@ func decodeHistogramLine(fields string) (prompb.Histogram, int64, error) {
 	floats := func(key string) ([]float64, error) {
 		var out []float64
 		for _, s := range list(key) {
-			if code, ok := strings.CutPrefix(s, ListSpecialPrefix); ok {
+			if code, ok := strings.CutPrefix(s, listSpecialPrefix); ok {
 				c, err := strconv.ParseInt(code, 10, 64)
 				if err != nil {
 					return nil, err
@@ -265,43 +265,43 @@ func decodeHistogramLine(fields string) (prompb.Histogram, int64, error) {
 	}
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
-	count, err := float(HistogramCountField)
+	count, err := float(histogramCountField)
 	add(err)
-	zero, err := float(HistogramZeroCountField)
+	zero, err := float(histogramZeroCountField)
 	add(err)
-	h.Sum, err = float(HistogramSumField)
+	h.Sum, err = float(histogramSumField)
 	add(err)
-	h.ZeroThreshold, err = float(HistogramZeroThresholdField)
+	h.ZeroThreshold, err = float(histogramZeroThresholdField)
 	add(err)
-	schema, err := integer(HistogramSchemaField)
+	schema, err := integer(histogramSchemaField)
 	add(err)
 	h.Schema = int32(schema)
-	hint, err := integer(HistogramResetHintField)
+	hint, err := integer(histogramResetHintField)
 	add(err)
 	h.ResetHint = prompb.Histogram_ResetHint(hint)
-	h.PositiveSpans, err = spansOf(HistogramPositiveSpansField)
+	h.PositiveSpans, err = spansOf(histogramPositiveSpansField)
 	add(err)
-	h.NegativeSpans, err = spansOf(HistogramNegativeSpansField)
+	h.NegativeSpans, err = spansOf(histogramNegativeSpansField)
 	add(err)
-	h.CustomValues, err = floats(HistogramCustomValuesField)
+	h.CustomValues, err = floats(histogramCustomValuesField)
 	add(err)
-	if fs[HistogramFloatField].raw == "true" {
+	if fs[histogramFloatField].raw == "true" {
 		h.Count = &prompb.Histogram_CountFloat{CountFloat: count}
 		h.ZeroCount = &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: zero}
-		h.PositiveCounts, err = floats(HistogramPositiveField)
+		h.PositiveCounts, err = floats(histogramPositiveField)
 		add(err)
-		h.NegativeCounts, err = floats(HistogramNegativeField)
+		h.NegativeCounts, err = floats(histogramNegativeField)
 		add(err)
 	} else {
 		h.Count = &prompb.Histogram_CountInt{CountInt: uint64(count)}
 		h.ZeroCount = &prompb.Histogram_ZeroCountInt{ZeroCountInt: uint64(zero)}
-		h.PositiveDeltas, err = ints(HistogramPositiveField)
+		h.PositiveDeltas, err = ints(histogramPositiveField)
 		add(err)
-		h.NegativeDeltas, err = ints(HistogramNegativeField)
+		h.NegativeDeltas, err = ints(histogramNegativeField)
 		add(err)
 	}
 	var start int64
-	if f, ok := fs[StartTimestampFieldKey]; ok {
+	if f, ok := fs[startTimestampFieldKey]; ok {
 		start, err = strconv.ParseInt(f.raw, 10, 64)
 		add(err)
 	}
@@ -343,7 +343,7 @@ func TestAppendHistogramsRefused(t *testing.T) {
 		{"count beyond 2^53", nil, intHist(7, 1<<53+1, 1<<53+1, math.NaN(), 0, nil, nil, nil, nil),
 			"invalid histogram at 7: count 9007199254740993 exceeds 2^53, which a float field cannot store exactly"},
 		{"missing metric name", lbls("job", "x"), valid, "missing metric name (__name__)"},
-		{"series key too long for the histogram fields", lbls("__name__", "h", "k", strings.Repeat("v", MaxSeriesKeyLen-len("h,k="))), valid,
+		{"series key too long for the histogram fields", lbls("__name__", "h", "k", strings.Repeat("v", maxSeriesKeyLen-len("h,k="))), valid,
 			"series key is 65524 bytes in line protocol, InfluxDB 1.x allows 65507"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -358,9 +358,9 @@ func TestAppendHistogramsRefused(t *testing.T) {
 			if tc.labels != nil {
 				out, err = AppendHistograms([]byte("x\n"), labels, []prompb.Histogram{tc.h}, 0, &c)
 			}
-			var se *SeriesError
+			var se *seriesError
 			if !errors.As(err, &se) {
-				t.Fatalf("error = %v, want *SeriesError", err)
+				t.Fatalf("error = %v, want *seriesError", err)
 			}
 			if se.Reason != tc.reason {
 				t.Errorf("reason =\n%s\nwant\n%s", se.Reason, tc.reason)
@@ -413,7 +413,7 @@ func BenchmarkAppendHistograms(b *testing.B) {
 
 // FuzzAppendHistograms builds histograms from arbitrary input; whatever is
 // accepted must read back bit for bit, and whatever is refused must be
-// refused with a *SeriesError and nothing appended.
+// refused with a *seriesError and nothing appended.
 func FuzzAppendHistograms(f *testing.F) {
 	f.Add(int32(3), false, 12.5, 0.001, uint64(12), []byte{0, 2, 2, 1, 3, 1, 0xfe})
 	f.Add(int32(-53), true, math.NaN(), 0.0, uint64(3), []byte{0, 3, 1, 2, 3})
@@ -466,9 +466,9 @@ func FuzzAppendHistograms(f *testing.F) {
 		hs := []prompb.Histogram{h}
 		out, err := AppendHistograms(nil, lbls("__name__", "h", "job", "x"), hs, int64(schema), &c)
 		if err != nil {
-			var se *SeriesError
+			var se *seriesError
 			if !errors.As(err, &se) || !strings.HasPrefix(se.Reason, "invalid histogram at ") {
-				t.Fatalf("error %v is not a *SeriesError for an invalid histogram", err)
+				t.Fatalf("error %v is not a *seriesError for an invalid histogram", err)
 			}
 			if len(out) != 0 {
 				t.Fatalf("refused series appended %q", out)

@@ -22,9 +22,9 @@ const (
 // overflow.
 func nanoTime(ms int64) int64 {
 	switch {
-	case ms < MinTimestampMs:
+	case ms < minTimestampMs:
 		return minNanoTime
-	case ms > MaxTimestampMs:
+	case ms > maxTimestampMs:
 		return maxNanoTime
 	}
 	return ms * 1e6

@@ -25,9 +25,9 @@ func SeriesLabels(b *labels.ScratchBuilder, storedMeasurement string, storedTags
 		return labels.EmptyLabels(), fmt.Errorf("cannot read series: empty measurement name")
 	}
 	b.Reset()
-	b.Add(MetricNameLabel, name)
+	b.Add(metricNameLabel, name)
 	for k, v := range storedTags {
-		if v == "" || k == MetricNameLabel {
+		if v == "" || k == metricNameLabel {
 			continue
 		}
 		ln, err := DecodeTagKey(k)
@@ -38,7 +38,7 @@ func SeriesLabels(b *labels.ScratchBuilder, storedMeasurement string, storedTags
 		if err != nil {
 			return labels.EmptyLabels(), fmt.Errorf("measurement %q, tag %q: %w", truncate(storedMeasurement, maxQuotedLen), truncate(k, maxQuotedLen), err)
 		}
-		if lv == "" || ln == MetricNameLabel {
+		if lv == "" || ln == metricNameLabel {
 			continue
 		}
 		b.Add(ln, lv)

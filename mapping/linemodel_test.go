@@ -176,7 +176,7 @@ func modelParseKey(line []byte) (modelPoint, error) {
 	}
 	p.keyLen = i
 	p.fields = string(buf[i+1:])
-	if p.keyLen > MaxSeriesKeyLen {
+	if p.keyLen > maxSeriesKeyLen {
 		return p, fmt.Errorf("max key length exceeded: %d", p.keyLen)
 	}
 	seen := map[string]bool{}

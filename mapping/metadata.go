@@ -9,25 +9,25 @@ import (
 
 // Metadata schema: one point per metric family and write.
 const (
-	// MetadataMeasurement is the measurement that holds metric metadata.
-	MetadataMeasurement = "promflux_metadata"
-	// MetadataMetricTag is the tag that holds the metric family name, in
+	// metadataMeasurement is the measurement that holds metric metadata.
+	metadataMeasurement = "promflux_metadata"
+	// metadataMetricTag is the tag that holds the metric family name, in
 	// the stored form of a label value (see StoredTagValue).
-	MetadataMetricTag = "metric"
-	// MetadataTypeField is the string field with the metric type as
+	metadataMetricTag = "metric"
+	// metadataTypeField is the string field with the metric type as
 	// Prometheus writes it: counter, gauge, histogram, gaugehistogram,
 	// summary, info, stateset or unknown.
-	MetadataTypeField = "type"
-	// MetadataHelpField is the string field with the help text.
-	MetadataHelpField = "help"
-	// MetadataUnitField is the string field with the unit.
-	MetadataUnitField = "unit"
+	metadataTypeField = "type"
+	// metadataHelpField is the string field with the help text.
+	metadataHelpField = "help"
+	// metadataUnitField is the string field with the unit.
+	metadataUnitField = "unit"
 )
 
-// MetadataTypeName returns the name under which a metric type is stored in
-// MetadataTypeField: the enum name lower-cased, "unknown" for values
+// metadataTypeName returns the name under which a metric type is stored in
+// metadataTypeField: the enum name lower-cased, "unknown" for values
 // Prometheus does not define.
-func MetadataTypeName(t prompb.MetricMetadata_MetricType) string {
+func metadataTypeName(t prompb.MetricMetadata_MetricType) string {
 	switch t {
 	case prompb.MetricMetadata_COUNTER:
 		return "counter"
@@ -53,7 +53,7 @@ func MetadataTypeName(t prompb.MetricMetadata_MetricType) string {
 //
 //	promflux_metadata,metric=http_requests_total type="counter",help="Requests served.",unit="" <nowMs>
 //
-// String values are written as AppendStringFieldValue writes them. It
+// String values are written as appendStringFieldValue writes them. It
 // appends nothing for a family name that cannot be stored: empty, not
 // valid UTF-8, or so long that the key exceeds InfluxDB's limit.
 func AppendMetadata(dst []byte, m prompb.MetricMetadata, nowMs int64) []byte {
@@ -62,30 +62,30 @@ func AppendMetadata(dst []byte, m prompb.MetricMetadata, nowMs int64) []byte {
 		return dst
 	}
 	start := len(dst)
-	dst = append(dst, MetadataMeasurement+","+MetadataMetricTag+"="...)
+	dst = append(dst, metadataMeasurement+","+metadataMetricTag+"="...)
 	dst = appendStored(dst, name, posTagValue)
-	if len(dst)-start > maxKeyLen-len(keyFieldSeparator)-len(MetadataTypeField) {
+	if len(dst)-start > maxKeyLen-len(keyFieldSeparator)-len(metadataTypeField) {
 		return dst[:start]
 	}
-	dst = append(dst, " "+MetadataTypeField+"=\""...)
-	dst = append(dst, MetadataTypeName(m.Type)...)
-	dst = append(dst, "\","+MetadataHelpField+"=\""...)
-	dst = AppendStringFieldValue(dst, m.Help)
-	dst = append(dst, "\","+MetadataUnitField+"=\""...)
-	dst = AppendStringFieldValue(dst, m.Unit)
+	dst = append(dst, " "+metadataTypeField+"=\""...)
+	dst = append(dst, metadataTypeName(m.Type)...)
+	dst = append(dst, "\","+metadataHelpField+"=\""...)
+	dst = appendStringFieldValue(dst, m.Help)
+	dst = append(dst, "\","+metadataUnitField+"=\""...)
+	dst = appendStringFieldValue(dst, m.Unit)
 	dst = append(dst, '"')
 	return appendTimestamp(dst, nowMs)
 }
 
-// AppendStringFieldValue appends s as the inside of a line-protocol string
+// appendStringFieldValue appends s as the inside of a line-protocol string
 // field value: '"' and '\' escaped with a backslash, everything else,
 // newlines included, as it is (InfluxDB 1.x stores it unchanged). A string
 // that is not valid UTF-8, which InfluxDB's JSON answers would not carry
-// unchanged, or that starts with EncodedPrefix, is written in the
+// unchanged, or that starts with encodedPrefix, is written in the
 // reversible form instead.
-func AppendStringFieldValue(dst []byte, s string) []byte {
-	if strings.HasPrefix(s, EncodedPrefix) || !utf8.ValidString(s) {
-		dst = append(dst, EncodedPrefix...)
+func appendStringFieldValue(dst []byte, s string) []byte {
+	if strings.HasPrefix(s, encodedPrefix) || !utf8.ValidString(s) {
+		dst = append(dst, encodedPrefix...)
 		return appendBase64URL(dst, s)
 	}
 	start := len(dst)

@@ -59,11 +59,11 @@ func TestAppendMetadata(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Strings in the reversible form decode like tag values.
-			help, err := DecodeTagValue(fs[MetadataHelpField].str)
+			help, err := DecodeTagValue(fs[metadataHelpField].str)
 			if err != nil {
 				t.Fatal(err)
 			}
-			unit, err := DecodeTagValue(fs[MetadataUnitField].str)
+			unit, err := DecodeTagValue(fs[metadataUnitField].str)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,8 +76,8 @@ func TestAppendMetadata(t *testing.T) {
 
 func TestMetadataTypeName(t *testing.T) {
 	for v, name := range prompb.MetricMetadata_MetricType_name {
-		if got, want := MetadataTypeName(prompb.MetricMetadata_MetricType(v)), strings.ToLower(name); got != want {
-			t.Errorf("MetadataTypeName(%d) = %q, want %q", v, got, want)
+		if got, want := metadataTypeName(prompb.MetricMetadata_MetricType(v)), strings.ToLower(name); got != want {
+			t.Errorf("metadataTypeName(%d) = %q, want %q", v, got, want)
 		}
 	}
 }
@@ -85,13 +85,13 @@ func TestMetadataTypeName(t *testing.T) {
 func TestAppendStringFieldValueAllocs(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = AppendStringFieldValue(buf[:0], "a \"quoted\" \\ help\nline")
+		buf = appendStringFieldValue(buf[:0], "a \"quoted\" \\ help\nline")
 	})
 	if allocs != 0 {
-		t.Errorf("AppendStringFieldValue allocates %v times, want 0", allocs)
+		t.Errorf("appendStringFieldValue allocates %v times, want 0", allocs)
 	}
 	if got, want := string(buf), "a \\\"quoted\\\" \\\\ help\nline"; got != want {
-		t.Errorf("AppendStringFieldValue() = %q, want %q", got, want)
+		t.Errorf("appendStringFieldValue() = %q, want %q", got, want)
 	}
 }
 
@@ -120,8 +120,8 @@ func FuzzAppendMetadata(f *testing.F) {
 		if err != nil {
 			t.Fatalf("fields %q: %v", p.fields, err)
 		}
-		h, err1 := DecodeTagValue(fs[MetadataHelpField].str)
-		u, err2 := DecodeTagValue(fs[MetadataUnitField].str)
+		h, err1 := DecodeTagValue(fs[metadataHelpField].str)
+		u, err2 := DecodeTagValue(fs[metadataUnitField].str)
 		if err1 != nil || err2 != nil || h != help || u != unit {
 			t.Fatalf("read back %q %q, want %q %q", h, u, help, unit)
 		}

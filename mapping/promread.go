@@ -10,7 +10,7 @@ import (
 )
 
 // PromReadQuery returns the query of a request to InfluxDB 1.x's own
-// /api/v1/prom/read that reads the float samples (field FieldKey) of the
+// /api/v1/prom/read that reads the float samples (field fieldKey) of the
 // given stored series of one measurement in the time range. InfluxDB maps
 // the __name__ matcher to the measurement and the others to tags, and reads
 // its storage engine without InfluxQL.
@@ -21,13 +21,13 @@ import (
 // series asked for, and the others of their cross product. Its series'
 // labels are their stored tags (InfluxDB leaves out the measurement):
 // match them to storedTags by key and value. InfluxDB answers floats only,
-// so stored NaN, ±Inf and stale markers (SpecialFieldKey), histograms and
+// so stored NaN, ±Inf and stale markers (specialFieldKey), histograms and
 // fields written as integers by other writers do not come back.
 func (s *Selection) PromReadQuery(storedMeasurement string, storedTags []map[string]string) *prompb.Query {
 	q := &prompb.Query{
 		StartTimestampMs: s.start,
 		EndTimestampMs:   s.end,
-		Matchers:         []*prompb.LabelMatcher{{Type: prompb.LabelMatcher_EQ, Name: MetricNameLabel, Value: storedMeasurement}},
+		Matchers:         []*prompb.LabelMatcher{{Type: prompb.LabelMatcher_EQ, Name: metricNameLabel, Value: storedMeasurement}},
 	}
 	if len(storedTags) == 0 {
 		return q
@@ -71,5 +71,5 @@ func (s *Selection) PromReadQuery(storedMeasurement string, storedTags []map[str
 // named k with the tag k: it maps __name__ to the measurement and keeps
 // _measurement and _field for itself.
 func promReadableKey(k string) bool {
-	return k != MetricNameLabel && k != "_measurement" && k != "_field" && utf8.ValidString(k)
+	return k != metricNameLabel && k != "_measurement" && k != "_field" && utf8.ValidString(k)
 }

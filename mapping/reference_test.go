@@ -19,20 +19,20 @@ import (
 // differential tests check that the fast paths write the same bytes and
 // return the same errors for any input.
 func refAppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, startTs int64, c *Counts) ([]byte, error) {
-	longestField := len(SpecialFieldKey)
+	longestField := len(specialFieldKey)
 	if startTs != 0 {
-		longestField = max(longestField, len(StartTimestampFieldKey))
+		longestField = max(longestField, len(startTimestampFieldKey))
 	}
 	keyStart := len(dst)
 	metricName, sorted, reason := refValidate(lbls)
 	if reason != "" {
-		return dst, &SeriesError{Series: formatSeries(lbls), Reason: reason}
+		return dst, &seriesError{Series: formatSeries(lbls), Reason: reason}
 	}
 	dst = appendStored(dst, metricName, posMeasurement)
 	if sorted && !refAnyTagKeyEncoded(lbls) {
 		for i := range lbls {
 			l := &lbls[i]
-			if l.Value == "" || l.Name == MetricNameLabel {
+			if l.Value == "" || l.Name == metricNameLabel {
 				continue
 			}
 			dst = append(dst, ',')
@@ -45,7 +45,7 @@ func refAppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, s
 	}
 	limit := maxKeyLen - len(keyFieldSeparator) - longestField
 	if keyLen := len(dst) - keyStart; keyLen > limit {
-		return dst[:keyStart], &SeriesError{
+		return dst[:keyStart], &seriesError{
 			Series: formatSeries(lbls),
 			Reason: "series key is " + strconv.Itoa(keyLen) + " bytes in line protocol, InfluxDB 1.x allows " + strconv.Itoa(limit),
 		}
@@ -53,24 +53,24 @@ func refAppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, s
 	keyEnd := len(dst)
 	first := true
 	for _, s := range samples {
-		if s.Timestamp < MinTimestampMs || s.Timestamp > MaxTimestampMs {
-			c.Skipped[SkipOutOfRange]++
+		if s.Timestamp < minTimestampMs || s.Timestamp > maxTimestampMs {
+			c.Skipped[skipOutOfRange]++
 			continue
 		}
 		if !first {
 			dst = append(dst, dst[keyStart:keyEnd]...)
 		}
 		first = false
-		key, v := FieldKey, s.Value
-		if code, special := SpecialCode(v); special {
-			key, v = SpecialFieldKey, code
+		key, v := fieldKey, s.Value
+		if code, special := specialCode(v); special {
+			key, v = specialFieldKey, code
 		}
 		dst = append(dst, ' ')
 		dst = append(dst, key...)
 		dst = append(dst, '=')
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
 		if startTs != 0 {
-			dst = append(dst, ","+StartTimestampFieldKey+"="...)
+			dst = append(dst, ","+startTimestampFieldKey+"="...)
 			dst = strconv.AppendInt(dst, startTs, 10)
 			dst = append(dst, 'i')
 		}
@@ -101,7 +101,7 @@ func refValidate(lbls []prompb.Label) (metricName string, sorted bool, reason st
 		if i > 0 && lbls[i-1].Name >= l.Name {
 			sorted = false
 		}
-		if l.Name == MetricNameLabel {
+		if l.Name == metricNameLabel {
 			metricName = l.Value
 		}
 	}
@@ -115,7 +115,7 @@ func refValidate(lbls []prompb.Label) (metricName string, sorted bool, reason st
 		}
 	}
 	if metricName == "" {
-		return "", false, "missing metric name (" + MetricNameLabel + ")"
+		return "", false, "missing metric name (" + metricNameLabel + ")"
 	}
 	return metricName, sorted, ""
 }
@@ -154,7 +154,7 @@ func TestAppendSeriesSameAsReference(t *testing.T) {
 		{Value: 0, Timestamp: 1}, {Value: math.Copysign(0, -1), Timestamp: 2}, {Value: 1, Timestamp: 3},
 		{Value: -999999, Timestamp: 4}, {Value: 999999.5, Timestamp: 5}, {Value: 1e6, Timestamp: 6},
 		{Value: 123456789012, Timestamp: 7}, {Value: 0.1, Timestamp: 8}, {Value: stale, Timestamp: 9},
-		{Value: math.NaN(), Timestamp: MaxTimestampMs + 1}, {Value: math.Inf(-1), Timestamp: MinTimestampMs},
+		{Value: math.NaN(), Timestamp: maxTimestampMs + 1}, {Value: math.Inf(-1), Timestamp: minTimestampMs},
 	}
 	for _, tc := range []struct {
 		name   string
@@ -186,8 +186,8 @@ func TestAppendSeriesSameAsReference(t *testing.T) {
 		{"invalid UTF-8 name with empty value", lbls("__name__", "up", "j\xff", "")},
 		{"invalid UTF-8 value", lbls("__name__", "up", "path", "a\xffb")},
 		{"controls", lbls("__name__", "up", "k", "a\rb\x7f\x01")},
-		{"key too long", lbls("__name__", "up", "k", strings.Repeat("x", MaxSeriesKeyLen))},
-		{"key at the limit", lbls("__name__", "up", "k", strings.Repeat("x", MaxSeriesKeyLen-len("up,k=")))},
+		{"key too long", lbls("__name__", "up", "k", strings.Repeat("x", maxSeriesKeyLen))},
+		{"key at the limit", lbls("__name__", "up", "k", strings.Repeat("x", maxSeriesKeyLen-len("up,k=")))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSameAsReference(t, tc.labels, ss, 0)
@@ -208,12 +208,12 @@ func FuzzAppendSeriesReference(f *testing.F) {
 	f.Add("Zone\xfez\xfetime\xfet", "m", true, true, 1e6, int64(-1), int64(5))
 	f.Add("a b\xfe1\xfea!\xfe2\xfetime\xfe", "m", true, true, math.Copysign(0, -1), int64(2), int64(0))
 	f.Add("k=1\xfex y\xfepath\xfeC:\\dir\\\xfemsg\xfetwo\nlines", "a b,c", false, true, math.NaN(), int64(3), int64(0))
-	f.Add("~b64~x\xfey\xfe\xfex", "#m", true, true, math.Inf(1), int64(MaxTimestampMs), int64(1))
-	f.Add("job\xfea\xfejob\xfeb", "up\xff", true, false, 0.5, int64(MinTimestampMs-1), int64(0))
+	f.Add("~b64~x\xfey\xfe\xfex", "#m", true, true, math.Inf(1), int64(maxTimestampMs), int64(1))
+	f.Add("job\xfea\xfejob\xfeb", "up\xff", true, false, 0.5, int64(minTimestampMs-1), int64(0))
 	f.Fuzz(func(t *testing.T, spec, metric string, sorted, name bool, v float64, ts, startTs int64) {
 		var ls []prompb.Label
 		if name {
-			ls = append(ls, prompb.Label{Name: MetricNameLabel, Value: metric})
+			ls = append(ls, prompb.Label{Name: metricNameLabel, Value: metric})
 		}
 		if spec != "" {
 			parts := strings.Split(spec, "\xfe")

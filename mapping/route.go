@@ -27,6 +27,8 @@ type Route struct {
 	// Database is the InfluxDB database the matching series go to.
 	Database string `yaml:"database"`
 
+	// matchers is Match parsed, nil until UnmarshalYAML or NewRouter
+	// compiles it.
 	matchers []*labels.Matcher
 }
 
@@ -58,13 +60,6 @@ func (r *Route) compile() error {
 	}
 	r.matchers = ms
 	return nil
-}
-
-// Matchers returns the parsed selector of the route, or nil if the route
-// was neither decoded from YAML nor passed to NewRouter. The matchers must
-// not be modified.
-func (r *Route) Matchers() []*labels.Matcher {
-	return r.matchers
 }
 
 // matches reports whether every matcher accepts the series; a label the
@@ -122,16 +117,5 @@ func (r *Router) Route(lbls []prompb.Label) string {
 			return r.routes[i].Database
 		}
 	}
-	return r.defaultDatabase
-}
-
-// Routes returns the routes in the order they are tried, for read routing.
-// The returned slice must not be modified.
-func (r *Router) Routes() []Route {
-	return r.routes
-}
-
-// DefaultDatabase returns the database for series no route matches.
-func (r *Router) DefaultDatabase() string {
 	return r.defaultDatabase
 }

@@ -93,13 +93,13 @@ func TestRouteMatchers(t *testing.T) {
 	if err := yaml.UnmarshalStrict([]byte(`{match: 'up{job=~"a.*"}', database: x}`), &r); err != nil {
 		t.Fatal(err)
 	}
-	ms := r.Matchers()
+	ms := r.matchers
 	if len(ms) != 2 {
-		t.Fatalf("Matchers() = %v, want 2 matchers", ms)
+		t.Fatalf("matchers = %v, want 2", ms)
 	}
 	got := ms[0].String() + " " + ms[1].String()
 	if !strings.Contains(got, `job=~"a.*"`) || !strings.Contains(got, `__name__="up"`) {
-		t.Errorf("Matchers() = %s", got)
+		t.Errorf("matchers = %s", got)
 	}
 }
 
@@ -115,8 +115,8 @@ func TestNewRouter(t *testing.T) {
 	if got := r.Route(lbls("job", "a")); got != "a" {
 		t.Errorf("Route() = %q, want a", got)
 	}
-	if len(r.Routes()) != 1 || r.Routes()[0].Matchers() == nil || r.DefaultDatabase() != "d" {
-		t.Errorf("Routes() = %+v, DefaultDatabase() = %q", r.Routes(), r.DefaultDatabase())
+	if len(r.routes) != 1 || r.routes[0].matchers == nil || r.defaultDatabase != "d" {
+		t.Errorf("routes = %+v, defaultDatabase = %q", r.routes, r.defaultDatabase)
 	}
 	_, err = NewRouter([]Route{{Match: `{job="a"}`, Database: "a"}, {Match: `{job=`, Database: "b"}}, "d")
 	if err == nil || !strings.HasPrefix(err.Error(), `routes[1]: match: invalid series selector "{job="`) {

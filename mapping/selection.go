@@ -10,10 +10,10 @@ import (
 	"github.com/promflux/promflux/internal/oneline"
 )
 
-// QueryError reports a remote-read query that cannot be answered as sent:
+// queryError reports a remote-read query that cannot be answered as sent:
 // a matcher Prometheus itself would refuse, or a query without a selective
 // matcher. The caller should answer with a client error.
-type QueryError struct {
+type queryError struct {
 	// Matcher is the offending matcher in PromQL form, quoted safely and
 	// truncated, or "" when the query as a whole is refused.
 	Matcher string
@@ -23,7 +23,7 @@ type QueryError struct {
 
 // Error implements error: "invalid matcher <Matcher>: <Reason>", or
 // "invalid query: <Reason>" without a matcher.
-func (e *QueryError) Error() string {
+func (e *queryError) Error() string {
 	if e.Matcher == "" {
 		return "invalid query: " + e.Reason
 	}
@@ -48,10 +48,11 @@ type Selection struct {
 // labels.NewMatcher does. A query without matchers, with a matcher
 // Prometheus refuses (bad regex, unknown type, empty label name) or whose
 // matchers all match the empty string (it would select every series, and
-// Prometheus refuses such selectors) is returned as a *QueryError.
+// Prometheus refuses such selectors) is refused with an error the caller
+// should answer with a client error (a *queryError).
 func NewSelection(q *prompb.Query) (*Selection, error) {
 	if q == nil || len(q.Matchers) == 0 {
-		return nil, &QueryError{Reason: "no matchers, at least one is required"}
+		return nil, &queryError{Reason: "no matchers, at least one is required"}
 	}
 	ms := make([]*labels.Matcher, 0, len(q.Matchers))
 	selective := false
@@ -66,7 +67,7 @@ func NewSelection(q *prompb.Query) (*Selection, error) {
 		ms = append(ms, m)
 	}
 	if !selective {
-		return nil, &QueryError{Reason: "every matcher matches the empty string, at least one must not (like a PromQL selector): " + formatMatchers(ms)}
+		return nil, &queryError{Reason: "every matcher matches the empty string, at least one must not (like a PromQL selector): " + formatMatchers(ms)}
 	}
 	s := &Selection{
 		matchers: ms,
@@ -92,17 +93,17 @@ func toMatcher(pm *prompb.LabelMatcher) (*labels.Matcher, error) {
 	case prompb.LabelMatcher_NRE:
 		t = labels.MatchNotRegexp
 	default:
-		return nil, &QueryError{
+		return nil, &queryError{
 			Matcher: quoteMatcher(pm.Name, "?", pm.Value),
 			Reason:  fmt.Sprintf("unknown matcher type %d", pm.Type),
 		}
 	}
 	if pm.Name == "" {
-		return nil, &QueryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: "empty label name"}
+		return nil, &queryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: "empty label name"}
 	}
 	m, err := labels.NewMatcher(t, pm.Name, pm.Value)
 	if err != nil {
-		return nil, &QueryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: oneline.Of(err.Error())}
+		return nil, &queryError{Matcher: quoteMatcher(pm.Name, t.String(), pm.Value), Reason: oneline.Of(err.Error())}
 	}
 	return m, nil
 }

@@ -25,9 +25,9 @@ func TestNewSelectionErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewSelection(tc.q)
-			var qe *QueryError
+			var qe *queryError
 			if !errors.As(err, &qe) {
-				t.Fatalf("NewSelection() error = %v, want *QueryError", err)
+				t.Fatalf("NewSelection() error = %v, want *queryError", err)
 			}
 			if !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("error = %q, want one line starting with %q", err, tc.want)

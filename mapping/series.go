@@ -13,39 +13,39 @@ import (
 )
 
 const (
-	// MetricNameLabel is the label that carries the metric name; it becomes
+	// metricNameLabel is the label that carries the metric name; it becomes
 	// the measurement and is not stored as a tag.
-	MetricNameLabel = "__name__"
+	metricNameLabel = "__name__"
 
-	// FieldKey is the name of the float field that holds each finite
-	// sample value; NaN and infinite values go to SpecialFieldKey instead.
-	FieldKey = "value"
+	// fieldKey is the name of the float field that holds each finite
+	// sample value; NaN and infinite values go to specialFieldKey instead.
+	fieldKey = "value"
 
-	// MaxSeriesKeyLen is the longest escaped series key (measurement and
+	// maxSeriesKeyLen is the longest escaped series key (measurement and
 	// tags as written in line protocol) InfluxDB 1.x accepts for every
 	// sample of the series: it limits the key plus "#!~#" plus the field
-	// key to 65535 bytes, and SpecialFieldKey is the longer field key. A
+	// key to 65535 bytes, and specialFieldKey is the longer field key. A
 	// series whose finite samples fit but whose stale marker would not is
 	// refused as a whole rather than losing its end. Series with a start
 	// timestamp, histograms and exemplars write longer field keys, and the
-	// limit shrinks by the difference (the SeriesError says by how much).
-	MaxSeriesKeyLen = maxKeyLen - len(keyFieldSeparator) - len(SpecialFieldKey)
+	// limit shrinks by the difference (the seriesError says by how much).
+	maxSeriesKeyLen = maxKeyLen - len(keyFieldSeparator) - len(specialFieldKey)
 
-	// MinTimestampMs and MaxTimestampMs bound the sample timestamps
+	// minTimestampMs and maxTimestampMs bound the sample timestamps
 	// (milliseconds since the epoch) that InfluxDB 1.x can store: it keeps
 	// nanoseconds in an int64 and reserves the two values at each end.
-	MinTimestampMs = -9223372036854 // ceil((math.MinInt64+2) / 1e6)
-	MaxTimestampMs = 9223372036854  // floor((math.MaxInt64-1) / 1e6)
+	minTimestampMs = -9223372036854 // ceil((math.MinInt64+2) / 1e6)
+	maxTimestampMs = 9223372036854  // floor((math.MaxInt64-1) / 1e6)
 )
 
 // SkipReason says why a sample was not written.
 type SkipReason int
 
 // Reasons for skipping a sample. NaN and infinite values are stored (see
-// SpecialCode), so only timestamps InfluxDB cannot store remain.
+// specialCode), so only timestamps InfluxDB cannot store remain.
 const (
-	// SkipOutOfRange is a timestamp outside InfluxDB's time range.
-	SkipOutOfRange SkipReason = iota
+	// skipOutOfRange is a timestamp outside InfluxDB's time range.
+	skipOutOfRange SkipReason = iota
 	// NumSkipReasons is the number of skip reasons, for sizing arrays.
 	NumSkipReasons
 )
@@ -53,7 +53,7 @@ const (
 // String returns the reason as used for the "reason" label of
 // promflux_samples_skipped_total.
 func (r SkipReason) String() string {
-	if r == SkipOutOfRange {
+	if r == skipOutOfRange {
 		return "out_of_range"
 	}
 	return "unknown"
@@ -62,7 +62,7 @@ func (r SkipReason) String() string {
 // Counts accumulates what the Append functions did across calls.
 type Counts struct {
 	// Points is the number of float sample lines appended by AppendSeries,
-	// those with the field SpecialFieldKey included.
+	// those with the field specialFieldKey included.
 	Points int
 	// Skipped is the number of float samples not appended, by reason.
 	Skipped [NumSkipReasons]int
@@ -79,10 +79,10 @@ type Counts struct {
 	ExemplarsSkipped [NumSkipReasons]int
 }
 
-// SeriesError reports a series that an Append function refused. The caller
+// seriesError reports a series that an Append function refused. The caller
 // should answer the request with a client error naming it, after writing
 // the rest.
-type SeriesError struct {
+type seriesError struct {
 	// Series is the label set in Prometheus text form, quoted so that any
 	// bytes are safe to print and truncated to a few hundred bytes.
 	Series string
@@ -91,12 +91,12 @@ type SeriesError struct {
 }
 
 // Error implements error: "series <Series> refused: <Reason>".
-func (e *SeriesError) Error() string { return "series " + e.Series + " refused: " + e.Reason }
+func (e *seriesError) Error() string { return "series " + e.Series + " refused: " + e.Reason }
 
-// StartTimestampFieldKey is the integer field that carries the RW 2.0
+// startTimestampFieldKey is the integer field that carries the RW 2.0
 // start (created) timestamp of a series, in milliseconds, on every float
 // sample and histogram point of the series when the sender knows it.
-const StartTimestampFieldKey = "start_ts"
+const startTimestampFieldKey = "start_ts"
 
 // AppendSeries appends one line-protocol line per sample of the series to
 // dst and returns the extended buffer:
@@ -105,23 +105,23 @@ const StartTimestampFieldKey = "start_ts"
 //
 // or, for a NaN (stale markers included) or infinite value, which InfluxDB
 // 1.x cannot store as a float, the same line with the field
-// special=<SpecialCode(value)> instead of value,
+// special=<specialCode(value)> instead of value,
 // with tags sorted by their stored key, labels with empty values left out,
 // and names and values escaped or, where line protocol cannot carry them
-// into InfluxDB 1.x, in the reversible form (see EncodedPrefix). startTs is
+// into InfluxDB 1.x, in the reversible form (see encodedPrefix). startTs is
 // the series' start timestamp in milliseconds (RW 2.0 created timestamp);
 // 0 means unknown and writes no start_ts field.
 //
 // A series that cannot be stored (no metric name, an empty or repeated label
-// name, invalid UTF-8, a key longer than MaxSeriesKeyLen) appends nothing
-// and returns a *SeriesError. Samples with a timestamp InfluxDB cannot store
-// are skipped and counted in c.Skipped; appended lines are counted in
-// c.Points. It allocates nothing but the growth of dst, so a caller that
-// reuses its buffers encodes without allocating.
+// name, invalid UTF-8, a key longer than maxSeriesKeyLen) appends nothing
+// and returns an error naming it (a *seriesError). Samples with a timestamp
+// InfluxDB cannot store are skipped and counted in c.Skipped; appended lines
+// are counted in c.Points. It allocates nothing but the growth of dst, so a
+// caller that reuses its buffers encodes without allocating.
 func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, startTs int64, c *Counts) ([]byte, error) {
-	longestField := len(SpecialFieldKey)
+	longestField := len(specialFieldKey)
 	if startTs != 0 {
-		longestField = max(longestField, len(StartTimestampFieldKey))
+		longestField = max(longestField, len(startTimestampFieldKey))
 	}
 	keyStart := len(dst)
 	dst, keyEnd, err := appendSeriesKey(dst, lbls, longestField)
@@ -133,15 +133,15 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, star
 	// a slice of dst to dst is safe even when append reallocates.
 	first := true
 	for _, s := range samples {
-		if s.Timestamp < MinTimestampMs || s.Timestamp > MaxTimestampMs {
-			c.Skipped[SkipOutOfRange]++
+		if s.Timestamp < minTimestampMs || s.Timestamp > maxTimestampMs {
+			c.Skipped[skipOutOfRange]++
 			continue
 		}
 		if !first {
 			dst = append(dst, dst[keyStart:keyEnd]...)
 		}
 		first = false
-		dst = appendFloatField(dst, ' ', FieldKey, SpecialFieldKey, s.Value)
+		dst = appendFloatField(dst, ' ', fieldKey, specialFieldKey, s.Value)
 		dst = appendStartTs(dst, startTs)
 		dst = appendTimestamp(dst, s.Timestamp)
 		c.Points++
@@ -167,14 +167,14 @@ func appendSeriesKey(dst []byte, lbls []prompb.Label, longestField int) ([]byte,
 		dst = dst[:keyStart]
 		metricName, reason := validate(lbls)
 		if reason != "" {
-			return dst, 0, &SeriesError{Series: formatSeries(lbls), Reason: reason}
+			return dst, 0, &seriesError{Series: formatSeries(lbls), Reason: reason}
 		}
 		dst = appendStored(dst, metricName, posMeasurement)
 		dst = appendTagsSorted(dst, lbls)
 	}
 	limit := maxKeyLen - len(keyFieldSeparator) - longestField
 	if keyLen := len(dst) - keyStart; keyLen > limit {
-		return dst[:keyStart], 0, &SeriesError{
+		return dst[:keyStart], 0, &seriesError{
 			Series: formatSeries(lbls),
 			Reason: "series key is " + strconv.Itoa(keyLen) + " bytes in line protocol, InfluxDB 1.x allows " + strconv.Itoa(limit),
 		}
@@ -190,11 +190,11 @@ const (
 	keyFieldSeparator = "#!~#"
 )
 
-// appendFloatField appends sep, then key=<v>, or specialKey=<SpecialCode(v)>
+// appendFloatField appends sep, then key=<v>, or specialKey=<specialCode(v)>
 // for a NaN or infinite v.
 func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) []byte {
 	dst = append(dst, sep)
-	if code, special := SpecialCode(v); special {
+	if code, special := specialCode(v); special {
 		dst = append(dst, specialKey...)
 		dst = append(dst, '=')
 		return appendFloat(dst, code)
@@ -268,7 +268,7 @@ func appendStartTs(dst []byte, startTs int64) []byte {
 	if startTs == 0 {
 		return dst
 	}
-	return appendIntField(dst, StartTimestampFieldKey, startTs)
+	return appendIntField(dst, startTimestampFieldKey, startTs)
 }
 
 // appendTimestamp ends a line with " <ms>\n".
@@ -297,7 +297,7 @@ func validate(lbls []prompb.Label) (metricName, reason string) {
 		if i > 0 && lbls[i-1].Name >= l.Name {
 			sorted = false
 		}
-		if l.Name == MetricNameLabel {
+		if l.Name == metricNameLabel {
 			metricName = l.Value
 		}
 	}
@@ -313,7 +313,7 @@ func validate(lbls []prompb.Label) (metricName, reason string) {
 		}
 	}
 	if metricName == "" {
-		return "", "missing metric name (" + MetricNameLabel + ")"
+		return "", "missing metric name (" + metricNameLabel + ")"
 	}
 	return metricName, ""
 }
@@ -330,8 +330,8 @@ func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
 	// The measurement comes first. __name__ is the first label unless
 	// names that sort before it (upper-case ones) are present.
 	name := 0
-	if len(lbls) == 0 || lbls[0].Name != MetricNameLabel {
-		name = slices.IndexFunc(lbls, func(l prompb.Label) bool { return l.Name == MetricNameLabel })
+	if len(lbls) == 0 || lbls[0].Name != metricNameLabel {
+		name = slices.IndexFunc(lbls, func(l prompb.Label) bool { return l.Name == metricNameLabel })
 		if name < 0 {
 			return dst, false
 		}
@@ -406,7 +406,7 @@ func appendTagsSorted(dst []byte, lbls []prompb.Label) []byte {
 	ts := tagSorterPool.Get().(*tagSorter)
 	ts.keys, ts.order = ts.keys[:0], ts.order[:0]
 	for i := range lbls {
-		if lbls[i].Value == "" || lbls[i].Name == MetricNameLabel {
+		if lbls[i].Value == "" || lbls[i].Name == metricNameLabel {
 			continue
 		}
 		start := len(ts.keys)

@@ -55,7 +55,7 @@ func modelReadBack(buf []byte) ([]readBack, error) {
 		if err != nil {
 			return nil, err
 		}
-		rb := readBack{labels: map[string]string{MetricNameLabel: m}}
+		rb := readBack{labels: map[string]string{metricNameLabel: m}}
 		for _, kv := range p.tags {
 			k, err := DecodeTagKey(kv[0])
 			if err != nil {
@@ -69,8 +69,8 @@ func modelReadBack(buf []byte) ([]readBack, error) {
 		}
 		v, ts, ok := strings.Cut(p.fields, " ")
 		field, f, fok := strings.Cut(v, "=")
-		if !ok || !fok || (field != FieldKey && field != SpecialFieldKey) {
-			return nil, fmt.Errorf("line %q: fields %q are not %s|%s=<float> <ms>", line, p.fields, FieldKey, SpecialFieldKey)
+		if !ok || !fok || (field != fieldKey && field != specialFieldKey) {
+			return nil, fmt.Errorf("line %q: fields %q are not %s|%s=<float> <ms>", line, p.fields, fieldKey, specialFieldKey)
 		}
 		if rb.value, err = strconv.ParseFloat(f, 64); err != nil {
 			return nil, fmt.Errorf("line %q: %w", line, err)
@@ -78,7 +78,7 @@ func modelReadBack(buf []byte) ([]readBack, error) {
 		if math.IsNaN(rb.value) || math.IsInf(rb.value, 0) {
 			return nil, fmt.Errorf("line %q: InfluxDB 1.x refuses NaN and infinite fields", line)
 		}
-		if field == SpecialFieldKey {
+		if field == specialFieldKey {
 			if rb.value, err = SpecialValue(rb.value); err != nil {
 				return nil, fmt.Errorf("line %q: %w", line, err)
 			}
@@ -164,7 +164,7 @@ func TestAppendSeriesLines(t *testing.T) {
 		{
 			name:    "timestamp range edges",
 			labels:  lbls("__name__", "m"),
-			samples: []prompb.Sample{{Value: 1, Timestamp: MinTimestampMs}, {Value: 2, Timestamp: MaxTimestampMs}},
+			samples: []prompb.Sample{{Value: 1, Timestamp: minTimestampMs}, {Value: 2, Timestamp: maxTimestampMs}},
 			want:    "m value=1 -9223372036854\nm value=2 9223372036854\n",
 		},
 		{
@@ -191,7 +191,7 @@ func TestAppendSeriesLines(t *testing.T) {
 		{
 			name:    "all samples skipped",
 			labels:  lbls("__name__", "m", "job", "x"),
-			samples: []prompb.Sample{{Value: 1, Timestamp: MaxTimestampMs + 1}},
+			samples: []prompb.Sample{{Value: 1, Timestamp: maxTimestampMs + 1}},
 			want:    "",
 		},
 		{
@@ -243,7 +243,7 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 func TestAppendSeriesRefused(t *testing.T) {
-	long := strings.Repeat("x", MaxSeriesKeyLen)
+	long := strings.Repeat("x", maxSeriesKeyLen)
 	for _, tc := range []struct {
 		name       string
 		labels     []prompb.Label
@@ -267,9 +267,9 @@ func TestAppendSeriesRefused(t *testing.T) {
 			var c Counts
 			dst := []byte("previous\n")
 			got, err := AppendSeries(dst, tc.labels, samples(1, 1000), 0, &c)
-			var se *SeriesError
+			var se *seriesError
 			if !errors.As(err, &se) {
-				t.Fatalf("AppendSeries() error = %v, want *SeriesError", err)
+				t.Fatalf("AppendSeries() error = %v, want *seriesError", err)
 			}
 			if se.Reason != tc.wantReason {
 				t.Errorf("Reason = %q, want %q", se.Reason, tc.wantReason)
@@ -288,14 +288,14 @@ func TestAppendSeriesRefused(t *testing.T) {
 }
 
 func TestAppendSeriesKeyLengthLimit(t *testing.T) {
-	// "up,k=" is 5 bytes; a key of exactly MaxSeriesKeyLen bytes is accepted.
+	// "up,k=" is 5 bytes; a key of exactly maxSeriesKeyLen bytes is accepted.
 	var c Counts
-	ok := strings.Repeat("x", MaxSeriesKeyLen-5)
+	ok := strings.Repeat("x", maxSeriesKeyLen-5)
 	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", ok), samples(1, 1), 0, &c); err != nil {
-		t.Errorf("key of %d bytes refused: %v", MaxSeriesKeyLen, err)
+		t.Errorf("key of %d bytes refused: %v", maxSeriesKeyLen, err)
 	}
 	// Escaping counts: a space takes two bytes.
-	tooLong := strings.Repeat(" ", (MaxSeriesKeyLen-5)/2+1)
+	tooLong := strings.Repeat(" ", (maxSeriesKeyLen-5)/2+1)
 	if _, err := AppendSeries(nil, lbls("__name__", "up", "k", tooLong), samples(1, 1), 0, &c); err == nil {
 		t.Error("escaped key over the limit accepted")
 	}
@@ -308,11 +308,11 @@ func TestAppendSeriesSkips(t *testing.T) {
 		{Value: math.NaN(), Timestamp: 2},
 		{Value: stale, Timestamp: 3},
 		{Value: math.Inf(1), Timestamp: 4},
-		{Value: 2, Timestamp: MaxTimestampMs + 1},
-		{Value: 3, Timestamp: MinTimestampMs - 1},
+		{Value: 2, Timestamp: maxTimestampMs + 1},
+		{Value: 3, Timestamp: minTimestampMs - 1},
 		{Value: 4, Timestamp: math.MaxInt64},
 		{Value: stale, Timestamp: math.MinInt64},
-		{Value: math.Inf(-1), Timestamp: MaxTimestampMs + 1},
+		{Value: math.Inf(-1), Timestamp: maxTimestampMs + 1},
 		{Value: 5, Timestamp: 6},
 	}
 	var c Counts
@@ -325,7 +325,7 @@ func TestAppendSeriesSkips(t *testing.T) {
 		t.Errorf("AppendSeries() = %q, want %q", got, want)
 	}
 	wantCounts := Counts{Points: 5}
-	wantCounts.Skipped[SkipOutOfRange] = 5
+	wantCounts.Skipped[skipOutOfRange] = 5
 	if c != wantCounts {
 		t.Errorf("Counts = %+v, want %+v", c, wantCounts)
 	}
@@ -333,7 +333,7 @@ func TestAppendSeriesSkips(t *testing.T) {
 	if _, err := AppendSeries(nil, lbls("__name__", "m"), in, 0, &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Points != 10 || c.Skipped[SkipOutOfRange] != 10 {
+	if c.Points != 10 || c.Skipped[skipOutOfRange] != 10 {
 		t.Errorf("Counts after two calls = %+v", c)
 	}
 }
@@ -356,11 +356,11 @@ func TestSkipReasonString(t *testing.T) {
 func TestTimestampBounds(t *testing.T) {
 	// InfluxDB keeps nanoseconds in [MinInt64+2, MaxInt64-1].
 	const minNano, maxNano = math.MinInt64 + 2, math.MaxInt64 - 1
-	if MaxTimestampMs*1e6 > maxNano || (MaxTimestampMs+1)*1e6 <= maxNano {
-		t.Errorf("MaxTimestampMs = %d is not the largest ms that fits", int64(MaxTimestampMs))
+	if maxTimestampMs*1e6 > maxNano || (maxTimestampMs+1)*1e6 <= maxNano {
+		t.Errorf("maxTimestampMs = %d is not the largest ms that fits", int64(maxTimestampMs))
 	}
-	if MinTimestampMs*1e6 < minNano || (MinTimestampMs-1)*1e6 >= minNano {
-		t.Errorf("MinTimestampMs = %d is not the smallest ms that fits", int64(MinTimestampMs))
+	if minTimestampMs*1e6 < minNano || (minTimestampMs-1)*1e6 >= minNano {
+		t.Errorf("minTimestampMs = %d is not the smallest ms that fits", int64(minTimestampMs))
 	}
 }
 
@@ -424,7 +424,7 @@ func FuzzAppendSeries(f *testing.F) {
 	f.Add("up", "job", "node", "instance", "a:1", 1.0, int64(1000))
 	f.Add("a b,c", "k=1", "x y", "path", "C:\\dir\\", 0.5, int64(-1))
 	f.Add("#x", "time", "t", "value", "two\nlines", math.Inf(1), int64(2))
-	f.Add("~b64~YQ", "a\\", "\\,", "a\\=", "\"", math.NaN(), int64(MaxTimestampMs))
+	f.Add("~b64~YQ", "a\\", "\\,", "a\\=", "\"", math.NaN(), int64(maxTimestampMs))
 	f.Add("\tm\\\"", "\\ ", "\\=\\ \"", "k", "\\ \\=,\"", math.Copysign(0, -1), int64(3))
 	f.Add("up", "", "x", "job", "\xff", 1.0, int64(4))
 	f.Fuzz(func(t *testing.T, name, k1, v1, k2, v2 string, v float64, ts int64) {
@@ -432,9 +432,9 @@ func FuzzAppendSeries(f *testing.F) {
 		var c Counts
 		out, err := AppendSeries(nil, in, []prompb.Sample{{Value: v, Timestamp: ts}, {Value: 1, Timestamp: 0}}, 0, &c)
 		if err != nil {
-			var se *SeriesError
+			var se *seriesError
 			if !errors.As(err, &se) {
-				t.Fatalf("error %v is not a *SeriesError", err)
+				t.Fatalf("error %v is not a *seriesError", err)
 			}
 			if len(out) != 0 {
 				t.Fatalf("refused series appended %q", out)
@@ -485,13 +485,13 @@ func TestAppendSeriesStartTimestamp(t *testing.T) {
 
 	// start_ts is one byte longer than special, so the key limit shrinks
 	// by one when the series has a start timestamp.
-	long := lbls("__name__", "m", "k", strings.Repeat("v", MaxSeriesKeyLen-len("m,k=")))
+	long := lbls("__name__", "m", "k", strings.Repeat("v", maxSeriesKeyLen-len("m,k=")))
 	if _, err := AppendSeries(nil, long, in, 0, &c); err != nil {
-		t.Fatalf("key of MaxSeriesKeyLen without start timestamp: %v", err)
+		t.Fatalf("key of maxSeriesKeyLen without start timestamp: %v", err)
 	}
-	var se *SeriesError
+	var se *seriesError
 	if _, err := AppendSeries(nil, long, in, 1, &c); !errors.As(err, &se) ||
 		se.Reason != "series key is 65524 bytes in line protocol, InfluxDB 1.x allows 65523" {
-		t.Fatalf("key of MaxSeriesKeyLen with start timestamp: error = %v", err)
+		t.Fatalf("key of maxSeriesKeyLen with start timestamp: error = %v", err)
 	}
 }

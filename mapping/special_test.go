@@ -27,9 +27,9 @@ func TestSpecialCode(t *testing.T) {
 		{"largest negative NaN payload", 0xffffffffffffffff, -(1 << 52)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, ok := SpecialCode(math.Float64frombits(tc.bits))
+			code, ok := specialCode(math.Float64frombits(tc.bits))
 			if !ok || code != tc.code {
-				t.Fatalf("SpecialCode(%#x) = %v, %v, want %v, true", tc.bits, code, ok, tc.code)
+				t.Fatalf("specialCode(%#x) = %v, %v, want %v, true", tc.bits, code, ok, tc.code)
 			}
 			v, err := SpecialValue(tc.code)
 			if err != nil {
@@ -44,8 +44,8 @@ func TestSpecialCode(t *testing.T) {
 
 func TestSpecialCodeFinite(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 5e-324, math.MaxFloat64, -math.MaxFloat64, 1 << 52, math.SmallestNonzeroFloat64} {
-		if code, ok := SpecialCode(v); ok {
-			t.Errorf("SpecialCode(%v) = %v, true, want false for a finite value", v, code)
+		if code, ok := specialCode(v); ok {
+			t.Errorf("specialCode(%v) = %v, true, want false for a finite value", v, code)
 		}
 	}
 }
@@ -57,12 +57,12 @@ func TestSpecialRoundTripRandom(t *testing.T) {
 		// and both infinities.
 		bits := r.Uint64()&(signBit|mantissaBits) | exponentBits
 		in := math.Float64frombits(bits)
-		code, ok := SpecialCode(in)
+		code, ok := specialCode(in)
 		if !ok {
-			t.Fatalf("SpecialCode(%#x) not special", bits)
+			t.Fatalf("specialCode(%#x) not special", bits)
 		}
 		if code != math.Trunc(code) || math.Abs(code) < 1 || math.Abs(code) > 1<<52 || math.Signbit(code) != math.Signbit(in) {
-			t.Fatalf("SpecialCode(%#x) = %v is not a valid code", bits, code)
+			t.Fatalf("specialCode(%#x) = %v is not a valid code", bits, code)
 		}
 		v, err := SpecialValue(code)
 		if err != nil {
@@ -98,9 +98,9 @@ func FuzzSpecial(f *testing.F) {
 	f.Add(uint64(0), 0.5)
 	f.Fuzz(func(t *testing.T, bits uint64, code float64) {
 		in := math.Float64frombits(bits)
-		c, ok := SpecialCode(in)
+		c, ok := specialCode(in)
 		if ok != (math.IsNaN(in) || math.IsInf(in, 0)) {
-			t.Fatalf("SpecialCode(%#x) ok = %v", bits, ok)
+			t.Fatalf("specialCode(%#x) ok = %v", bits, ok)
 		}
 		if ok {
 			v, err := SpecialValue(c)
@@ -114,7 +114,7 @@ func FuzzSpecial(f *testing.F) {
 		if err != nil {
 			return
 		}
-		back, ok := SpecialCode(v)
+		back, ok := specialCode(v)
 		if !ok || back != code {
 			t.Fatalf("SpecialValue(%v) = %#x encodes back as %v, %v", code, math.Float64bits(v), back, ok)
 		}
@@ -127,7 +127,7 @@ func BenchmarkSpecialCode(b *testing.B) {
 	b.SetBytes(int64(8 * len(in)))
 	for b.Loop() {
 		for _, v := range in {
-			if c, ok := SpecialCode(v); ok {
+			if c, ok := specialCode(v); ok {
 				if _, err := SpecialValue(c); err != nil {
 					b.Fatal(err)
 				}

@@ -12,7 +12,7 @@ import (
 // Conditions on stored forms add it where the stored form cannot be
 // compared with the query's value in InfluxDB, so that Selection.Matches
 // decides on the decoded value.
-const encodedRegex = "^" + EncodedPrefix
+const encodedRegex = "^" + encodedPrefix
 
 // fromClause is the FROM part of a discovery statement before the
 // retention policy is known.
@@ -31,7 +31,7 @@ type fromClause struct {
 func newFromClause(ms []*labels.Matcher) fromClause {
 	var re *labels.Matcher
 	for _, m := range ms {
-		if m.Name != MetricNameLabel {
+		if m.Name != metricNameLabel {
 			continue
 		}
 		if m.Type == labels.MatchEqual && m.Value != "" {
@@ -93,7 +93,7 @@ func (fc fromClause) appendTo(b *strings.Builder, retentionPolicy string) {
 func tagPrefilter(ms []*labels.Matcher) string {
 	var conds []string
 	for _, m := range ms {
-		if m.Name == MetricNameLabel {
+		if m.Name == metricNameLabel {
 			continue
 		}
 		if c := matcherCondition(m); c != "" {
@@ -237,7 +237,7 @@ const DiscoveryColumns = 3
 
 // discoverySelect is the select list of DiscoveryQuery and
 // DiscoveryQueryOf.
-const discoverySelect = `SELECT first("` + FieldKey + `"::field), first("` + SpecialFieldKey + `"::field), first("` + HistogramSchemaField + `"::field) FROM `
+const discoverySelect = `SELECT first("` + fieldKey + `"::field), first("` + specialFieldKey + `"::field), first("` + histogramSchemaField + `"::field) FROM `
 
 // appendWhere appends the WHERE clause of the selection: its tag
 // conditions and time range.
@@ -321,7 +321,7 @@ func (s *Selection) HistogramFetchQuery(retentionPolicy, storedMeasurement strin
 // FetchQuery and HistogramFetchQuery; the ::field qualifier keeps a tag of
 // the same name (a label "value") out of the result.
 var (
-	sampleSelectList    = `"` + FieldKey + `"::field, "` + SpecialFieldKey + `"::field`
+	sampleSelectList    = `"` + fieldKey + `"::field, "` + specialFieldKey + `"::field`
 	histogramSelectList = fieldSelectList(HistogramColumns)
 )
 
@@ -403,7 +403,7 @@ func seriesConditions(storedTags []map[string]string) string {
 // Discovered is what one row of a DiscoveryQuery says of its series' samples
 // in the time range.
 type Discovered struct {
-	// Specials: samples stored in SpecialFieldKey (NaN, ±Inf, stale
+	// Specials: samples stored in specialFieldKey (NaN, ±Inf, stale
 	// markers).
 	Specials bool
 	// Histograms: native histogram samples, read with HistogramFetchQuery.
@@ -459,18 +459,18 @@ func (s *Selection) FieldKeysQuery(retentionPolicy string) string {
 // FieldsReadable reads the field keys and types of one measurement (rows
 // of FieldKeysQuery, types as InfluxDB names them: float, integer, ...): a
 // measurement without native histograms whose samples are floats (field
-// FieldKey, of type float wherever it is) and special values. Its series
+// fieldKey, of type float wherever it is) and special values. Its series
 // may be found with SeriesQuery and read with PromReadQuery (the floats)
 // and SpecialsQuery (the special values, if specials). Other measurements
 // need DiscoveryQueryOf and the /query reads.
 func FieldsReadable(keys, types []string) (ok, specials bool) {
 	for i, k := range keys {
 		switch {
-		case k == HistogramSchemaField:
+		case k == histogramSchemaField:
 			return false, false
-		case k == FieldKey && types[i] != "float":
+		case k == fieldKey && types[i] != "float":
 			return false, false
-		case k == SpecialFieldKey:
+		case k == specialFieldKey:
 			specials = true
 		}
 	}
@@ -516,7 +516,7 @@ func (s *Selection) DiscoveryQueryOf(retentionPolicy string, storedMeasurements 
 // loses to the float, as in FetchQuery.
 func (s *Selection) SpecialsQuery(retentionPolicy, storedMeasurement string) string {
 	var b strings.Builder
-	b.WriteString(`SELECT "` + SpecialFieldKey + `"::field FROM `)
+	b.WriteString(`SELECT "` + specialFieldKey + `"::field FROM `)
 	measurementFrom(storedMeasurement).appendTo(&b, retentionPolicy)
 	s.appendWhere(&b)
 	b.WriteString(" GROUP BY *")

@@ -212,7 +212,7 @@ func TestInjection(t *testing.T) {
 // runs (or the one for encoded values).
 func checkTranslation(t testing.TB, typ prompb.LabelMatcher_Type, name, value string) {
 	t.Helper()
-	if name == "" || name == MetricNameLabel {
+	if name == "" || name == metricNameLabel {
 		return
 	}
 	s, err := NewSelection(&prompb.Query{Matchers: []*prompb.LabelMatcher{pm(re, "__name__", value+"|up"), pm(typ, name, value), pm(eq, "job", "x")}})
