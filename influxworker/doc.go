@@ -16,6 +16,13 @@
 // every failure as permanent (InfluxDB refused the data for good) or
 // retryable (InfluxDB is down, overloaded or misconfigured), see Error.
 //
+// The package's interface is a Pool's four operations, one for each kind
+// of request: Ping (is the database up), Query (a read-only InfluxQL query,
+// GET /query), Post (a statement that changes data or schema, POST /query)
+// and Write (line protocol). QueryStream and PromRead serve large reads,
+// EnsureDatabase creates the database, Gzip, WriteOnly and PromReadable
+// tell how the pool is set up, and Close closes it.
+//
 // Write bodies are gzip-compressed unless pool.gzip is false, once the
 // server identified as InfluxDB with its X-Influxdb-Version header. Requests that
 // failed for a reason that may heal within the caller's deadline (5xx, an

@@ -137,9 +137,6 @@ func gzipFor(set *bool, rawURL string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// Name returns the Config name of the pool.
-func (p *Pool) Name() string { return p.cfg.Name }
-
 // Close closes the idle connections (the socket with transport: udp).
 // Requests in flight finish normally; call it once a configuration reload
 // has replaced the pool.
