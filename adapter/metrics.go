@@ -3,6 +3,8 @@ package adapter
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/promflux/promflux/mapping"
 )
 
 // metrics are the adapter's own series. The database workers add theirs
@@ -26,7 +28,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
-	return &metrics{
+	m := &metrics{
 		requestDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "promflux",
 			Name:      "http_request_duration_seconds",
@@ -99,4 +101,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:      "Timestamp of the last successful configuration reload.",
 		}),
 	}
+	// Exported at 0 from the start, so that increase() counts the first
+	// skip, which it misses when a series appears with it.
+	for reason := range mapping.NumSkipReasons {
+		m.samplesSkipped.WithLabelValues(reason.String())
+		m.histsSkipped.WithLabelValues(reason.String())
+		m.exemplarsSkip.WithLabelValues(reason.String())
+	}
+	return m
 }

@@ -121,12 +121,16 @@ func (s *Server) reload() error {
 		return err
 	}
 	s.ensureDatabases(cfg, st.pools)
+	for name := range st.pools {
+		s.metrics.samplesReceived.WithLabelValues(name) // at 0 from the start
+	}
 	old := s.state.Swap(st)
 	if old != nil {
 		closePools(old.pools)
 		for name := range old.pools {
 			if st.pools[name] == nil {
 				s.workerM.Remove(name)
+				s.metrics.samplesReceived.DeleteLabelValues(name)
 			}
 		}
 	}

@@ -212,6 +212,13 @@ func (m *Metrics) forPool(database string) *poolMetrics {
 	m.mu.Lock()
 	delete(m.removed, database)
 	m.mu.Unlock()
+	// Failures are exported at 0 from the start: rate() and increase()
+	// then count the first one, which they miss when a series appears
+	// with it.
+	for _, reason := range []string{ReasonRejected, ReasonTimeout, ReasonCanceled, ReasonOverloaded, ReasonUnavailable} {
+		m.writeErrors.WithLabelValues(database, reason)
+	}
+	m.retries.WithLabelValues(database, OpWrite)
 	return &poolMetrics{
 		m:             m,
 		database:      database,

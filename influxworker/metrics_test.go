@@ -57,9 +57,11 @@ func TestMetricsRegistration(t *testing.T) {
 		"promflux_influxdb_requests_total":           2,
 		"promflux_influxdb_request_duration_seconds": 2,
 		// Created with each pool, so that they read 0 rather than absent.
-		"promflux_influxdb_inflight_requests":     2,
-		"promflux_influxdb_points_written_total":  2,
-		"promflux_influxdb_write_errors_total":    1,
+		"promflux_influxdb_inflight_requests":    2,
+		"promflux_influxdb_points_written_total": 2,
+		// Every reason of every pool, at 0 until it happens.
+		"promflux_influxdb_write_errors_total":    10,
+		"promflux_influxdb_retries_total":         2,
 		"promflux_influxdb_up":                    2,
 		"promflux_influxdb_ping_duration_seconds": 2,
 		// Histograms and the split counter exist from the pool's creation.
