@@ -101,8 +101,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:      "Timestamp of the last successful configuration reload.",
 		}),
 	}
-	// Exported at 0 from the start, so that increase() counts the first
-	// skip, which it misses when a series appears with it.
+	// Exported at 0 from the start, so that rate() and increase() count
+	// the first refusal, failure or skip, which they miss when a series
+	// appears with it: the answers of the status-code policy, and the
+	// skip reasons.
+	for handler, codes := range map[string][]string{"write": {"204", "400", "503"}, "read": {"200", "400", "503"}} {
+		for _, code := range codes {
+			m.requestDuration.WithLabelValues(handler, code)
+		}
+	}
 	for reason := range mapping.NumSkipReasons {
 		m.samplesSkipped.WithLabelValues(reason.String())
 		m.histsSkipped.WithLabelValues(reason.String())
