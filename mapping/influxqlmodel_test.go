@@ -119,12 +119,12 @@ func modelScanString(rs []rune) (string, int, error) {
 	end := rs[0]
 	var b strings.Builder
 	for i := 1; i < len(rs); i++ {
-		switch c := rs[i]; {
-		case c == end:
+		switch c := rs[i]; c {
+		case end:
 			return b.String(), i + 1, nil
-		case c == '\n':
+		case '\n':
 			return "", 0, errModelBadString
-		case c == '\\':
+		case '\\':
 			if i+1 >= len(rs) {
 				return "", 0, errModelBadString
 			}
@@ -150,12 +150,12 @@ func modelScanString(rs []rune) (string, int, error) {
 func modelScanRegex(rs []rune) (string, int, error) {
 	var b strings.Builder
 	for i := 1; i < len(rs); i++ {
-		switch c := rs[i]; {
-		case c == '/':
+		switch c := rs[i]; c {
+		case '/':
 			return b.String(), i + 1, nil
-		case c == '\n':
+		case '\n':
 			return "", 0, errors.New("regex contains a newline")
-		case c == '\\':
+		case '\\':
 			if i+1 >= len(rs) {
 				return "", 0, errors.New("bad regex")
 			}

@@ -113,7 +113,7 @@ func quoteMatcher(name, op, value string) string {
 	var b strings.Builder
 	writeName(&b, name)
 	b.WriteString(op)
-	b.WriteString(fmt.Sprintf("%q", truncate(value, maxQuotedLen)))
+	fmt.Fprintf(&b, "%q", truncate(value, maxQuotedLen))
 	return b.String()
 }
 
