@@ -389,18 +389,18 @@ func (p *parser) skip(depth int) error {
 	if depth > maxSkipDepth {
 		return p.fail("values nested deeper than %d", maxSkipDepth)
 	}
-	switch c := p.peek(); {
-	case c == '{':
+	switch p.peek() {
+	case '{':
 		return p.members(func([]byte) error { return p.skip(depth + 1) })
-	case c == '[':
+	case '[':
 		return p.elements(func() error { return p.skip(depth + 1) })
-	case c == '"':
+	case '"':
 		_, err := p.string(nil)
 		return err
-	case c == 't' || c == 'f':
+	case 't', 'f':
 		_, err := p.boolean()
 		return err
-	case c == 'n':
+	case 'n':
 		return p.literal("null")
 	default:
 		_, _, _, err := p.scanNumber()

@@ -599,7 +599,7 @@ func chunkedAnswer(rows, chunkRows int, special bool) []byte {
 				v = float64(i * 17)
 			}
 			b.WriteByte('[')
-			b.WriteString(fmt.Sprint(1700000000000 + int64(i)*15000))
+			fmt.Fprint(&b, 1700000000000+int64(i)*15000)
 			b.WriteByte(',')
 			switch {
 			case !special:
