@@ -148,11 +148,9 @@ func askPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries,
 		}
 		done += len(group)
 		seenSeries += len(group)
-		if resp != nil {
-			for _, res := range resp {
-				for _, ts := range res {
-					seenSamples += len(ts.Samples)
-				}
+		for _, res := range resp {
+			for _, ts := range res {
+				seenSamples += len(ts.Samples)
 			}
 		}
 		size = min(maxPromReadSeries, max(1, int(promReadSamples)*seenSeries/max(1, seenSamples)))
