@@ -224,14 +224,14 @@ func TestLegacyCreatedTimestamp(t *testing.T) {
 		{name: "none"},
 		{name: "only field 6", unknown: legacyCT(1234567), want: 1234567, wantOK: true},
 		{name: "after other fields", unknown: append([]byte{
-			7<<3 | 0, 0x05, // field 7 varint
-			8<<3 | 1, 1, 2, 3, 4, 5, 6, 7, 8, // field 8 fixed64
-			9<<3 | 2, 2, 'h', 'i', // field 9 bytes
-			10<<3 | 5, 1, 2, 3, 4, // field 10 fixed32
+			7<<3 | wireVarint, 0x05,
+			8<<3 | wireFixed64, 1, 2, 3, 4, 5, 6, 7, 8,
+			9<<3 | wireBytes, 2, 'h', 'i',
+			10<<3 | wireFixed32, 1, 2, 3, 4,
 		}, legacyCT(42)...), want: 42, wantOK: true},
-		{name: "field 6 with another wire type", unknown: []byte{6<<3 | 2, 1, 'x'}},
-		{name: "truncated length", unknown: []byte{9<<3 | 2, 5, 'x'}},
-		{name: "truncated fixed64", unknown: []byte{8<<3 | 1, 1, 2}},
+		{name: "field 6 with another wire type", unknown: []byte{6<<3 | wireBytes, 1, 'x'}},
+		{name: "truncated length", unknown: []byte{9<<3 | wireBytes, 5, 'x'}},
+		{name: "truncated fixed64", unknown: []byte{8<<3 | wireFixed64, 1, 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := legacyCreatedTimestamp(tc.unknown)
