@@ -611,7 +611,7 @@ func TestIntegrationReadPromReadFallbacks(t *testing.T) {
 				}
 			}
 			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
+			_, _ = w.Write(body)
 		}))
 		t.Cleanup(noPromRead.Close)
 		_, ts := startAdapter(t, influxConfig(noPromRead.URL, "other"))

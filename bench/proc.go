@@ -177,7 +177,7 @@ func watchProcs(pids []int, names []string) (procSet, error) {
 	for k, pid := range pids {
 		w, err := watchProc(pid, names[k])
 		if err != nil {
-			ws.finish()
+			_, _ = ws.finish()
 			return nil, err
 		}
 		ws = append(ws, w)

@@ -103,7 +103,7 @@ func readRuns(client *http.Client, o *readOptions, selector string, body []byte,
 		t := time.Now()
 		series, samples, err = readOnce(client, o.url, body)
 		if err != nil {
-			ws.finish()
+			_, _ = ws.finish()
 			return fmt.Errorf("%s: %w", selector, err)
 		}
 		runs = append(runs, time.Since(t))

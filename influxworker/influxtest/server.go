@@ -179,7 +179,7 @@ func (s *Server) start() error {
 			}
 		}
 		if time.Now().After(deadline) {
-			s.stop()
+			_ = s.stop()
 			return fmt.Errorf("influxd did not answer %s/ping within %s", s.URL(), startTimeout)
 		}
 		time.Sleep(50 * time.Millisecond)

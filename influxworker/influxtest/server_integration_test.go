@@ -75,7 +75,7 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 	dup.logPath = dup.dir + "/influxd.log"
 	err := dup.start()
 	if !errors.Is(err, errExited) {
-		dup.stop()
+		_ = dup.stop()
 		t.Fatalf("start() = %v, want errExited", err)
 	}
 	if tail := dup.logTail(); !strings.Contains(tail, "address already in use") {
