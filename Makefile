@@ -1,5 +1,7 @@
 # The README's commands, a build with the version stamped, and the habits:
-# benchmarks per stage, fuzzing (FUZZTIME per target), formatting and vet.
+# benchmarks per stage, fuzzing (FUZZTIME per target), and lint: gofmt, go
+# vet and golangci-lint with .golangci.yml, built once (a few minutes) into
+# $(go env GOPATH)/bin.
 .PHONY: build test demo bench fuzz lint
 
 build:
@@ -18,5 +20,4 @@ fuzz:
 	./scripts/fuzz.sh
 
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	go vet ./...
+	LINT_INSTALL=1 ./scripts/lint.sh

@@ -1,22 +1,16 @@
 #!/usr/bin/env bash
-# Runs every check and test of promflux: formatting, go vet, and the unit,
-# integration and end-to-end tests (the latter start real influxd and
-# prometheus servers on loopback ports). Installs what is missing first.
+# Runs every check and test of promflux: formatting, go vet and a linter
+# (scripts/lint.sh: golangci-lint where `make lint` built it, staticcheck
+# alone otherwise), and the unit, integration and end-to-end tests (the
+# latter start real influxd and prometheus servers on loopback ports).
+# Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 export PATH="$PATH:/usr/local/go/bin"
 
-echo "==> gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change: $unformatted" >&2
-  exit 1
-fi
-
-echo "==> go vet"
-go vet ./...
+./scripts/lint.sh
 
 # PROMFLUX_E2E_REQUIRE=1: the end-to-end tests fail, instead of skipping,
 # when prometheus or promtool is missing.
