@@ -68,16 +68,20 @@ func buildAndRun(m *testing.M) int {
 // scripts/test.sh sets it, so that its run never passes without them.
 const requireEnv = "PROMFLUX_E2E_REQUIRE"
 
-// lookPath returns the path of the program name, which the Debian package
-// prometheus installs. When it is not on PATH the test is skipped, or
-// fails when PROMFLUX_E2E_REQUIRE=1.
+// lookPath returns the path of the program name, which a Debian package
+// installs (prometheus: prometheus and promtool; nginx). When it is not on
+// PATH the test is skipped, or fails when PROMFLUX_E2E_REQUIRE=1.
 func lookPath(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
-	msg := fmt.Sprintf("%s not found: install the Debian package prometheus (scripts/install-deps.sh does)", name)
+	pkg := map[string]string{"promtool": "prometheus"}[name]
+	if pkg == "" {
+		pkg = name
+	}
+	msg := fmt.Sprintf("%s not found: install the Debian package %s (scripts/install-deps.sh does)", name, pkg)
 	if os.Getenv(requireEnv) == "1" {
 		t.Fatalf("%s; %s=1 requires it", msg, requireEnv)
 	}

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what promflux's demo and tests need on a Debian machine, and only
-# what is missing: InfluxDB 1.x (package influxdb) and Prometheus (package
-# prometheus). Go must be there already (on PATH or in /usr/local/go). Run as root. The packages' own services are
+# what is missing: InfluxDB 1.x (package influxdb), Prometheus (package
+# prometheus) and nginx (the scale-out test). Go must be there already (on PATH or in /usr/local/go). Run as root. The packages' own services are
 # not used: the demo and the tests start their own servers on loopback ports.
 set -euo pipefail
 
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v nginx >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 || missing+=(nginx) # the scale-out test
 command -v curl >/dev/null 2>&1 || missing+=(curl) # the demo and benchmark scripts
 
 if [ ${#missing[@]} -gt 0 ]; then
