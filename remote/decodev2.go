@@ -8,6 +8,27 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
+// Field numbers of io.prometheus.write.v2 (types.proto) that the walk
+// dispatches on.
+const (
+	// Request.
+	symbolsFieldV2    = 4 // repeated string symbols = 4;
+	timeseriesFieldV2 = 5 // repeated TimeSeries timeseries = 5;
+
+	// TimeSeries.
+	labelsRefsFieldV2 = 1 // repeated uint32 labels_refs = 1;
+	samplesFieldV2    = 2 // repeated Sample samples = 2;
+	histogramsFieldV2 = 3 // repeated Histogram histograms = 3;
+	exemplarsFieldV2  = 4 // repeated Exemplar exemplars = 4;
+	metadataFieldV2   = 5 // Metadata metadata = 5;
+	// legacyCreatedTimestampField is the TimeSeries field number earlier
+	// Remote-Write 2.0 senders used for a per-series created_timestamp,
+	// before the specification moved it into every sample as
+	// start_timestamp. The current schema reserves the number, so the value
+	// arrives among unknown fields.
+	legacyCreatedTimestampField = 6
+)
+
 // decodeV2 decodes an io.prometheus.write.v2.Request into p.req.
 //
 // It walks the top level twice: first for the symbols table, which senders
@@ -61,7 +82,7 @@ func (p *pooledRequest) symbolsV2(b []byte) (nSeries int, unknown bool, err erro
 		}
 		i += n
 		switch fieldNum(key) {
-		case 4:
+		case symbolsFieldV2:
 			v, n, err := message(b[i:], int(key&7), "symbols")
 			if err != nil {
 				return 0, false, err
@@ -71,7 +92,7 @@ func (p *pooledRequest) symbolsV2(b []byte) (nSeries int, unknown bool, err erro
 			}
 			p.symbols = append(p.symbols, aliasString(v))
 			i += n
-		case 5:
+		case timeseriesFieldV2:
 			_, n, err := message(b[i:], int(key&7), "timeseries")
 			if err != nil {
 				return 0, false, err
@@ -103,7 +124,7 @@ func (p *pooledRequest) walkV2(b []byte) (refErr, err error) {
 			return nil, err
 		}
 		i += n
-		if fieldNum(key) != 5 {
+		if fieldNum(key) != timeseriesFieldV2 {
 			n, err := skipUnknown(b[i:], key)
 			if err != nil {
 				return nil, err
@@ -168,13 +189,8 @@ func (e *refError) Error() string { return e.err.Error() }
 // series decoded, in the order the view is built: labels, exemplars,
 // metadata.
 func (p *pooledRequest) seriesV2(b []byte) error {
-	samples, exemplars, histograms := len(p.samples), len(p.exemplars), len(p.histograms)
+	s := seriesStateV2{samples: len(p.samples), exemplars: len(p.exemplars), histograms: len(p.histograms)}
 	p.refs = p.refs[:0]
-	var (
-		md    writev2.Metadata
-		ct    createdTimestamp
-		exErr error
-	)
 	for i := 0; i < len(b); {
 		key, n, err := tag(b[i:])
 		if err != nil {
@@ -183,95 +199,167 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 		i += n
 		wt := int(key & 7)
 		switch fieldNum(key) {
-		case 1:
-			p.refs, n, err = appendRefs(p.refs, b[i:], wt, "labels_refs")
-			if err != nil {
-				return err
-			}
-			i += n
-		case 2:
-			msg, n, err := message(b[i:], wt, "samples")
-			if err != nil {
-				return err
-			}
-			v, ts, st, err := decodeSampleV2(msg)
-			if err != nil {
-				return fmt.Errorf("sample %d: %w", len(p.samples)-samples, err)
-			}
-			if err := p.spend(1, sizeSample); err != nil {
-				return err
-			}
-			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
-			if ct.sample == 0 {
-				ct.sample = st
-			}
-			i += n
-		case 3:
-			msg, n, err := message(b[i:], wt, "histograms")
-			if err != nil {
-				return err
-			}
-			// Native histograms are rare enough for the generated code.
-			var h writev2.Histogram
-			if err := h.Unmarshal(msg); err != nil {
-				return fmt.Errorf("histogram %d: %w", len(p.histograms)-histograms, err)
-			}
-			if err := p.spend(1, sizeHistogram); err != nil {
-				return err
-			}
-			p.histograms = append(p.histograms, convertHistogram(&h))
-			if ct.histogram == 0 {
-				ct.histogram = h.StartTimestamp
-			}
-			i += n
-		case 4:
-			msg, n, err := message(b[i:], wt, "exemplars")
-			if err != nil {
-				return err
-			}
-			j := len(p.exemplars) - exemplars
-			if err := p.exemplarV2(msg); err != nil {
-				var re *refError
-				if !errors.As(err, &re) {
-					return fmt.Errorf("exemplar %d: %w", j, err)
-				}
-				if exErr == nil {
-					exErr = &refError{fmt.Errorf("exemplar %d: %w", j, re.err)}
-				}
-			}
-			i += n
-		case 5:
-			msg, n, err := message(b[i:], wt, "metadata")
-			if err != nil {
-				return err
-			}
-			// A singular message field sent twice merges into the
-			// first, as protobuf specifies.
-			if err := decodeMetadataV2(msg, &md); err != nil {
-				return fmt.Errorf("metadata: %w", err)
-			}
-			i += n
+		case labelsRefsFieldV2:
+			n, err = p.labelsRefsV2(b[i:], wt)
+		case samplesFieldV2:
+			n, err = p.samplesV2(b[i:], wt, &s)
+		case histogramsFieldV2:
+			n, err = p.histogramsV2(b[i:], wt, &s)
+		case exemplarsFieldV2:
+			n, err = p.exemplarsV2(b[i:], wt, &s)
+		case metadataFieldV2:
+			n, err = metadataV2(b[i:], wt, &s.md)
 		default:
-			if !ct.legacyDone && wt == wireVarint && key>>3 == legacyCreatedTimestampField {
-				v, n, err := varint(b[i:])
-				if err != nil {
-					return fmt.Errorf("created_timestamp: %w", err)
-				}
-				ct.legacy, ct.legacyFound, ct.legacyDone = int64(v), true, true
-				i += n
-				continue
-			}
-			if wt == wireStartGroup {
-				ct.legacyDone = true
-			}
-			n, err := skipUnknown(b[i:], key)
-			if err != nil {
-				return err
-			}
-			i += n
+			n, err = s.unknownV2(b[i:], key)
+		}
+		if err != nil {
+			return err
+		}
+		i += n
+	}
+	return p.endSeriesV2(&s)
+}
+
+// seriesStateV2 is what decoding a TimeSeries gathers besides p's arenas.
+type seriesStateV2 struct {
+	// The lengths of p's arenas when the series began.
+	samples, exemplars, histograms int
+	md                             writev2.Metadata
+	ct                             createdTimestamp
+	// exErr is the first reference error of the series' exemplars.
+	exErr error
+}
+
+// labelsRefsV2 decodes TimeSeries field
+//
+//	repeated uint32 labels_refs = 1;
+//
+// at the start of b, of wire type wt, into p.refs, and returns its length.
+func (p *pooledRequest) labelsRefsV2(b []byte, wt int) (n int, err error) {
+	p.refs, n, err = appendRefs(p.refs, b, wt, "labels_refs")
+	return n, err
+}
+
+// samplesV2 decodes one element of TimeSeries field
+//
+//	repeated Sample samples = 2 [(gogoproto.nullable) = false];
+//
+// at the start of b, of wire type wt, appends it to p.samples and returns its
+// length.
+func (p *pooledRequest) samplesV2(b []byte, wt int, s *seriesStateV2) (int, error) {
+	msg, n, err := message(b, wt, "samples")
+	if err != nil {
+		return 0, err
+	}
+	v, ts, st, err := decodeSampleV2(msg)
+	if err != nil {
+		return 0, fmt.Errorf("sample %d: %w", len(p.samples)-s.samples, err)
+	}
+	if err := p.spend(1, sizeSample); err != nil {
+		return 0, err
+	}
+	p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
+	if s.ct.sample == 0 {
+		s.ct.sample = st
+	}
+	return n, nil
+}
+
+// histogramsV2 decodes one element of TimeSeries field
+//
+//	repeated Histogram histograms = 3 [(gogoproto.nullable) = false];
+//
+// at the start of b, of wire type wt, appends it to p.histograms and returns
+// its length.
+func (p *pooledRequest) histogramsV2(b []byte, wt int, s *seriesStateV2) (int, error) {
+	msg, n, err := message(b, wt, "histograms")
+	if err != nil {
+		return 0, err
+	}
+	// Native histograms are rare enough for the generated code.
+	var h writev2.Histogram
+	if err := h.Unmarshal(msg); err != nil {
+		return 0, fmt.Errorf("histogram %d: %w", len(p.histograms)-s.histograms, err)
+	}
+	if err := p.spend(1, sizeHistogram); err != nil {
+		return 0, err
+	}
+	p.histograms = append(p.histograms, convertHistogram(&h))
+	if s.ct.histogram == 0 {
+		s.ct.histogram = h.StartTimestamp
+	}
+	return n, nil
+}
+
+// exemplarsV2 decodes one element of TimeSeries field
+//
+//	repeated Exemplar exemplars = 4 [(gogoproto.nullable) = false];
+//
+// at the start of b, of wire type wt, appends it to p.exemplars and returns
+// its length. The first reference error is kept in s.exErr, for after the
+// series' encoding errors.
+func (p *pooledRequest) exemplarsV2(b []byte, wt int, s *seriesStateV2) (int, error) {
+	msg, n, err := message(b, wt, "exemplars")
+	if err != nil {
+		return 0, err
+	}
+	j := len(p.exemplars) - s.exemplars
+	if err := p.exemplarV2(msg); err != nil {
+		var re *refError
+		if !errors.As(err, &re) {
+			return 0, fmt.Errorf("exemplar %d: %w", j, err)
+		}
+		if s.exErr == nil {
+			s.exErr = &refError{fmt.Errorf("exemplar %d: %w", j, re.err)}
 		}
 	}
+	return n, nil
+}
 
+// metadataV2 decodes TimeSeries field
+//
+//	Metadata metadata = 5 [(gogoproto.nullable) = false];
+//
+// at the start of b, of wire type wt, into md and returns its length. A
+// singular message field sent twice merges into the first, as protobuf
+// specifies.
+func metadataV2(b []byte, wt int, md *writev2.Metadata) (int, error) {
+	msg, n, err := message(b, wt, "metadata")
+	if err != nil {
+		return 0, err
+	}
+	if err := decodeMetadataV2(msg, md); err != nil {
+		return 0, fmt.Errorf("metadata: %w", err)
+	}
+	return n, nil
+}
+
+// unknownV2 decodes the TimeSeries field of key at the start of b that the
+// current schema does not know: the legacy
+//
+//	int64 created_timestamp = 6;
+//
+// now reserved, into s.ct, or any other, skipped. It returns the field's
+// length.
+func (s *seriesStateV2) unknownV2(b []byte, key uint64) (int, error) {
+	wt := int(key & 7)
+	if !s.ct.legacyDone && wt == wireVarint && key>>3 == legacyCreatedTimestampField {
+		v, n, err := varint(b)
+		if err != nil {
+			return 0, fmt.Errorf("created_timestamp: %w", err)
+		}
+		s.ct.legacy, s.ct.legacyFound, s.ct.legacyDone = int64(v), true, true
+		return n, nil
+	}
+	if wt == wireStartGroup {
+		s.ct.legacyDone = true
+	}
+	return skipUnknown(b, key)
+}
+
+// endSeriesV2 resolves the references of the series seriesV2 decoded and
+// appends it to p.series.
+func (p *pooledRequest) endSeriesV2(s *seriesStateV2) error {
 	if err := p.spend(len(p.refs)/2, sizeLabel); err != nil {
 		return err
 	}
@@ -280,22 +368,22 @@ func (p *pooledRequest) seriesV2(b []byte) error {
 	if p.labels, err = resolveLabels(p.labels, p.refs, p.symbols); err != nil {
 		return &refError{err}
 	}
-	if exErr != nil {
-		return exErr
+	if s.exErr != nil {
+		return s.exErr
 	}
-	if err := checkMetadataRefs(&md, len(p.symbols)); err != nil {
+	if err := checkMetadataRefs(&s.md, len(p.symbols)); err != nil {
 		return &refError{err}
 	}
-	s, err := p.appendSeries(labels, samples, exemplars, histograms)
+	series, err := p.appendSeries(labels, s.samples, s.exemplars, s.histograms)
 	if err != nil {
 		return err
 	}
 	// Both enums number the metric types identically, from UNKNOWN /
 	// UNSPECIFIED = 0 to STATESET = 7.
-	s.Metadata.Type = prompb.MetricMetadata_MetricType(md.Type)
-	s.Metadata.Help = p.symbols[md.HelpRef]
-	s.Metadata.Unit = p.symbols[md.UnitRef]
-	s.CreatedTimestamp = ct.value()
+	series.Metadata.Type = prompb.MetricMetadata_MetricType(s.md.Type)
+	series.Metadata.Help = p.symbols[s.md.HelpRef]
+	series.Metadata.Unit = p.symbols[s.md.UnitRef]
+	series.CreatedTimestamp = s.ct.value()
 	return nil
 }
 

@@ -5,12 +5,6 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
-// legacyCreatedTimestampField is the TimeSeries field number earlier
-// Remote-Write 2.0 senders used for a per-series created_timestamp, before the
-// specification moved it into every sample as start_timestamp. The current
-// schema reserves the number, so the value arrives among unknown fields.
-const legacyCreatedTimestampField = 6
-
 // convertHistogram copies a Remote-Write 2.0 histogram field by field into the
 // Remote-Write 1.0 type, so that later code handles a single type. Bucket
 // slices are shared, not copied.
