@@ -7,6 +7,21 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 )
 
+// Field numbers of prometheus.WriteRequest (remote.proto) and
+// prometheus.TimeSeries (types.proto) that the walk dispatches on. Those of
+// TimeSeries differ from Remote-Write 2.0's.
+const (
+	// WriteRequest.
+	timeseriesFieldV1 = 1 // repeated prometheus.TimeSeries timeseries = 1;
+	metadataFieldV1   = 3 // repeated prometheus.MetricMetadata metadata = 3;
+
+	// TimeSeries.
+	labelsFieldV1     = 1 // repeated Label labels = 1;
+	samplesFieldV1    = 2 // repeated Sample samples = 2;
+	exemplarsFieldV1  = 3 // repeated Exemplar exemplars = 3;
+	histogramsFieldV1 = 4 // repeated Histogram histograms = 4;
+)
+
 // decodeV1 decodes a prometheus.WriteRequest (remote.proto) into p.req.
 func (p *pooledRequest) decodeV1(body []byte) error {
 	p.startBudget(body, budgetFactorV1)
@@ -40,7 +55,7 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 		}
 		i += n
 		switch fieldNum(key) {
-		case 1:
+		case timeseriesFieldV1:
 			msg, n, err := message(b[i:], int(key&7), "timeseries")
 			if err != nil {
 				return false, err
@@ -49,7 +64,7 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 				return false, fmt.Errorf("timeseries %d: %w", len(p.series), err)
 			}
 			i += n
-		case 3:
+		case metadataFieldV1:
 			msg, n, err := message(b[i:], int(key&7), "metadata")
 			if err != nil {
 				return false, err
@@ -88,13 +103,13 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 		i += n
 		wt := int(key & 7)
 		switch fieldNum(key) {
-		case 1:
+		case labelsFieldV1:
 			n, err := p.labelV1(&p.labels, b[i:], wt, len(p.labels)-labels)
 			if err != nil {
 				return err
 			}
 			i += n
-		case 2:
+		case samplesFieldV1:
 			msg, n, err := message(b[i:], wt, "samples")
 			if err != nil {
 				return err
@@ -108,7 +123,7 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			}
 			p.samples = append(p.samples, prompb.Sample{Value: v, Timestamp: ts})
 			i += n
-		case 3:
+		case exemplarsFieldV1:
 			msg, n, err := message(b[i:], wt, "exemplars")
 			if err != nil {
 				return err
@@ -117,7 +132,7 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 				return fmt.Errorf("exemplar %d: %w", len(p.exemplars)-exemplars, err)
 			}
 			i += n
-		case 4:
+		case histogramsFieldV1:
 			msg, n, err := message(b[i:], wt, "histograms")
 			if err != nil {
 				return err
