@@ -34,14 +34,14 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, badRequest(err.Error()))
 		return
 	}
-	only := r.URL.Query().Get("db")
+	queryDB := r.URL.Query().Get("db")
 	switch {
-	case only == "":
-	case st.pools[only] == nil:
-		s.writeError(w, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", only, strings.Join(st.names(), ", "))))
+	case queryDB == "":
+	case st.pools[queryDB] == nil:
+		s.writeError(w, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", queryDB, strings.Join(st.names(), ", "))))
 		return
-	case st.pools[only].WriteOnly():
-		s.writeError(w, badRequest(fmt.Sprintf("database %q in ?db= is write-only (transport: udp) and cannot be read", only)))
+	case st.pools[queryDB].WriteOnly():
+		s.writeError(w, badRequest(fmt.Sprintf("database %q in ?db= is write-only (transport: udp) and cannot be read", queryDB)))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(st.cfg.Read.Timeout))
@@ -54,7 +54,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 
 	plans := make([]*readPlan, len(req.Queries))
 	for i, q := range req.Queries {
-		if plans[i], err = s.plan(ctx, st, q, only); err != nil {
+		if plans[i], err = s.plan(ctx, st, q, queryDB); err != nil {
 			s.writeError(w, fmt.Errorf("query %d: %w", i, err))
 			return
 		}

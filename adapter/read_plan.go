@@ -52,16 +52,16 @@ type readPlan struct {
 	series []*readSeries
 }
 
-// plan finds every series matching q in the databases that can hold it,
-// merges the same series from several databases and sorts the series as
-// Prometheus does.
-func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, only string) (*readPlan, error) {
+// plan finds every series matching q in the databases that can hold it, or
+// in queryDB alone when ?db= named one, merges the same series from several
+// databases and sorts the series as Prometheus does.
+func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, queryDB string) (*readPlan, error) {
 	sel, err := mapping.NewSelection(q)
 	if err != nil {
 		return nil, badRequest(err.Error())
 	}
-	dbs := []string{only}
-	if only == "" {
+	dbs := []string{queryDB}
+	if queryDB == "" {
 		dbs = st.router.ReadDatabases(sel.Matchers())
 	}
 	p := &readPlan{sel: sel}

@@ -73,12 +73,12 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, error) {
 	var out writeOutcome
 	st := s.state.Load()
-	only := ""
+	queryDB := ""
 	if db := r.URL.Query().Get("db"); db != "" {
 		if st.pools[db] == nil {
 			return out, badRequest(fmt.Sprintf("unknown database %q in ?db= (configured: %s)", db, strings.Join(st.names(), ", ")))
 		}
-		only = db
+		queryDB = db
 	}
 	remote.LimitBodyRate(w, r, st.cfg.Limits)
 	body, err := remote.ReadWriteBody(r, st.cfg.Limits)
@@ -86,7 +86,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 		return out, s.decodeError(err)
 	}
 	defer body.Release()
-	batches, err := s.decodeAndEncode(r.Context(), st, &body, only, &out)
+	batches, err := s.decodeAndEncode(r.Context(), st, &body, queryDB, &out)
 	if err != nil {
 		return out, err
 	}
@@ -144,7 +144,7 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 // arrived: a sender trickling its body holds no turn. The batches hold no
 // reference to the decoded request: it is released before they are
 // stored, so that requests waiting for InfluxDB keep only their lines.
-func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, only string, out *writeOutcome) (map[string]*batch, error) {
+func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, queryDB string, out *writeOutcome) (map[string]*batch, error) {
 	if err := s.takeWriteSlot(ctx, st); err != nil {
 		return nil, err
 	}
@@ -154,15 +154,15 @@ func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.Wr
 		return nil, s.decodeError(err)
 	}
 	defer req.Release()
-	return s.encode(st, req, only, out), nil
+	return s.encode(st, req, queryDB, out), nil
 }
 
 // encode routes every series of req and appends its samples, histograms,
 // exemplars and changed metadata, as line protocol, to the batch of its
-// database. only, when set, is the database ?db= chose for the whole
+// database. queryDB, when set, is the database ?db= chose for the whole
 // request.
-func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *writeOutcome) map[string]*batch {
-	e := encoder{s: s, st: st, only: only, out: out, batches: make(map[string]*batch, 1)}
+func (s *Server) encode(st *state, req *remote.WriteRequest, queryDB string, out *writeOutcome) map[string]*batch {
+	e := encoder{s: s, st: st, queryDB: queryDB, out: out, batches: make(map[string]*batch, 1)}
 	for i := range req.Series {
 		e.series(&req.Series[i])
 	}
@@ -192,7 +192,7 @@ func (s *Server) encode(st *state, req *remote.WriteRequest, only string, out *w
 type encoder struct {
 	s       *Server
 	st      *state
-	only    string
+	queryDB string // the database ?db= named, or ""
 	out     *writeOutcome
 	batches map[string]*batch
 	lastDB  string // the database of the last series, and its batch
@@ -215,7 +215,7 @@ func releaseBatch(b *batch) {
 
 // batch returns the batch of the database lbls route to.
 func (e *encoder) batch(lbls []prompb.Label) (string, *batch) {
-	db := e.only
+	db := e.queryDB
 	if db == "" {
 		db = e.st.router.Route(lbls)
 	}
