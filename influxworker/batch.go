@@ -211,7 +211,7 @@ func planPieces(lines []byte, lim batchLimits, open bool, size, points int, add 
 
 func (p *Pool) overloaded(lim batchLimits, n, fresh int) *Error {
 	return &Error{
-		Op: OpWrite, Database: p.cfg.Name, Err: ErrOverloaded,
+		Op: OpWrite, Name: p.cfg.Name, Err: ErrOverloaded,
 		Message: fmt.Sprintf("overloaded: %d bytes of line protocol need %d more batches of up to %d lines and %s, but %d of the %d allowed (pool.workers %d + pool.queue %d) are in memory",
 			n, fresh, lim.maxPoints, units.Base2Bytes(lim.maxBytes), p.batches.alive, lim.batches, p.cfg.Pool.Workers, p.cfg.Pool.Queue),
 	}

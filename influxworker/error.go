@@ -61,8 +61,9 @@ const maxMessageBytes = 1024
 type Error struct {
 	// Op is the operation, one of the Op constants.
 	Op string
-	// Database is the Name of the pool's Config, not the InfluxDB database.
-	Database string
+	// Name is the Name of the pool's Config, promflux's name for the
+	// database, not the InfluxDB database.
+	Name string
 	// StatusCode is InfluxDB's HTTP status, 0 when there was no answer.
 	StatusCode int
 	// Permanent is true when repeating the request cannot succeed.
@@ -79,7 +80,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("influxdb ")
-	b.WriteString(strconv.Quote(e.Database))
+	b.WriteString(strconv.Quote(e.Name))
 	b.WriteString(": ")
 	b.WriteString(e.Op)
 	b.WriteString(": ")

@@ -15,19 +15,19 @@ func TestErrorString(t *testing.T) {
 		want string
 	}{
 		{
-			&Error{Op: OpWrite, Database: "default", StatusCode: 400, Permanent: true, Message: "partial write: field type conflict"},
+			&Error{Op: OpWrite, Name: "default", StatusCode: 400, Permanent: true, Message: "partial write: field type conflict"},
 			`influxdb "default": write: 400 Bad Request: partial write: field type conflict`,
 		},
 		{
-			&Error{Op: OpPing, Database: "a", StatusCode: 503},
+			&Error{Op: OpPing, Name: "a", StatusCode: 503},
 			`influxdb "a": ping: 503 Service Unavailable`,
 		},
 		{
-			&Error{Op: OpQuery, Database: "a", StatusCode: 599, Message: "odd"},
+			&Error{Op: OpQuery, Name: "a", StatusCode: 599, Message: "odd"},
 			`influxdb "a": query: 599: odd`,
 		},
 		{
-			&Error{Op: OpWrite, Database: "a", Message: "dial tcp: connection refused"},
+			&Error{Op: OpWrite, Name: "a", Message: "dial tcp: connection refused"},
 			`influxdb "a": write: dial tcp: connection refused`,
 		},
 	} {

@@ -218,7 +218,7 @@ func (p *Pool) acquire(ctx context.Context, op string) error {
 	if n := p.waiting.Add(1); n > int64(p.cfg.Pool.Queue) {
 		p.waiting.Add(-1)
 		return &Error{
-			Op: op, Database: p.cfg.Name, Err: ErrOverloaded,
+			Op: op, Name: p.cfg.Name, Err: ErrOverloaded,
 			Message: fmt.Sprintf("overloaded: %d requests already wait for the %d workers (pool.queue)", p.cfg.Pool.Queue, cap(p.workers)),
 		}
 	}
@@ -232,7 +232,7 @@ func (p *Pool) acquire(ctx context.Context, op string) error {
 		return nil
 	case <-ctx.Done():
 		return &Error{
-			Op: op, Database: p.cfg.Name, Err: ctx.Err(),
+			Op: op, Name: p.cfg.Name, Err: ctx.Err(),
 			Message: fmt.Sprintf("no free worker among %d: %v", cap(p.workers), ctx.Err()),
 		}
 	}
@@ -266,7 +266,7 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 	defer cancel()
 	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, nil)
 	if err != nil {
-		return &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: err.Error()}
+		return &Error{Op: r.op, Name: p.cfg.Name, Err: err, Message: err.Error()}
 	}
 	if r.body != nil {
 		rb := &requestBody{b: r.body}
@@ -328,14 +328,14 @@ func (p *Pool) readError(ctx, reqCtx context.Context, r request, code int, err e
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Op: r.op, Database: p.cfg.Name, StatusCode: code, Err: err, Message: message(err.Error())}
+	return &Error{Op: r.op, Name: p.cfg.Name, StatusCode: code, Err: err, Message: message(err.Error())}
 }
 
 // transportError describes a request that got no (complete) answer. When a
 // context ended, Err is the context's error, so that errors.Is finds
 // context.DeadlineExceeded or context.Canceled whatever the transport wrapped.
 func (p *Pool) transportError(ctx, reqCtx context.Context, r request, err error) *Error {
-	e := &Error{Op: r.op, Database: p.cfg.Name, Err: err, Message: message(err.Error())}
+	e := &Error{Op: r.op, Name: p.cfg.Name, Err: err, Message: message(err.Error())}
 	switch {
 	case ctx.Err() != nil:
 		e.Err = ctx.Err()
@@ -364,7 +364,7 @@ func (p *Pool) statusError(r request, resp *http.Response) *Error {
 	} else {
 		msg = string(b)
 	}
-	e := &Error{Op: r.op, Database: p.cfg.Name, StatusCode: resp.StatusCode, Message: message(msg)}
+	e := &Error{Op: r.op, Name: p.cfg.Name, StatusCode: resp.StatusCode, Message: message(msg)}
 	switch resp.StatusCode {
 	case http.StatusBadRequest:
 		// A missing database or retention policy is a configuration problem

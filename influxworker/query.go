@@ -99,7 +99,7 @@ func (p *Pool) query(ctx context.Context, r request) (*Response, error) {
 		return nil, err
 	}
 	if msg := resp.errorMessage(); msg != "" {
-		return resp, &Error{Op: r.op, Database: p.cfg.Name, StatusCode: http.StatusOK, Message: message(msg)}
+		return resp, &Error{Op: r.op, Name: p.cfg.Name, StatusCode: http.StatusOK, Message: message(msg)}
 	}
 	return resp, nil
 }

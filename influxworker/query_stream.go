@@ -142,7 +142,7 @@ func (p *Pool) QueryStream(ctx context.Context, q string, fn func(*SeriesChunk) 
 		})
 		var msg influxError
 		if errors.As(err, &msg) {
-			return &Error{Op: OpQueryStream, Database: p.cfg.Name, StatusCode: http.StatusOK, Message: message(string(msg))}
+			return &Error{Op: OpQueryStream, Name: p.cfg.Name, StatusCode: http.StatusOK, Message: message(string(msg))}
 		}
 		return err
 	})

@@ -63,7 +63,7 @@ func (p *Pool) udpRequest(op string) error {
 		return nil
 	}
 	return &Error{
-		Op: op, Database: p.cfg.Name, Permanent: true,
+		Op: op, Name: p.cfg.Name, Permanent: true,
 		Message: fmt.Sprintf("database %q is write-only (transport: udp)", p.cfg.Name),
 	}
 }
@@ -82,7 +82,7 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 	}
 	conn, owned, err := s.socket(ctx)
 	if err != nil {
-		return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: "cannot open udp socket: " + message(err.Error())}
+		return &Error{Op: OpWrite, Name: p.cfg.Name, Err: err, Message: "cannot open udp socket: " + message(err.Error())}
 	}
 	if owned {
 		defer conn.Close()
@@ -99,7 +99,7 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 		return nil
 	})
 	if err != nil {
-		e := &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: message(err.Error())}
+		e := &Error{Op: OpWrite, Name: p.cfg.Name, Err: err, Message: message(err.Error())}
 		if ctx.Err() != nil {
 			e.Err = ctx.Err()
 		}
@@ -107,7 +107,7 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 	}
 	if refused > 0 {
 		return &Error{
-			Op: OpWrite, Database: p.cfg.Name, Permanent: true,
+			Op: OpWrite, Name: p.cfg.Name, Permanent: true,
 			Message: fmt.Sprintf("%d lines cannot be sent over udp: %s", refused, reason),
 		}
 	}

@@ -88,7 +88,7 @@ func (p *Pool) write(ctx context.Context, lines []byte) error {
 // gaveUp is the error of a Write whose caller stopped waiting.
 func (p *Pool) gaveUp(ctx context.Context, lines []byte) error {
 	return &Error{
-		Op: OpWrite, Database: p.cfg.Name, Err: ctx.Err(),
+		Op: OpWrite, Name: p.cfg.Name, Err: ctx.Err(),
 		Message: fmt.Sprintf("stopped waiting for InfluxDB to acknowledge %d bytes of line protocol: %v", len(lines), ctx.Err()),
 	}
 }
@@ -124,7 +124,7 @@ func (s *sender) write(ctx context.Context, body []byte, points int) error {
 		// Compressed once and sent as it is by every attempt.
 		buf, err := compress(body)
 		if err != nil {
-			return &Error{Op: OpWrite, Database: p.cfg.Name, Err: err, Message: err.Error()}
+			return &Error{Op: OpWrite, Name: p.cfg.Name, Err: err, Message: err.Error()}
 		}
 		defer releaseBuffer(buf)
 		r.body, r.contentEncoding = buf.Bytes(), "gzip"
@@ -160,7 +160,7 @@ func (s *sender) write(ctx context.Context, body []byte, points int) error {
 // was free.
 func (s *sender) noWorker(ctx context.Context) error {
 	return &Error{
-		Op: OpWrite, Database: s.p.cfg.Name, Err: ctx.Err(),
+		Op: OpWrite, Name: s.p.cfg.Name, Err: ctx.Err(),
 		Message: fmt.Sprintf("no free worker among %d: %v", cap(s.p.workers), ctx.Err()),
 	}
 }
