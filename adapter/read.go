@@ -123,10 +123,10 @@ func (s *Server) readAborted(err error) {
 	level.Warn(s.logger).Log("msg", "remote read aborted after the answer started", "err", err)
 }
 
-// errTooManySamples is a query over read.max_samples.
-type errTooManySamples struct{ limit int64 }
+// tooManySamplesError is a query over read.max_samples.
+type tooManySamplesError struct{ limit int64 }
 
-func (e errTooManySamples) Error() string {
+func (e tooManySamplesError) Error() string {
 	return fmt.Sprintf("query would return more than read.max_samples (%d) samples: narrow the time range or the selector", e.limit)
 }
 
@@ -139,7 +139,7 @@ var errStoredValue = errors.New("invalid stored sample")
 // queries are the client's (400), the rest is the database's (503).
 func readError(err error) error {
 	var he *httpError
-	var tooMany errTooManySamples
+	var tooMany tooManySamplesError
 	switch {
 	case errors.As(err, &he):
 		return err

@@ -17,7 +17,7 @@ type seriesSink interface {
 }
 
 // limitSink passes samples on until read.max_samples of them, then fails
-// with errTooManySamples.
+// with tooManySamplesError.
 type limitSink struct {
 	seriesSink
 	limit, n int64
@@ -26,7 +26,7 @@ type limitSink struct {
 func (l *limitSink) count() error {
 	l.n++
 	if l.n > l.limit {
-		return errTooManySamples{limit: l.limit}
+		return tooManySamplesError{limit: l.limit}
 	}
 	return nil
 }
