@@ -111,7 +111,7 @@ func BenchmarkWritePipeline(b *testing.B) {
 		decodeParallel(b, body, func(req *remote.WriteRequest) {
 			var out writeOutcome
 			for _, bt := range srv.encode(st, req, "", &out) {
-				releaseBatch(bt)
+				releaseDBWrite(bt)
 			}
 		})
 	})

@@ -21,8 +21,9 @@ import (
 // counted. Prometheus logs the whole body, so it must stay short.
 const maxRefusedInMessage = 3
 
-// batch is the line protocol bound for one database in one request.
-type batch struct {
+// dbWrite is what one request writes to one database: the line protocol
+// of its series routed there, counted, and the outcome of the write.
+type dbWrite struct {
 	pool       *influxworker.Pool
 	lines      []byte
 	samples    int // float samples encoded into lines
@@ -33,11 +34,11 @@ type batch struct {
 	err        error
 }
 
-// maxPooledBatchBytes keeps the buffers of rare huge requests out of the
+// maxPooledDBWriteBytes keeps the buffers of rare huge requests out of the
 // pool, so that one burst does not pin its memory for the process lifetime.
-const maxPooledBatchBytes = 4 << 20
+const maxPooledDBWriteBytes = 4 << 20
 
-var batchPool = sync.Pool{New: func() any { return &batch{} }}
+var dbWritePool = sync.Pool{New: func() any { return &dbWrite{} }}
 
 // writeOutcome is what one remote-write request did, for the answer.
 type writeOutcome struct {
@@ -86,28 +87,28 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 		return out, s.decodeError(err)
 	}
 	defer body.Release()
-	batches, err := s.decodeAndEncode(r.Context(), st, &body, queryDB, &out)
+	writes, err := s.decodeAndEncode(r.Context(), st, &body, queryDB, &out)
 	if err != nil {
 		return out, err
 	}
-	s.store(r.Context(), batches)
-	for db, b := range batches {
-		s.metrics.samplesReceived.WithLabelValues(db).Add(float64(b.received))
+	s.store(r.Context(), writes)
+	for db, dw := range writes {
+		s.metrics.samplesReceived.WithLabelValues(db).Add(float64(dw.received))
 		switch {
-		case b.err == nil:
-			out.samplesWritten += b.samples
-			out.histogramsWritten += b.histograms
-			out.exemplarsWritten += b.exemplars
-			for _, m := range b.metadata {
+		case dw.err == nil:
+			out.samplesWritten += dw.samples
+			out.histogramsWritten += dw.histograms
+			out.exemplarsWritten += dw.exemplars
+			for _, m := range dw.metadata {
 				s.metadata.stored(db, m)
 			}
-		case influxworker.IsPermanent(b.err):
-			out.rejected = append(out.rejected, b.err.Error())
+		case influxworker.IsPermanent(dw.err):
+			out.rejected = append(out.rejected, dw.err.Error())
 		default:
-			out.overloaded = out.overloaded || influxworker.IsOverloaded(b.err)
-			out.unavailable = append(out.unavailable, b.err.Error())
+			out.overloaded = out.overloaded || influxworker.IsOverloaded(dw.err)
+			out.unavailable = append(out.unavailable, dw.err.Error())
 		}
-		releaseBatch(b)
+		releaseDBWrite(dw)
 	}
 	return out, out.err(st.cfg.Write.OverloadStatus)
 }
@@ -139,12 +140,13 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 	}
 }
 
-// decodeAndEncode decodes body and encodes its series into batches, in its
-// turn (takeWriteSlot), which a request takes only once its body has
-// arrived: a sender trickling its body holds no turn. The batches hold no
-// reference to the decoded request: it is released before they are
-// stored, so that requests waiting for InfluxDB keep only their lines.
-func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, queryDB string, out *writeOutcome) (map[string]*batch, error) {
+// decodeAndEncode decodes body and encodes its series into one dbWrite
+// per database, in its turn (takeWriteSlot), which a request takes only
+// once its body has arrived: a sender trickling its body holds no turn.
+// These hold no reference to the decoded request: it is released before
+// they are stored, so that requests waiting for InfluxDB keep only their
+// lines.
+func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, queryDB string, out *writeOutcome) (map[string]*dbWrite, error) {
 	if err := s.takeWriteSlot(ctx, st); err != nil {
 		return nil, err
 	}
@@ -158,11 +160,11 @@ func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.Wr
 }
 
 // encode routes every series of req and appends its samples, histograms,
-// exemplars and changed metadata, as line protocol, to the batch of its
+// exemplars and changed metadata, as line protocol, to the dbWrite of its
 // database. queryDB, when set, is the database ?db= chose for the whole
 // request.
-func (s *Server) encode(st *state, req *remote.WriteRequest, queryDB string, out *writeOutcome) map[string]*batch {
-	e := encoder{s: s, st: st, queryDB: queryDB, out: out, batches: make(map[string]*batch, 1)}
+func (s *Server) encode(st *state, req *remote.WriteRequest, queryDB string, out *writeOutcome) map[string]*dbWrite {
+	e := encoder{s: s, st: st, queryDB: queryDB, out: out, writes: make(map[string]*dbWrite, 1)}
 	for i := range req.Series {
 		e.series(&req.Series[i])
 	}
@@ -185,7 +187,7 @@ func (s *Server) encode(st *state, req *remote.WriteRequest, queryDB string, out
 	if out.refusedCount > 0 {
 		s.metrics.seriesRefused.Add(float64(out.refusedCount))
 	}
-	return e.batches
+	return e.writes
 }
 
 // encoder holds the state of encoding one request.
@@ -194,9 +196,9 @@ type encoder struct {
 	st      *state
 	queryDB string // the database ?db= named, or ""
 	out     *writeOutcome
-	batches map[string]*batch
-	lastDB  string // the database of the last series, and its batch
-	last    *batch
+	writes  map[string]*dbWrite
+	lastDB  string // the database of the last series, and its dbWrite
+	last    *dbWrite
 	counts  mapping.Counts
 	now     int64 // ms, taken once per request for metadata points
 	// metadataAdded holds the database and family of the metadata points
@@ -204,17 +206,17 @@ type encoder struct {
 	metadataAdded map[string]bool
 }
 
-// releaseBatch hands b back to batchPool, unless its buffer grew too large
-// to keep.
-func releaseBatch(b *batch) {
-	if cap(b.lines) <= maxPooledBatchBytes {
-		*b = batch{lines: b.lines[:0]}
-		batchPool.Put(b)
+// releaseDBWrite hands dw back to dbWritePool, unless its buffer grew too
+// large to keep.
+func releaseDBWrite(dw *dbWrite) {
+	if cap(dw.lines) <= maxPooledDBWriteBytes {
+		*dw = dbWrite{lines: dw.lines[:0]}
+		dbWritePool.Put(dw)
 	}
 }
 
-// batch returns the batch of the database lbls route to.
-func (e *encoder) batch(lbls []prompb.Label) (string, *batch) {
+// route returns the database lbls route to and the dbWrite of it.
+func (e *encoder) route(lbls []prompb.Label) (string, *dbWrite) {
 	db := e.queryDB
 	if db == "" {
 		db = e.st.router.Route(lbls)
@@ -224,14 +226,14 @@ func (e *encoder) batch(lbls []prompb.Label) (string, *batch) {
 	if e.last != nil && db == e.lastDB {
 		return db, e.last
 	}
-	b := e.batches[db]
-	if b == nil {
-		b = batchPool.Get().(*batch)
-		b.pool = e.st.pools[db]
-		e.batches[db] = b
+	dw := e.writes[db]
+	if dw == nil {
+		dw = dbWritePool.Get().(*dbWrite)
+		dw.pool = e.st.pools[db]
+		e.writes[db] = dw
 	}
-	e.lastDB, e.last = db, b
-	return db, b
+	e.lastDB, e.last = db, dw
+	return db, dw
 }
 
 // series encodes one series whole or not at all: an invalid label set, or
@@ -240,10 +242,10 @@ func (e *encoder) series(ser *remote.Series) {
 	if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 && !hasMetadata(ser.Metadata) {
 		return
 	}
-	db, b := e.batch(ser.Labels)
-	b.received += len(ser.Samples)
-	mark, before := len(b.lines), e.counts
-	lines, err := mapping.AppendSeries(b.lines, ser.Labels, ser.Samples, ser.CreatedTimestamp, &e.counts)
+	db, dw := e.route(ser.Labels)
+	dw.received += len(ser.Samples)
+	mark, before := len(dw.lines), e.counts
+	lines, err := mapping.AppendSeries(dw.lines, ser.Labels, ser.Samples, ser.CreatedTimestamp, &e.counts)
 	if err == nil {
 		lines, err = mapping.AppendHistograms(lines, ser.Labels, ser.Histograms, ser.CreatedTimestamp, &e.counts)
 	}
@@ -251,33 +253,33 @@ func (e *encoder) series(ser *remote.Series) {
 		lines, err = mapping.AppendExemplars(lines, ser.Labels, ser.Exemplars, &e.counts)
 	}
 	if err != nil {
-		b.lines, e.counts = lines[:mark], before
+		dw.lines, e.counts = lines[:mark], before
 		e.refuse(err)
 		return
 	}
-	b.lines = lines
-	b.samples += e.counts.Points - before.Points
-	b.histograms += e.counts.Histograms - before.Histograms
-	b.exemplars += e.counts.Exemplars - before.Exemplars
+	dw.lines = lines
+	dw.samples += e.counts.Points - before.Points
+	dw.histograms += e.counts.Histograms - before.Histograms
+	dw.exemplars += e.counts.Exemplars - before.Exemplars
 	if hasMetadata(ser.Metadata) {
 		// Remote-Write 2.0 carries metadata per series, without the family
 		// name: the series' metric name is it.
 		m := ser.Metadata
 		m.MetricFamilyName = metricName(ser.Labels)
-		e.appendMetadata(db, b, m)
+		e.appendMetadata(db, dw, m)
 	}
 }
 
 // metadata encodes Remote-Write 1.0 metadata, sent to the database a series
 // of that metric name alone would be routed to.
 func (e *encoder) metadata(m prompb.MetricMetadata) {
-	db, b := e.batch([]prompb.Label{{Name: "__name__", Value: m.MetricFamilyName}})
-	e.appendMetadata(db, b, m)
+	db, dw := e.route([]prompb.Label{{Name: "__name__", Value: m.MetricFamilyName}})
+	e.appendMetadata(db, dw, m)
 }
 
 // appendMetadata writes m unless db already stored it: Prometheus sends the
 // same metadata over and over.
-func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
+func (e *encoder) appendMetadata(db string, dw *dbWrite, m prompb.MetricMetadata) {
 	if m.MetricFamilyName == "" || !e.s.metadata.changed(db, m) {
 		return
 	}
@@ -294,10 +296,10 @@ func (e *encoder) appendMetadata(db string, b *batch, m prompb.MetricMetadata) {
 	if e.now == 0 {
 		e.now = time.Now().UnixMilli()
 	}
-	b.lines = mapping.AppendMetadata(b.lines, m, e.now)
-	// A copy: m's strings alias the request, released before the batch
+	dw.lines = mapping.AppendMetadata(dw.lines, m, e.now)
+	// A copy: m's strings alias the request, released before the dbWrite
 	// is stored; the metadata cache keeps this copy once it is.
-	b.metadata = append(b.metadata, prompb.MetricMetadata{
+	dw.metadata = append(dw.metadata, prompb.MetricMetadata{
 		Type:             m.Type,
 		MetricFamilyName: strings.Clone(m.MetricFamilyName),
 		Help:             strings.Clone(m.Help),
@@ -325,21 +327,21 @@ func metricName(lbls []prompb.Label) string {
 	return ""
 }
 
-// store writes every batch to its database, in parallel, and waits for all
+// store writes every dbWrite to its database, in parallel, and waits for all
 // of them: the request is answered only when every database answered.
-func (s *Server) store(ctx context.Context, batches map[string]*batch) {
-	if len(batches) == 1 {
-		for _, b := range batches {
-			b.err = b.pool.Write(ctx, b.lines)
+func (s *Server) store(ctx context.Context, writes map[string]*dbWrite) {
+	if len(writes) == 1 {
+		for _, dw := range writes {
+			dw.err = dw.pool.Write(ctx, dw.lines)
 		}
 		return
 	}
 	var wg sync.WaitGroup
-	for _, b := range batches {
+	for _, dw := range writes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.err = b.pool.Write(ctx, b.lines)
+			dw.err = dw.pool.Write(ctx, dw.lines)
 		}()
 	}
 	wg.Wait()

@@ -71,7 +71,7 @@ func (p *Pool) udpRequest(op string) error {
 // writeUDP packs lines into datagrams of at most udp_payload_bytes and
 // hands them to the kernel; nothing acknowledges them. A send error (e.g.
 // ECONNREFUSED, reported for an earlier datagram the listener's host
-// refused) stops the write with a retryable *Error: resending the batch
+// refused) stops the write with a retryable *Error: resending the lines
 // rewrites the points that arrived, which InfluxDB absorbs. Lines that
 // cannot be sent over UDP are skipped and, when everything else was sent,
 // reported with a permanent *Error.

@@ -50,7 +50,7 @@ type Config struct {
 //
 // Prometheus sends at most max_samples_per_send (2000 by default) samples per
 // request, a few hundred KiB compressed even with long label sets, so 32 MiB
-// leaves room for large batches and metadata-heavy requests while still
+// leaves room for a larger max_samples_per_send and metadata-heavy requests while still
 // bounding the memory one request can pin. Remote-write payloads are highly
 // repetitive and snappy typically shrinks them 4-10x; 64 MiB decoded allows
 // ordinary ratios for requests near the compressed limit and rejects
