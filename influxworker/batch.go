@@ -11,17 +11,16 @@ import (
 	"github.com/alecthomas/units"
 )
 
-// batcher coalesces the lines of the concurrent Writes of one Pool into
-// batches, each sent as one write request by a goroutine that holds a
-// worker. Writers copy their lines into the open batch; it is cut when full
-// and waits in ready for a worker, or, when not full, leaves once it waited
-// pool.batch.linger and a worker is free. While every worker is busy, the
-// open batch keeps filling, so a loaded pool sends fewer, larger bodies
-// without making anyone wait longer.
+// batcher coalesces the lines of a Pool's concurrent Writes into batches,
+// each sent as one request by a goroutine holding a worker. Writers copy
+// their lines into the open batch; a full batch is cut and waits in ready
+// for a worker, one not full leaves once it lingered and a worker is free.
+// While every worker is busy the open batch keeps filling, so a loaded pool
+// sends fewer, larger bodies.
 //
 // No goroutine exists without work: a batch's goroutine starts when it gets
-// a worker and ends when the batch is acknowledged, and the linger timer
-// runs a function only when it fires.
+// a worker and ends with the batch, and the linger timer runs only when it
+// fires.
 type batcher struct {
 	mu sync.Mutex
 	// open is the batch being filled, nil when none.
@@ -53,10 +52,9 @@ type batch struct {
 	// pool.batch.linger.
 	opened   time.Time
 	lingered bool
-	// deadline is the latest deadline of the Writes in the batch; a batch
-	// is not sent (or retried) after its last writer stopped waiting (see
-	// abandoned).
-	// unbounded is set when one of them had no deadline.
+	// deadline is the latest deadline of the batch's Writes, unbounded set
+	// if one had none: a batch is not sent or retried after its last writer
+	// stopped waiting (see abandoned).
 	deadline  time.Time
 	unbounded bool
 	// stops unregisters the functions that cancel the batch once all its
@@ -72,8 +70,8 @@ type segment struct {
 
 // waiter is one Write waiting for its batches.
 type waiter struct {
-	// ctx is the Write's context: once the contexts of all Writes in a
-	// batch ended, nobody waits for it, and it is abandoned.
+	// ctx is the Write's context: a batch whose Writes' contexts all ended
+	// is abandoned.
 	ctx context.Context
 	mu  sync.Mutex
 	// pending counts the batches holding lines of the Write, plus one
@@ -336,12 +334,11 @@ func (p *Pool) takeLocked() *batch {
 	return next
 }
 
-// handOff starts the next sendable batch with the worker the caller holds
-// and gives up, and reports whether there was one. A worker put back into
-// the channel goes to a query waiting in acquire before any batch, so
-// without hand-offs a steady stream of queries would starve the writes;
-// with queries waiting, every other worker is left to them, so that
-// neither side starves.
+// handOff starts the next sendable batch with the worker the caller is
+// giving up, and reports whether there was one. A worker put back into the
+// channel goes to a query waiting in acquire first, so without hand-offs
+// queries could starve writes; while queries wait, every other worker is
+// left to them, so that neither side starves.
 func (p *Pool) handOff() bool {
 	b := &p.batches
 	b.mu.Lock()
@@ -359,19 +356,17 @@ func (p *Pool) handOff() bool {
 	return true
 }
 
-// send writes o with the worker dispatchLocked took for it, completes its
-// writers and frees the worker and the batch. The worker is kept through
-// the retries, so that a failing InfluxDB gets fewer requests.
+// send writes o with the worker taken for it (dispatchLocked, handOff),
+// completes its writers and frees the worker and the batch. The worker is
+// kept through the retries, so that a failing InfluxDB gets fewer requests.
 //
-// A permanent error of a batch holding the lines of several Writes is
-// InfluxDB refusing some of its points (and storing the others): each
-// Write's lines are then sent again alone, so that only the Write holding
-// the refused points gets the error. Rewriting the stored points is
-// harmless, InfluxDB keeps one point per series and timestamp.
+// A permanent error for a batch of several Writes means InfluxDB refused
+// some points and stored the others: each Write's lines are sent again
+// alone, so that only the Writes holding refused points get the error
+// (resending stored points is harmless, see Pool.Write).
 func (p *Pool) send(o *batch) {
 	if o.abandoned() {
-		// Every writer stopped waiting while the batch was queued: sending
-		// it would only add load to an InfluxDB that is already behind.
+		// Sending it would only add load to an InfluxDB already behind.
 		for _, sg := range o.segs {
 			sg.w.finish(p.gaveUp(sg.w.ctx, o.buf[sg.start:sg.end]))
 		}
@@ -454,8 +449,8 @@ func (p *Pool) finishSend(o *batch, s *sender) {
 }
 
 // recycleLocked returns o to batchPool without its writers, unless its
-// buffer grew past this pool's batch.max_bytes for an outsized line (the
-// pool is shared by all pools, whose limits differ).
+// buffer grew past this pool's batch.max_bytes for an outsized line
+// (batchPool is shared by pools whose limits differ).
 func (p *Pool) recycleLocked(o *batch) {
 	if cap(o.buf) > p.batchLimits().maxBytes {
 		return
@@ -472,8 +467,7 @@ func (p *Pool) recycleLocked(o *batch) {
 // '\n' is a line, which takes one byte more in a batch.
 func cutLines(b []byte, roomBytes, roomPoints int) (n, points int) {
 	if len(b) < roomBytes {
-		// The common case, a whole Write into a batch with room for it,
-		// without a call per line.
+		// The common case: a whole Write fits, no call per line.
 		if c := countLines(b); c <= roomPoints {
 			return len(b), c
 		}

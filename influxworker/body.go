@@ -11,10 +11,10 @@ import (
 var errBodyReleased = errors.New("request body released after the request returned")
 
 // requestBody lends a byte slice to the HTTP transport for one request.
-// The transport may go on reading a body after RoundTrip returned, e.g. when
-// InfluxDB answered before reading all of it; release makes those late
-// reads fail, so that the slice (a pooled gzip buffer or the caller's line
-// protocol) can be reused as soon as the request returns.
+// The transport may read a body after RoundTrip returned (InfluxDB answered
+// before reading it all); release makes such late reads fail, so that the
+// slice, a pooled gzip buffer or a batch, can be reused once the request
+// returns.
 type requestBody struct {
 	mu sync.Mutex
 	b  []byte

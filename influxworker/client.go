@@ -60,17 +60,12 @@ func writeURL(cfg Config, base *url.URL) string {
 	return base.JoinPath("write").String() + "?" + q.Encode()
 }
 
-// newHTTPClient builds the client of cfg's http_client_config, the
-// Prometheus defaults (redirects followed, HTTP/2 over TLS) when it is
-// omitted.
-//
-// The transport of prometheus/common keeps up to 1000 idle connections per
-// host, more than any sensible pool.workers, so a burst reuses
-// connections; it takes a proxy only from proxy_url, or from the
-// environment with proxy_from_environment, so that a storage backend on the
-// local network is never silently reached through a proxy. Dialing is
-// bounded separately from the request timeout, so that an unreachable host
-// fails fast even when pool.timeout is generous.
+// newHTTPClient builds the client of cfg's http_client_config, or of
+// Prometheus's defaults (redirects followed, HTTP/2) without one. The
+// prometheus/common transport keeps up to 1000 idle connections per host,
+// more than any pool.workers, and takes a proxy from the environment only
+// with proxy_from_environment, so that a database on the local network is
+// never reached through a proxy by surprise.
 func newHTTPClient(cfg Config) (*http.Client, error) {
 	hc := config.DefaultHTTPClientConfig
 	if cfg.HTTPClientConfig != nil {
@@ -106,8 +101,8 @@ func validHeaderValue(s string) bool {
 
 // authorizationHeader is the Authorization header of the top-level
 // credentials, "" without any: Token for a token, else Basic for a
-// username. Files are read now, so that each New (a configuration reload)
-// picks up rotated credentials without a file read per request.
+// username. Files are read once per New, so that a reload picks up rotated
+// credentials.
 func authorizationHeader(cfg Config) (string, error) {
 	token := string(cfg.Token)
 	if cfg.TokenFile != "" {

@@ -14,36 +14,17 @@ import (
 // DefaultPoolConfig is the pool used when the `pool` section or one of its
 // keys is omitted.
 //
-//   - Workers 8: enough parallel requests to keep InfluxDB's write path busy
-//     (it parses and indexes each body on one goroutine), few enough that a
-//     burst of Prometheus shards queues in promflux, where waiting respects
-//     the caller's deadline, instead of piling connections onto InfluxDB.
-//   - Queue 16: write batches (of up to 1MiB, see DefaultBatchConfig) that
-//     may wait for a worker beyond the 8 being sent. With the open batch
-//     that is filling, at most workers+queue = 24 batches, 24MiB of line
-//     protocol, are in memory; past that writes fail at once, as
-//     overloaded. 16 batches are 160k points, the backlog of 80 Prometheus
-//     requests of 2000 samples, already a second or more of InfluxDB's
-//     work.
-//   - Timeout 10s: well below Prometheus's default remote_timeout of 30s, so
-//     that promflux answers 503 (and Prometheus retries) before Prometheus
-//     gives up on the request, with room left for waiting on a worker and
-//     for re-sending a part after creating a missing database. It equals
-//     InfluxDB's own coordinator write-timeout, which answers 500 "timeout".
-//   - MaxBodyBytes 4MiB: far below InfluxDB 1.x's default max-body-size of
-//     25MB, so a body is never refused with 413 unless an operator lowered
-//     that limit a lot. Batches are cut smaller, at batch.max_bytes.
-//   - Gzip unset: on, unless the URL's host is loopback (localhost,
-//     127.0.0.0/8, ::1). Across a network, line protocol of Prometheus
-//     series, which repeats names on every line, shrinks about 16 times
-//     at a fast level (see gzipLevel), for less CPU than the network and
-//     InfluxDB save. On one machine there is no network to save: what
-//     promflux spends compressing and influxd decompressing (about 0.8 us
-//     a sample, measured end to end) comes out of the cores both share (InfluxDB 1.x decompresses bodies sent with
-//     Content-Encoding: gzip; they go plain until the server identified as
-//     InfluxDB, see PoolConfig.Gzip).
-//   - Batch: see DefaultBatchConfig.
-//   - Retry: see DefaultRetryConfig.
+//   - Workers 8: enough to keep InfluxDB's write path busy (it indexes a
+//     body on one goroutine), few enough that a burst of Prometheus shards
+//     queues in promflux, within its deadline, not as connections to InfluxDB.
+//   - Queue 16: with the workers, at most 24 batches of 1MiB in memory
+//     before writes fail as overloaded; 16 batches of 10000 points are
+//     already a second or more of InfluxDB's work.
+//   - Timeout 10s: InfluxDB's own coordinator write-timeout, well below
+//     Prometheus's 30s remote_timeout, so that promflux answers 503 before
+//     Prometheus gives up.
+//   - MaxBodyBytes 4MiB: far below InfluxDB 1.x's 25MB max-body-size.
+//   - Gzip nil: on unless the host is loopback, see PoolConfig.Gzip.
 var DefaultPoolConfig = PoolConfig{
 	Workers:      8,
 	Queue:        16,
@@ -56,24 +37,17 @@ var DefaultPoolConfig = PoolConfig{
 // DefaultBatchConfig is used when `pool.batch` or one of its keys is
 // omitted.
 //
-//   - MaxPoints 10000: the upper end of the 5000 to 10000 points per
-//     request that InfluxDB recommends; five Prometheus requests of 2000
-//     samples. InfluxDB's cost per request (HTTP, authentication, a
-//     shard-mapping and a WAL fsync per body) is then spread over enough
-//     points to vanish, while one body is still parsed and indexed in a few
-//     milliseconds, short of the coordinator's write-timeout.
-//   - MaxBytes 1MiB: 10000 lines of a typical Prometheus series (100 bytes
-//     each), so that points, not bytes, usually cut a batch; it also sets
-//     the memory bound, (workers + queue) x 1MiB = 24MiB by default.
-//   - Linger 0: a batch leaves as soon as a worker is free. Coalescing
-//     still happens where it pays, under load: while every worker is busy,
-//     the lines of further writes fill the open batch. A linger adds its
-//     length to every write that finds a worker free, and Prometheus's
-//     shards each wait for their answer before sending again, so waiting
-//     for company slows them down: measured against influxd on 2 cores
-//     (docs/benchmarks.md), 2ms cost a quarter of the throughput of two
-//     shards and gained nothing at eight. A few milliseconds may pay off
-//     where many independent senders write small requests.
+//   - MaxPoints 10000: the top of the 5000 to 10000 points per request
+//     InfluxDB recommends; its cost per request (HTTP, authentication, a
+//     WAL fsync) vanishes, and a body still takes milliseconds to index.
+//   - MaxBytes 1MiB: 10000 lines of a typical 100-byte series, so that
+//     points usually cut a batch; with workers and queue it sets the
+//     memory bound, (workers + queue) x 1MiB.
+//   - Linger 0: a batch leaves as soon as a worker is free; under load the
+//     open batch fills while every worker is busy. Prometheus's shards wait
+//     for each answer, so a linger slows them: against influxd on 2 cores,
+//     2ms cost a quarter of the throughput of two shards and gained nothing
+//     at eight. It may pay off for many senders of small requests.
 var DefaultBatchConfig = BatchConfig{
 	MaxPoints: 10000,
 	MaxBytes:  units.MiB,
@@ -84,15 +58,11 @@ var DefaultBatchConfig = BatchConfig{
 // omitted.
 //
 //   - MaxAttempts 3: two retries ride out what heals within a fraction of a
-//     second (a dropped keep-alive connection, a restarting InfluxDB, a 503
-//     from a proxy during a failover). A longer outage is better left to
-//     Prometheus, which keeps the samples in its WAL and retries with its
-//     own backoff, than held here, where it occupies a Prometheus shard.
-//   - MinBackoff 50ms: long enough for a refused connection to be followed
-//     by a listening server after a fast restart, short enough that the two
-//     retries add at most 150ms of waiting.
-//   - MaxBackoff 2s: caps the doubling when max_attempts is raised, well
-//     below the 10s pool.timeout and Prometheus's 30s remote_timeout.
+//     second (a dropped keep-alive connection, a fast restart, a proxy's
+//     503 in a failover). Longer outages are left to Prometheus, which
+//     keeps the samples in its WAL, rather than held here occupying a shard.
+//   - MinBackoff 50ms: the two retries wait at most 150ms in all.
+//   - MaxBackoff 2s: caps the doubling when max_attempts is raised.
 var DefaultRetryConfig = RetryConfig{
 	MaxAttempts: 3,
 	MinBackoff:  model.Duration(50 * time.Millisecond),
@@ -140,14 +110,12 @@ const (
 )
 
 const (
-	// DefaultUDPPayloadBytes is the largest datagram of transport: udp when
-	// udp_payload_bytes is omitted: a 1500-byte Ethernet MTU minus the IPv6
-	// and UDP headers (48 bytes) and room for tunnels and VPNs, so that no
-	// datagram is fragmented, which would lose all of it when one fragment
-	// is lost.
+	// DefaultUDPPayloadBytes is the default udp_payload_bytes: a 1500-byte
+	// MTU less the IPv6 and UDP headers (48 bytes) and room for tunnels, so
+	// that no datagram is fragmented (one lost fragment loses it all).
 	DefaultUDPPayloadBytes = 1400
-	// MaxUDPPayloadBytes is the largest payload of a UDP datagram over IPv4.
-	// A line longer than that cannot be sent over UDP.
+	// MaxUDPPayloadBytes is the largest UDP payload over IPv4, hence the
+	// longest line transport: udp can send.
 	MaxUDPPayloadBytes = 65507
 )
 
@@ -155,19 +123,17 @@ const (
 // InfluxDB database (1.x, or 2.x, Cloud and 3.x with api: v2).
 //
 // Secrets: password and token may hold ${NAME}, replaced by the environment
-// variable NAME when the YAML is decoded (an unset variable is an error;
-// write $$ for a literal $, any other $ is an error). password_file and
-// token_file are read by New, so that a configuration reload picks up
-// rotated credentials. Secrets print as <secret> when the configuration is
-// marshalled, and never appear in errors, logs or metrics.
+// variable NAME when the YAML is decoded ($$ is a literal $; an unset
+// variable or any other $ is an error). password_file and token_file are
+// read by New, so that a reload picks up rotated credentials. Secrets
+// marshal as <secret> and never appear in errors, logs or metrics.
 type Config struct {
-	// Name identifies this entry; routes and the `?db=` parameter of the
-	// read endpoint refer to it. Errors and metrics carry it as `database`.
+	// Name identifies this entry to routes and to the `?db=` parameter. It
+	// is Error.Name, and the `database` label of logs and metrics.
 	Name string `yaml:"name"`
-	// URL is the base URL of the InfluxDB HTTP API, http or https. A path
-	// prefix, e.g. behind a reverse proxy, is kept: /write is appended to it.
-	// With transport: udp it is udp://host:port, the address of the
-	// listener.
+	// URL is the base URL of the InfluxDB HTTP API, http or https, a path
+	// prefix included (/write is appended to it); with transport: udp, the
+	// listener's udp://host:port.
 	URL string `yaml:"url"`
 	// API is the HTTP API used for writes: "v1" (the default) or "v2".
 	// Queries use the 1.x API /query with both, see APIv2.
@@ -192,33 +158,28 @@ type Config struct {
 	Username     string        `yaml:"username,omitempty"`
 	Password     config.Secret `yaml:"password,omitempty"`
 	PasswordFile string        `yaml:"password_file,omitempty"`
-	// Token is sent as `Authorization: Token <token>`, with both APIs: the
-	// 1.x-compatible API of InfluxDB 2.x, Cloud and 3.x accepts it (so does
-	// InfluxDB 1.8+ with a token of the form username:password). TokenFile
-	// names a file holding the token instead, surrounding whitespace trimmed.
+	// Token is sent as `Authorization: Token <token>` with both APIs
+	// (InfluxDB 1.8+ takes username:password as a token). TokenFile names a
+	// file holding the token instead, surrounding whitespace trimmed.
 	Token     config.Secret `yaml:"token,omitempty"`
 	TokenFile string        `yaml:"token_file,omitempty"`
-	// HTTPClientConfig sets TLS (tls_config), a proxy (proxy_url; none is
-	// taken from the environment unless proxy_from_environment is set),
-	// redirects, HTTP/2 and the other authentications (basic_auth,
-	// authorization, oauth2) as everywhere in the Prometheus ecosystem.
-	// Its authentication excludes username, password and token, since both
+	// HTTPClientConfig sets TLS, a proxy (none from the environment unless
+	// proxy_from_environment), redirects, HTTP/2 and the other
+	// authentications, as in prometheus/common. Its basic_auth,
+	// authorization and oauth2 exclude username, password and token: both
 	// set the Authorization header.
 	HTTPClientConfig *config.HTTPClientConfig `yaml:"http_client_config,omitempty"`
 	// CreateDatabase makes the pool create Database when InfluxDB reports it
 	// missing on a write, and asks the caller to run EnsureDatabase at start.
 	// api: v1 only: InfluxDB 2.x creates buckets through its own API.
 	CreateDatabase bool `yaml:"create_database,omitempty"`
-	// Transport is "http" (the default) or "udp". With udp, writes are
-	// packed into datagrams of at most UDPPayloadBytes and sent to the
-	// InfluxDB 1.x [[udp]] listener at URL. UDP is fire-and-forget and
-	// lossy: Write returns once the datagrams are handed to the kernel,
-	// nothing tells whether InfluxDB received or stored them, and a full
-	// socket buffer or a line InfluxDB cannot parse loses points silently.
-	// The pool is write-only (reads fail, see Pool.WriteOnly) and the pool
-	// section does not apply. Timestamps are sent in nanoseconds, the
-	// listener's default precision, so the listener needs no precision
-	// setting.
+	// Transport is "http" (the default) or "udp": writes go in datagrams of
+	// at most UDPPayloadBytes to the InfluxDB 1.x [[udp]] listener at URL.
+	// UDP is fire-and-forget: Write returns once the kernel has the
+	// datagrams, and a full socket buffer or a line InfluxDB cannot parse
+	// loses points silently. The pool is write-only (Pool.WriteOnly), the
+	// pool section must keep its defaults, and timestamps are sent in
+	// nanoseconds, the listener's default precision.
 	Transport string `yaml:"transport,omitempty"`
 	// UDPPayloadBytes is the largest datagram of transport: udp, 0 meaning
 	// DefaultUDPPayloadBytes. Lines are never split: a line longer than it
@@ -236,43 +197,38 @@ type PoolConfig struct {
 	// Workers is the maximum number of concurrent HTTP requests to the
 	// database; further requests wait for a free worker.
 	Workers int `yaml:"workers,omitempty"`
-	// Queue is how many write batches may wait for a worker beyond the
-	// pool.workers being sent: at most workers+queue batches (being sent,
-	// waiting, or filling) are in memory, and a Write that needs another
-	// one fails at once with ErrOverloaded, so that an overload sheds load
-	// instead of growing memory. It also bounds, separately, the queries
-	// waiting for a worker.
+	// Queue is how many write batches may wait for a worker: at most
+	// workers+queue batches (sent, waiting or filling) are in memory, and a
+	// Write that needs another fails at once with ErrOverloaded rather than
+	// grow memory. It separately bounds the queries waiting for a worker.
 	Queue int `yaml:"queue,omitempty"`
-	// Timeout bounds each HTTP request, from sending it to reading the whole
-	// answer.
+	// Timeout bounds each HTTP request, reading its whole answer included.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
-	// MaxBodyBytes is the largest body of one write request before gzip. It
-	// must stay below InfluxDB's max-body-size (25MB by default), which
-	// refuses larger bodies with 413. Batches are cut at the smaller of it
-	// and batch.max_bytes, so that configurations written before batching
-	// existed, which lowered it, keep their bound.
+	// MaxBodyBytes is the largest write body before gzip; keep it below
+	// InfluxDB's max-body-size (25MB by default), past which InfluxDB
+	// answers 413. Batches are cut at the smaller of it and batch.max_bytes.
 	MaxBodyBytes units.Base2Bytes `yaml:"max_body_bytes,omitempty"`
-	// Gzip compresses write bodies and sends them with Content-Encoding:
-	// gzip, which InfluxDB 1.x accepts, once an answer of the server (to a
-	// ping, query or write) carried InfluxDB's X-Influxdb-Version header:
-	// until then, and for servers that never identify as InfluxDB, bodies
-	// are sent plain, so that nothing is sent that the server may not read.
-	// Unset (nil), it is on unless the URL's host is loopback (see
-	// DefaultPoolConfig); true or false force it.
+	// Gzip compresses write bodies (Content-Encoding: gzip, which InfluxDB
+	// 1.x reads) once an answer of the server carried X-Influxdb-Version;
+	// until then, and to servers that never identify as InfluxDB, bodies go
+	// plain. true or false force it. Unset, it is on unless the URL's host
+	// is loopback (localhost, 127.0.0.0/8, ::1): line protocol of
+	// Prometheus series repeats names on every line and shrinks about 16
+	// times at gzipLevel, which saves more network and InfluxDB work than
+	// it costs; on one machine there is no network to save, and compressing
+	// and decompressing (about 0.8µs a sample in all) take CPU from the
+	// cores both processes share.
 	Gzip *bool `yaml:"gzip,omitempty"`
-	// Batch coalesces the lines of concurrent writes into fewer, larger
-	// write requests.
+	// Batch coalesces the lines of concurrent writes.
 	Batch BatchConfig `yaml:"batch,omitempty"`
-	// Retry repeats requests that failed for a reason that may heal within
-	// the caller's deadline.
+	// Retry repeats requests that may succeed within the caller's deadline.
 	Retry RetryConfig `yaml:"retry,omitempty"`
 }
 
 // BatchConfig controls how a Pool coalesces the lines of concurrent Writes
-// into batches, each sent as one write request. A batch is cut when it
-// holds MaxPoints lines or no further line fits into MaxBytes; a batch that
-// is not full is sent once it waited Linger and a worker is free. See
-// Pool.Write.
+// into batches, each sent as one write request: a batch is cut at MaxPoints
+// lines or MaxBytes, and one not full is sent once it waited Linger and a
+// worker is free.
 type BatchConfig struct {
 	// MaxPoints is the largest number of lines of one write request.
 	MaxPoints int `yaml:"max_points,omitempty"`
@@ -281,41 +237,35 @@ type BatchConfig struct {
 	// alone.
 	MaxBytes units.Base2Bytes `yaml:"max_bytes,omitempty"`
 	// Linger is how long a batch that is not full waits for more lines
-	// before it is sent; 0 sends it as soon as a worker is free. No
-	// omitempty: 0 must survive marshalling, since the default is not 0.
+	// before it is sent; 0 sends it as soon as a worker is free. It is
+	// marshalled even when 0.
 	Linger model.Duration `yaml:"linger"`
 }
 
 // RetryConfig controls how a Pool repeats a failed request. Only failures
 // that may heal quickly are retried: 5xx answers, attempts that ran into
-// pool.timeout and connection errors (refused, reset). 4xx answers are never
-// retried: a rejected write stays rejected, and 401, 403 and 404 (database
-// not found) are configuration problems that do not heal in milliseconds.
-// Streamed queries are not retried, since their callback has seen rows.
+// pool.timeout and connection errors. 4xx answers never are (a rejected
+// write stays rejected; 401, 403 and 404 are configuration problems), nor
+// ErrOverloaded, pings or streamed reads (QueryStream, PromRead).
 //
-// Before retry n (1-based) the pool waits a random duration between 0 and
-// min(MaxBackoff, MinBackoff*2^(n-1)) ("full jitter", so that many writers
-// failing together do not come back together). It never waits past the
-// caller's deadline: when the wait would end after it, or when the caller
-// gave up, the last error is returned. Each attempt has its own
-// pool.timeout and waits for a free worker again.
+// Before retry n (from 1) the pool waits a random duration up to
+// min(MaxBackoff, MinBackoff*2^(n-1)) (full jitter, so that writers failing
+// together do not return together), never past the caller's deadline: then
+// it returns the last error. Each attempt has its own pool.timeout; a query
+// waits for a worker again, a write batch keeps its worker.
 type RetryConfig struct {
 	// MaxAttempts is the number of attempts including the first; 1
 	// disables retries.
 	MaxAttempts int `yaml:"max_attempts,omitempty"`
 	// MinBackoff is the upper bound of the wait before the first retry.
 	MinBackoff model.Duration `yaml:"min_backoff,omitempty"`
-	// MaxBackoff caps the upper bound of the wait, which doubles with
-	// every retry.
+	// MaxBackoff caps that bound, which doubles with every retry.
 	MaxBackoff model.Duration `yaml:"max_backoff,omitempty"`
 }
 
-// UnmarshalYAML applies DefaultConfig to the keys that are omitted. It does
-// not validate, so that the caller can report Validate's error with the
-// entry's position.
-//
-// It replaces ${NAME} in password and token by the environment variable
-// NAME, failing when it is unset.
+// UnmarshalYAML applies DefaultConfig to the keys that are omitted and
+// expands ${NAME} in password and token. It does not validate, so that the
+// caller can name the entry in Validate's error.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultConfig
 	type plain Config

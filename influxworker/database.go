@@ -6,9 +6,9 @@ import (
 )
 
 // EnsureDatabase creates the configured database with CREATE DATABASE,
-// which does nothing when it exists. The caller runs it once at start when
-// create_database is set; an error (e.g. InfluxDB down) need not be fatal
-// because Write creates the database on demand as well.
+// which does nothing when it exists. The caller runs it at start when
+// create_database is set; an error need not be fatal, since Write creates
+// a missing database as well.
 func (p *Pool) EnsureDatabase(ctx context.Context) error {
 	_, err := p.post(ctx, OpCreateDatabase, "CREATE DATABASE "+quoteIdent(p.cfg.Database))
 	return err
@@ -18,9 +18,8 @@ func (p *Pool) EnsureDatabase(ctx context.Context) error {
 // identifier.
 var identEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
-// quoteIdent quotes name as an InfluxQL identifier, so that any database
-// name, including keywords and names with spaces or quotes, is taken
-// literally.
+// quoteIdent quotes name as an InfluxQL identifier, so that any name,
+// keywords included, is taken literally.
 func quoteIdent(name string) string {
 	return `"` + identEscaper.Replace(name) + `"`
 }

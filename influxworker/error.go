@@ -32,32 +32,28 @@ const (
 	ReasonTimeout = "timeout"
 	// ReasonCanceled: the caller gave up, e.g. Prometheus closed the request.
 	ReasonCanceled = "canceled"
-	// ReasonOverloaded: pool.queue requests were already waiting for a
-	// worker (IsOverloaded).
+	// ReasonOverloaded: the pool's bound was reached (IsOverloaded).
 	ReasonOverloaded = "overloaded"
 	// ReasonUnavailable: anything else that may succeed later, such as
 	// connection errors, 5xx and configuration problems (401, 403, 404).
 	ReasonUnavailable = "unavailable"
 )
 
-// maxMessageBytes caps Error.Message. InfluxDB lists every line it could not
-// parse; the first ones are enough to see the cause, and the message ends up
-// in HTTP answers and logs.
+// maxMessageBytes caps Error.Message, which ends up in HTTP answers and
+// logs: InfluxDB lists every line it could not parse, and the first few
+// show the cause.
 const maxMessageBytes = 1024
 
-// Error is the only error type returned by a Pool's requests. It tells
-// whether InfluxDB refused the request for good (Permanent) or whether the
-// same request may succeed later.
+// Error is the error type of a Pool's requests. Permanent tells whether
+// InfluxDB refused the request for good or it may succeed later.
 //
-// Permanent errors are InfluxDB's 400 answers to writes (partial write,
-// field type conflict, unable to parse, points beyond retention policy), a
-// 413 for a single line over InfluxDB's max-body-size, a 400 to a query
-// it cannot parse, the 2.x API's 422 (points it cannot store, e.g. beyond
-// the bucket's retention), lines that cannot be sent over UDP, and reads
-// of a write-only (transport: udp) pool. Everything else is retryable: no
-// answer, timeouts, 5xx, UDP send errors, and also 401, 403 and 404
-// (database or bucket not found), which are configuration problems rather
-// than bad data and must not make the sender drop data.
+// Permanent errors are a 400 (partial write, field type conflict, unable
+// to parse, beyond retention policy, a query InfluxDB cannot parse) unless
+// the database or retention policy is missing, the 2.x API's 422, a 413
+// for a single line, lines that cannot go over UDP, and any request but a
+// ping or write to a write-only pool. Everything else is retryable, 401,
+// 403 and 404 included: configuration problems must not make the sender
+// drop data.
 type Error struct {
 	// Op is the operation, one of the Op constants.
 	Op string
@@ -70,8 +66,9 @@ type Error struct {
 	Permanent bool
 	// Message is InfluxDB's reason or the transport error, on one line.
 	Message string
-	// Err is the underlying error when there was no answer, e.g.
-	// context.DeadlineExceeded; nil otherwise.
+	// Err is the underlying error, if any: the transport or context error
+	// when no (complete) answer came, ErrOverloaded, ErrNoPromRead, or why
+	// a 2xx body could not be read. It is nil when InfluxDB gave the reason.
 	Err error
 }
 
@@ -102,16 +99,16 @@ func (e *Error) Error() string {
 // errors.Is(err, context.DeadlineExceeded) works.
 func (e *Error) Unwrap() error { return e.Err }
 
-// ErrOverloaded is wrapped by the errors of requests refused because
-// pool.queue requests were already waiting for a worker.
+// ErrOverloaded is wrapped by the errors of requests refused at once
+// because the pool's bound was reached: pool.queue queries waiting for a
+// worker, or pool.workers + pool.queue write batches in memory.
 var ErrOverloaded = errors.New("overloaded")
 
-// IsOverloaded reports whether err is a request refused by a full queue.
+// IsOverloaded reports whether err wraps ErrOverloaded.
 func IsOverloaded(err error) bool { return errors.Is(err, ErrOverloaded) }
 
-// IsPermanent reports whether err contains an *Error that InfluxDB will
-// answer the same way however often the request is repeated. It is false
-// for nil and for errors of other types.
+// IsPermanent reports whether err contains a permanent *Error: repeating
+// the request cannot succeed. It is false for nil and other error types.
 func IsPermanent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Permanent
@@ -146,13 +143,11 @@ func Reason(err error) string {
 	}
 }
 
-// The beginnings of InfluxDB's reasons that the package recognises. They
-// tell a configuration problem, retried, from bad data: the other 400
-// answers to a write (partial write, field type conflict, unable to parse,
-// points beyond retention policy) are permanent by their status alone.
+// The beginnings of InfluxDB's reasons that tell a configuration problem,
+// retried, from bad data; the other 400 answers are permanent.
 const (
-	// msgDatabaseNotFound: the database of a write does not exist (404 on
-	// /write, or 400 where a proxy or version maps it so).
+	// msgDatabaseNotFound: 404 on /write, or 400 where a proxy or version
+	// maps it so.
 	msgDatabaseNotFound = "database not found"
 	// msgRetentionPolicyNotFound: the retention policy of a write does not
 	// exist.

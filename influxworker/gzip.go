@@ -8,12 +8,11 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// gzipLevel trades ratio for speed: line protocol of Prometheus series
-// repeats measurement and tag names on every line, so even a fast level
-// shrinks it many times, and compression runs on the hot path of every
-// remote-write request. klauspost/compress at level 2 takes 30% less CPU
-// than the standard library's fastest level for a slightly better ratio
-// (BenchmarkCompress), and any gzip reader, InfluxDB's included, reads it.
+// gzipLevel favours speed: compression is on the hot path of every write,
+// and a fast level already shrinks line protocol many times (see
+// PoolConfig.Gzip). klauspost/compress level 2 takes 30% less CPU than the
+// standard library's fastest level for a slightly better ratio
+// (BenchmarkCompress).
 const gzipLevel = 2
 
 // gzipWriters and gzipBuffers keep the writers (whose compression state is

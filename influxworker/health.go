@@ -9,22 +9,18 @@ import (
 	"github.com/go-kit/log/level"
 )
 
-// pingTimeout bounds a Ping (or pool.timeout when shorter): InfluxDB answers
-// /ping without touching its storage, within milliseconds even under a
-// heavy write load, so a ping that takes seconds means InfluxDB is hung.
+// pingTimeout bounds a Ping: InfluxDB answers /ping without touching its
+// storage, in milliseconds even under load, so a slower ping means it hangs.
 const pingTimeout = 2 * time.Second
 
-// Ping checks that InfluxDB answers GET /ping with 2xx (1.x sends 204) and
-// records the outcome in the promflux_influxdb_up and
-// promflux_influxdb_ping_duration_seconds gauges, and in the log when it
-// changes: the database is up (info), down (warn, with the error), or up
-// again (info, with how long it was down).
+// Ping checks that InfluxDB answers GET /ping with 2xx, records the outcome
+// in promflux_influxdb_up and promflux_influxdb_ping_duration_seconds, and
+// logs when it changes (up, down with the error, up again with how long it
+// was down).
 //
-// A ping does not wait for a worker: a pool whose workers are all busy
-// writing is alive, and a health check must not report it down. It is
-// bounded by 2s (or pool.timeout when shorter) and not retried: the caller
-// pings again on its own schedule. A ping the caller canceled is not
-// recorded, since it says nothing about InfluxDB.
+// A ping takes no worker, so that a pool busy writing is not reported
+// down. It is bounded by pingTimeout (or pool.timeout when shorter) and not
+// retried. A ping the caller canceled is not recorded.
 func (p *Pool) Ping(ctx context.Context) error {
 	start := time.Now()
 	err := p.do(ctx, request{

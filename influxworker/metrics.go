@@ -9,10 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Metrics are the self-metrics of all pools. They are created once and
-// shared, because pools are recreated on every configuration reload and a
-// collector can be registered only once. Every series carries the pool's
-// `database` label (the Config name).
+// Metrics are the self-metrics of all pools, created once and shared,
+// since pools are recreated on every reload and a collector registers only
+// once. Every series has the pool's `database` label (Config.Name).
 type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
@@ -37,44 +36,9 @@ type Metrics struct {
 }
 
 // NewMetrics creates the metrics and registers them with reg; a nil reg
-// leaves them unregistered. The metrics are:
-//
-//   - promflux_influxdb_requests_total{database,operation,code}: HTTP
-//     requests sent to InfluxDB by status code, "error" when no answer came.
-//   - promflux_influxdb_request_duration_seconds{database,operation}: time
-//     from sending a request to reading its answer, without the wait for a
-//     worker.
-//   - promflux_influxdb_inflight_requests{database}: requests holding a
-//     worker; reaching pool.workers means callers are queueing.
-//   - promflux_influxdb_queue_length{database}: write batches not yet sent
-//     (filling, or cut and waiting for a worker) plus queries waiting for a
-//     worker. Writes are refused as overloaded once pool.workers +
-//     pool.queue batches are in memory, sent or not.
-//   - promflux_influxdb_points_written_total{database}: lines InfluxDB
-//     acknowledged with 2xx, or sent in a datagram with transport: udp.
-//   - promflux_influxdb_write_errors_total{database,reason}: Write calls
-//     that failed, by Reason (rejected, overloaded, timeout,
-//     canceled, unavailable).
-//   - promflux_influxdb_retries_total{database,operation}: attempts that
-//     repeated a failed request (see RetryConfig); each also counts in
-//     requests_total.
-//   - promflux_influxdb_up{database}: 1 after a successful Ping, 0 after a
-//     failed one; absent before the first.
-//   - promflux_influxdb_ping_duration_seconds{database}: duration of the
-//     last Ping.
-//   - promflux_influxdb_write_batch_points{database} and
-//     promflux_influxdb_write_batch_bytes{database}: lines and bytes
-//     (before gzip) of the batches sent; near pool.batch.max_points or
-//     max_bytes when writes are coalesced.
-//   - promflux_influxdb_write_wait_seconds{database}: time from a Write
-//     call to its return, acknowledged or not: batching, waiting for a
-//     worker, retries and the requests themselves.
-//   - promflux_influxdb_write_batch_splits_total{database}: batches of
-//     several Writes refused for good and sent again one Write at a time,
-//     so that only the Writes with refused points fail.
-//   - promflux_influxdb_udp_datagrams_sent_total{database}: datagrams
-//     handed to the kernel by pools with transport: udp, whose lines count
-//     in points_written_total although nothing acknowledges them.
+// leaves them unregistered. Each metric's Help says what it counts;
+// retries also count in requests_total, and promflux_influxdb_up is absent
+// before the first ping.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
@@ -169,9 +133,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 }
 
-// Remove deletes every series of database, for a database that a
-// configuration reload removed: its last promflux_influxdb_up would
-// otherwise be exported, and alerted on, for the rest of the process's life.
+// Remove deletes every series of database, which a reload removed: its
+// last promflux_influxdb_up must not be exported, and alerted on, forever.
 func (m *Metrics) Remove(database string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,10 +151,9 @@ func (m *Metrics) Remove(database string) {
 	}
 }
 
-// poolMetrics are the metrics curried with one pool's database label, so
-// that the hot path does not look up label values it already knows. The
-// curried children stay usable after Remove without coming back into the
-// export; the vectors looked up per call check Metrics.removed first.
+// poolMetrics are the metrics of one pool, with its database label. The
+// children looked up here stay usable after Remove without being exported
+// again; the vectors looked up per call check Metrics.removed first.
 type poolMetrics struct {
 	m             *Metrics
 	database      string
@@ -212,9 +174,8 @@ func (m *Metrics) forPool(database string) *poolMetrics {
 	m.mu.Lock()
 	delete(m.removed, database)
 	m.mu.Unlock()
-	// Failures are exported at 0 from the start: rate() and increase()
-	// then count the first one, which they miss when a series appears
-	// with it.
+	// At 0 from the start, so that rate() and increase() count the first
+	// failure.
 	for _, reason := range []string{ReasonRejected, ReasonTimeout, ReasonCanceled, ReasonOverloaded, ReasonUnavailable} {
 		m.writeErrors.WithLabelValues(database, reason)
 	}
@@ -264,10 +225,9 @@ func (pm *poolMetrics) retried(op string) {
 	}
 }
 
-// pinged records the outcome of a ping sent at start. Pings run
-// concurrently (a health loop, readiness probes): one that finishes after a
-// newer one is not recorded, so that a slow failure cannot overwrite a
-// later success.
+// pinged records the outcome of a ping sent at start, unless a newer ping
+// was recorded: pings run concurrently (health loop, readiness probes), and
+// a slow failure must not overwrite a later success.
 func (pm *poolMetrics) pinged(start time.Time, up bool, latency time.Duration) {
 	pm.pingMu.Lock()
 	defer pm.pingMu.Unlock()

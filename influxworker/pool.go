@@ -18,9 +18,8 @@ import (
 )
 
 const (
-	// dialTimeout bounds connecting to InfluxDB separately from the request
-	// timeout, so that an unreachable host fails fast even when
-	// pool.timeout is generous.
+	// dialTimeout bounds connecting apart from pool.timeout, so that an
+	// unreachable host fails fast.
 	dialTimeout = 5 * time.Second
 	// idleConnTimeout closes pooled connections that were not reused; a
 	// load balancer in front of InfluxDB may drop them silently earlier.
@@ -37,8 +36,8 @@ const (
 )
 
 // Pool sends the requests for one configured InfluxDB database. It reuses
-// connections and never has more than pool.workers requests in flight. A
-// Pool is safe for concurrent use.
+// connections and has at most pool.workers requests in flight, pings
+// aside. A Pool is safe for concurrent use.
 type Pool struct {
 	cfg     Config
 	logger  log.Logger
@@ -61,10 +60,10 @@ type Pool struct {
 	// jitter picks the wait before a retry below a ceiling: the package's
 	// jitter but in tests.
 	jitter func(time.Duration) time.Duration
-	// isInflux is set once an answer carried X-Influxdb-Version: from then
-	// on writes are compressed when gzip is set.
+	// isInflux is set once an answer carried X-Influxdb-Version, from when
+	// writes are compressed if gzip is set.
 	isInflux atomic.Bool
-	// gzip is pool.gzip, resolved for the URL (see gzipFor).
+	// gzip is pool.gzip resolved for the URL.
 	gzip bool
 	// version is the last X-Influxdb-Version the server sent, nil before.
 	version atomic.Pointer[string]
@@ -112,15 +111,13 @@ func New(cfg Config, logger log.Logger, m *Metrics) (*Pool, error) {
 	return p, nil
 }
 
-// Gzip reports whether write bodies are gzip-compressed (once the server
-// identified as InfluxDB): pool.gzip, or when it is unset, whether the
-// URL's host is not loopback.
+// Gzip reports whether write bodies are compressed once the server
+// identified as InfluxDB: pool.gzip resolved for the URL, see
+// PoolConfig.Gzip.
 func (p *Pool) Gzip() bool { return p.gzip }
 
-// gzipFor resolves pool.gzip for the database at rawURL: set, as set;
-// unset, off for a loopback host (localhost, 127.0.0.0/8, ::1), where
-// compressing costs both processes CPU on the same cores and saves no
-// network, and on otherwise.
+// gzipFor resolves pool.gzip for the database at rawURL: unset, it is off
+// for a loopback host only (see PoolConfig.Gzip).
 func gzipFor(set *bool, rawURL string) bool {
 	if set != nil {
 		return *set
@@ -238,9 +235,10 @@ func (p *Pool) acquire(ctx context.Context, op string) error {
 	}
 }
 
-// do sends r while holding a worker (unless r.worker says otherwise) and
-// within the pool timeout (unless r.stream or r.timeout), and calls read with the body of a 2xx answer. Every error is an
-// *Error; an *Error returned by read is returned as it is.
+// do sends r, holding a worker unless r.worker says otherwise, within
+// pool.timeout unless r.stream or r.timeout say otherwise, and calls read
+// with the body of a 2xx answer. Every error is an *Error; one returned by
+// read is returned as it is.
 func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) error {
 	if p.udp != nil {
 		return p.udpRequest(r.op)
@@ -313,8 +311,7 @@ func (p *Pool) do(ctx context.Context, r request, read func(io.Reader) error) er
 		return nil
 	}
 	e := p.readError(ctx, reqCtx, r, resp.StatusCode, err)
-	// read stopped before the end of the body: the deferred drainClose must
-	// not wait for the rest of a possibly long or stalled answer.
+	// read stopped early: drainClose must not wait for a long or stalled rest.
 	cancel()
 	return e
 }

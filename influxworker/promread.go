@@ -14,11 +14,10 @@ import (
 // the caller should read through /query.
 var ErrNoPromRead = errors.New("the server has no /api/v1/prom/read")
 
-// PromReadable reports whether reads of this database go through PromRead:
-// read_endpoint says so, or it is auto and the server said it is InfluxDB
-// 1.5 or a later 1.x (its X-Influxdb-Version header, seen on any answer),
-// whose /api/v1/prom/read reads the storage engine without InfluxQL.
-// InfluxDB 1.4's endpoint ran InfluxQL, 2.x and 3.x have none.
+// PromReadable reports whether reads of this database go through PromRead,
+// until it answered 404: read_endpoint says so, or it is auto and the
+// server's X-Influxdb-Version said 1.5 or a later 1.x, whose endpoint reads
+// the storage engine directly (1.4's ran InfluxQL; 2.x and 3.x have none).
 func (p *Pool) PromReadable() bool {
 	switch {
 	case p.udp != nil || p.cfg.ReadEndpoint == ReadQuery || p.noPromRead.Load():
@@ -48,14 +47,13 @@ func storageReadVersion(v string) bool {
 }
 
 // PromRead posts body, a snappy-compressed Prometheus remote-read request,
-// to InfluxDB 1.x's /api/v1/prom/read of the database and its retention
-// policy, and calls read with the body of the answer (a snappy-compressed
-// response of SAMPLES). InfluxDB reads field "value" of the measurement
-// named by the __name__ matcher (the other matchers compare tags) from its
-// storage engine and builds the whole answer before sending it: keep each
-// request's series few enough.
+// to InfluxDB 1.x's /api/v1/prom/read of the database and retention
+// policy, and calls read with the answer (a snappy-compressed SAMPLES
+// response). InfluxDB reads field "value" of the measurement the __name__
+// matcher names (the other matchers compare tags) and builds the whole
+// answer in memory: keep each request's series few.
 //
-// Like QueryStream it holds a worker, pool.timeout does not apply, errors
+// As QueryStream, it holds a worker, pool.timeout does not apply, errors
 // are *Error and are not retried. A 404 marks the pool as having no such
 // endpoint (ErrNoPromRead).
 func (p *Pool) PromRead(ctx context.Context, body []byte, read func(io.Reader) error) error {

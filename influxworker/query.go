@@ -36,9 +36,8 @@ type Series struct {
 	Tags    map[string]string `json:"tags,omitempty"`
 	Columns []string          `json:"columns"`
 	// Values holds one row per point, aligned with Columns. Numbers are
-	// json.Number, so that int64 values and millisecond timestamps (the
-	// time column, as Query asks for epoch=ms) keep every digit and floats
-	// keep their exact text; strings, booleans and nil keep their JSON type.
+	// json.Number, so that int64 values and millisecond timestamps keep
+	// every digit and floats their exact text.
 	Values [][]any `json:"values,omitempty"`
 	// Partial is set when the series continues in the next chunk.
 	Partial bool `json:"partial,omitempty"`
@@ -56,10 +55,9 @@ type Message struct {
 // part of the query text (FROM "rp"."m"), not a parameter.
 //
 // If a statement failed, Query returns the Response with the other
-// statements' results together with a retryable *Error naming the statement;
-// only a query InfluxDB cannot parse (400) is a permanent error. The whole
-// answer is read into memory within pool.timeout: large results belong to
-// QueryStream.
+// statements' results and a retryable *Error naming the statement; only a
+// query InfluxDB cannot parse (400) is a permanent error. The whole answer
+// is read within pool.timeout: large results belong to QueryStream.
 func (p *Pool) Query(ctx context.Context, q string) (*Response, error) {
 	u := p.queryURL + "?" + url.Values{"db": {p.cfg.Database}, "q": {q}, "epoch": {"ms"}}.Encode()
 	return p.query(ctx, request{op: OpQuery, method: http.MethodGet, url: u})
@@ -67,8 +65,7 @@ func (p *Pool) Query(ctx context.Context, q string) (*Response, error) {
 
 // Post runs q with POST /query, as InfluxDB requires for statements that
 // change data or schema, e.g. CREATE DATABASE. The query travels in the
-// form body, so that it does not end up in access logs. Errors are reported
-// as by Query.
+// form body, out of access logs. Errors are as Query's.
 func (p *Pool) Post(ctx context.Context, q string) (*Response, error) {
 	return p.post(ctx, OpPost, q)
 }
@@ -84,10 +81,9 @@ func (p *Pool) post(ctx context.Context, op, q string) (*Response, error) {
 	})
 }
 
-// query sends r, retrying as RetryConfig says (queries are reads and CREATE
-// DATABASE does nothing when the database exists, so repeating them is
-// safe), and decodes the answer. Decoding happens inside do, under the
-// request timeout, so a server that stalls mid-body is a timeout too.
+// query sends r, retrying as RetryConfig says (queries and CREATE DATABASE
+// are safe to repeat), and decodes the answer inside do, so that a server
+// stalling mid-body times out too.
 func (p *Pool) query(ctx context.Context, r request) (*Response, error) {
 	var resp *Response
 	err := p.doRetry(ctx, r, func(body io.Reader) error {

@@ -12,27 +12,25 @@ import (
 //
 //	{"results":[{"statement_id":0,"series":[{"name":"m","tags":{"k":"v"},"columns":["time","value"],"values":[[1,0.5],...],"partial":true}],"partial":true}]}
 //
-// encoding/json would decode every cell through an interface value and
-// allocate for each row. streamDecoder instead cuts the stream into objects
-// (a scan that only tracks strings and nesting) and parses each object in
-// place, rows straight into the typed slices of a reused SeriesChunk.
+// streamDecoder cuts the stream into objects (a scan that tracks only
+// strings and nesting) and parses each in place, rows straight into the
+// typed slices of a reused SeriesChunk, where encoding/json would allocate
+// for every cell.
 
 const (
 	// streamBufferBytes is the initial read buffer; it grows to the largest
 	// chunk object.
 	streamBufferBytes = 64 << 10
-	// maxStreamObjectBytes bounds one chunk object, hence the buffer. A
-	// chunk of streamChunkSize rows is well under a megabyte, unless tags
-	// are huge; without a bound a broken server could make it grow forever.
+	// maxStreamObjectBytes bounds one chunk object, hence the buffer: far
+	// above a chunk of streamChunkSize rows, it stops a broken server.
 	maxStreamObjectBytes = 64 << 20
 	// maxInternedStrings bounds the strings kept for reuse across chunks.
 	maxInternedStrings = 4096
-	// maxSkipDepth bounds the nesting of values that are skipped, such as
-	// messages, so that a hostile answer cannot exhaust the stack.
+	// maxSkipDepth bounds the nesting of skipped values, such as messages,
+	// so that a hostile answer cannot exhaust the stack.
 	maxSkipDepth = 64
-	// maxStreamColumns bounds the columns of a row, time included. Queries
-	// select a few value columns; without a bound a hostile row of millions
-	// of cells would allocate a slice for each.
+	// maxStreamColumns bounds the columns of a row, time included, since
+	// every column gets a slice.
 	maxStreamColumns = 1024
 	// maxExactDigits is the most decimal digits of an integer that float64
 	// holds exactly whatever they are: 10^15 < 2^53.
@@ -307,8 +305,8 @@ func (d *streamDecoder) series(p *parser, fn func(*SeriesChunk) error) error {
 	if err != nil {
 		return err
 	}
-	// The rows are decoded before the columns are checked, because JSON
-	// does not promise the order of the keys; d.cells is then at least 2.
+	// Checked after the rows, as JSON does not order keys; d.cells is then
+	// at least 2.
 	if len(c.Keys) > 0 {
 		if len(c.Columns) != 1 {
 			return fmt.Errorf("cannot decode series %q: columns %q, want the one column of its rows of one string", c.Name, c.Columns)
@@ -398,8 +396,7 @@ func (d *streamDecoder) row(p *parser) error {
 		return p.fail("row has %d columns, want %d as the first row of the series", cells, d.cells)
 	}
 	if allNull {
-		// Appended only to be taken back: this keeps the loop above free of
-		// a second pass over the row.
+		// Taken back, which spares the loop above a second pass.
 		c.Values = c.Values[:n]
 		for i := range c.Extra {
 			c.Extra[i] = c.Extra[i][:n]

@@ -13,8 +13,7 @@ import (
 )
 
 // nsSuffix turns a millisecond timestamp into nanoseconds, the default
-// precision of InfluxDB's UDP listener, which takes no precision parameter
-// per datagram.
+// precision of InfluxDB's UDP listener, which datagrams cannot change.
 const nsSuffix = "000000"
 
 // maxUDPMillis is the largest millisecond timestamp whose nanoseconds fit
@@ -51,13 +50,13 @@ func (p *Pool) connectUDP() error {
 }
 
 // WriteOnly reports whether the pool can only write (transport: udp): its
-// Query, Post, QueryStream and EnsureDatabase fail with a permanent *Error,
-// so the caller should not route reads to it.
+// requests but Write and Ping fail with a permanent *Error, so the caller
+// should not route reads to it.
 func (p *Pool) WriteOnly() bool { return p.udp != nil }
 
 // udpRequest answers the HTTP requests of a UDP pool without I/O: a ping
-// succeeds, since a listener has nothing to ask and UDP cannot tell whether
-// it runs; everything else needs an HTTP API and is refused for good.
+// succeeds (UDP cannot tell whether the listener runs), everything else is
+// refused for good.
 func (p *Pool) udpRequest(op string) error {
 	if op == OpPing {
 		return nil
@@ -70,11 +69,9 @@ func (p *Pool) udpRequest(op string) error {
 
 // writeUDP packs lines into datagrams of at most udp_payload_bytes and
 // hands them to the kernel; nothing acknowledges them. A send error (e.g.
-// ECONNREFUSED, reported for an earlier datagram the listener's host
-// refused) stops the write with a retryable *Error: resending the lines
-// rewrites the points that arrived, which InfluxDB absorbs. Lines that
-// cannot be sent over UDP are skipped and, when everything else was sent,
-// reported with a permanent *Error.
+// ECONNREFUSED for an earlier datagram) stops the write with a retryable
+// *Error. Lines that cannot go over UDP are skipped and, when everything
+// else was sent, reported with a permanent *Error.
 func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 	s := p.udp
 	if len(lines) == 0 {
@@ -116,10 +113,9 @@ func (p *Pool) writeUDP(ctx context.Context, lines []byte) error {
 
 // socket returns the pool's connected socket, opening it on first use.
 // Dialling (which resolves the host) happens without the lock, so that a
-// slow resolver holds up neither other writes nor close. A write that
-// starts after close gets a socket of its own, which it must close
-// (owned), so that a replaced pool leaks no socket; a write in the middle
-// of sending when the pool is closed fails (see close).
+// slow resolver holds up neither other writes nor close. After close, a
+// write gets a socket of its own, which it must close (owned), so that a
+// replaced pool leaks no socket.
 func (s *udpSender) socket(ctx context.Context) (conn net.Conn, owned bool, err error) {
 	s.mu.Lock()
 	conn = s.conn

@@ -14,34 +14,28 @@ import (
 const writeContentType = "text/plain; charset=utf-8"
 
 // Write sends line protocol (one point per '\n'-terminated line, timestamps
-// in milliseconds) to the database, and returns once InfluxDB acknowledged
-// every line, or with the error that prevents it.
+// in milliseconds) and returns once InfluxDB acknowledged every line, or
+// with the error that prevents it.
 //
-// The lines of concurrent Writes are coalesced into batches of at most
-// pool.batch.max_points lines and max_bytes bytes (capped at
-// pool.max_body_bytes), each sent as one request; a Write's lines may span
-// several batches. Write copies lines, so the caller may reuse them as soon
-// as it returns, including when it returns early because ctx ended: then it
-// returns ctx's error as an *Error, and the lines may still be written.
+// The lines of concurrent Writes are coalesced into batches (BatchConfig),
+// each sent as one request; a Write's lines may span several batches.
+// Write copies lines: the caller may reuse them once it returns, also when
+// it returns early because ctx ended (with ctx's error as an *Error; the
+// lines may still be written).
 //
-// Memory is bounded: at most pool.workers + pool.queue batches are in
-// memory (being sent, waiting for a worker, or filling), that is
-// (workers + queue) x max_bytes of line protocol plus one compressed copy
-// per batch being sent; a single line longer than max_bytes makes a batch of
-// its own size. A Write that needs more fails at once with an *Error
-// wrapping ErrOverloaded, so does one larger than all that room.
+// Memory is bounded: at most pool.workers + pool.queue batches of
+// max_bytes (a longer line makes a batch of its own size), plus a
+// compressed copy per batch being sent. A Write that needs more fails at
+// once with an *Error wrapping ErrOverloaded.
 //
-// On failure it returns an *Error: a retryable one if any batch holding its
-// lines failed retryably (the caller should answer so that the whole request
-// is sent again, which InfluxDB absorbs because rewriting a point
-// overwrites it), else the permanent one. When InfluxDB refuses a batch
-// holding the lines of several Writes for good, each Write's lines are sent
-// again alone, so that only the Writes with refused points see the error.
-// A batch is retried as RetryConfig says while any of its Writes waits,
-// each attempt within pool.timeout.
-//
-// When create_database is set and InfluxDB answers that the database does
-// not exist, Write creates it and sends the batch once more.
+// Errors are *Error: a retryable one if any batch holding its lines failed
+// retryably, else the permanent one. The caller may answer a retryable
+// error by sending everything again: rewriting a point overwrites it, so
+// resending points already stored is harmless. A batch is retried
+// (RetryConfig) while any of its Writes waits; one of several Writes
+// refused for good is resent one Write at a time, so that only the Writes
+// with refused points see the error. With create_database, a database
+// InfluxDB reports missing is created and the batch sent once more.
 func (p *Pool) Write(ctx context.Context, lines []byte) error {
 	if len(lines) == 0 {
 		return nil
@@ -102,10 +96,8 @@ type sender struct {
 	err  error
 }
 
-// write sends one body, creating the database and sending it again when
-// create_database is set and InfluxDB does not know the database. Writes
-// are retried as RetryConfig says: rewriting a point overwrites it, so a
-// body InfluxDB stored before the attempt failed is harmless to resend.
+// write sends one body, retried as RetryConfig says, and with
+// create_database creates a missing database and sends the body again.
 func (s *sender) write(ctx context.Context, body []byte, points int) error {
 	p := s.p
 	if !s.held {
@@ -147,17 +139,15 @@ func (s *sender) write(ctx context.Context, body []byte, points int) error {
 			s.err = s.noWorker(ctx)
 			return s.err
 		}
-		// Happens after InfluxDB lost its data directory, rarely enough to
-		// log; a failing creation is returned instead, once per batch.
+		// Rare enough to log (InfluxDB lost its data directory).
 		level.Info(p.logger).Log("msg", "Created database missing on write", "influxdb_database", p.cfg.Database)
 		err = p.doRetry(ctx, r, nil)
 	}
 	return err
 }
 
-// noWorker is the error of a body not sent because the worker was given
-// back for creating the database and the deadline ended before another one
-// was free.
+// noWorker is the error of a body not sent because ctx ended before a
+// worker was free again after creating the database.
 func (s *sender) noWorker(ctx context.Context) error {
 	return &Error{
 		Op: OpWrite, Name: s.p.cfg.Name, Err: ctx.Err(),
