@@ -2,11 +2,10 @@ package mapping
 
 import "math/bits"
 
-// appendInt appends v in decimal, as strconv.AppendInt(dst, v, 10) does.
-// It writes the digits in place, two at a time: strconv writes them into a
-// scratch array and copies them, and on the write path (a timestamp and
-// often an integer value on every line) that copy was a tenth of the
-// encoding time.
+// appendInt appends v in decimal, as strconv.AppendInt(dst, v, 10) does,
+// but writes the digits in place, two at a time: the copy strconv makes
+// from a scratch array was a tenth of the encoding time, with a timestamp
+// on every line.
 func appendInt(dst []byte, v int64) []byte {
 	if v < 0 {
 		return appendUint(append(dst, '-'), -uint64(v))

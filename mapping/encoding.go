@@ -14,17 +14,16 @@ import (
 // quoting inside InfluxQL regular expressions.
 const encodedPrefix = "~b64~"
 
-// errInvalidEncoding is returned (wrapped) by the Decode functions when a
-// stored name starts with encodedPrefix but the rest is not valid unpadded
-// base64url. promflux never writes such names; they can only come from
-// other writers.
+// errInvalidEncoding is wrapped by the Decode functions' error for a stored
+// name with encodedPrefix but no valid base64url after it, which only
+// another writer can have stored.
 var errInvalidEncoding = errors.New("invalid reversible encoding")
 
 // base64URLAlphabet is the RFC 4648 "URL and filename safe" alphabet.
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
-// position says where a string goes in a line: the rules for what line
-// protocol and InfluxDB 1.x can carry differ between the three.
+// position says where a string goes in a line; what line protocol and
+// InfluxDB 1.x can carry differs between the three.
 type position uint8
 
 const (
@@ -87,12 +86,10 @@ func needsEncoding(s string, pos position) bool {
 }
 
 // plainByte marks the bytes that need no escape and that no rule of
-// needsEncoding looks at: printable ASCII except space, comma, '=', the
-// backslash, '~' (of encodedPrefix) and '#'. A string of plain bytes is
-// valid UTF-8 and is stored as it is at every position, except the tag key
-// "time". Names and values such as `node-001.dc1.example.com:9100` or
-// `/var/lib/docker` are plain, so one table scan replaces the UTF-8,
-// encoding and escaping checks for them.
+// needsEncoding looks at: printable ASCII but space, comma, '=', backslash,
+// '~' and '#'. A plain string is stored as it is at every position (but the
+// tag key "time"), so for typical names one table scan replaces the UTF-8,
+// encoding and escaping checks.
 var plainByte = func() (t [256]bool) {
 	for c := '!'; c <= '~'; c++ {
 		switch c {
@@ -138,8 +135,8 @@ func appendEscaped(dst []byte, s string, pos position) []byte {
 	return append(dst, s[start:]...)
 }
 
-// appendBase64URL appends the unpadded base64url encoding of s. It works on
-// a string so that encoding a label costs no conversion to []byte.
+// appendBase64URL appends the unpadded base64url encoding of s, a string so
+// that encoding a label costs no conversion.
 func appendBase64URL(dst []byte, s string) []byte {
 	i := 0
 	for ; i+3 <= len(s); i += 3 {
@@ -187,9 +184,8 @@ func storedName(s string, pos position) string {
 }
 
 // DecodeMeasurement returns the metric name stored as measurement stored,
-// as InfluxDB returns it. Names not in the reversible form come back
-// unchanged, which also covers data written by other writers such as
-// InfluxDB's own Prometheus endpoint.
+// as InfluxDB returns it. Names not in the reversible form, such as those
+// of other writers, come back unchanged.
 func DecodeMeasurement(stored string) (string, error) {
 	return decodeStored(stored, "measurement")
 }

@@ -31,19 +31,18 @@ type labelSorter struct{ lbls []prompb.Label }
 var labelSorterPool = sync.Pool{New: func() any { return new(labelSorter) }}
 
 // AppendExemplars appends one line-protocol line per exemplar of the series
-// to dst and returns the extended buffer. The line is on the series key of
-// AppendSeries at the exemplar's timestamp:
+// to dst, on the series key of AppendSeries at the exemplar's timestamp, and
+// returns the extended buffer:
 //
 //	<key> exemplar_value=0.25,exemplar_labels="{trace_id=\"abc\"}" <ms>
 //
-// with the value as exemplarValueField+specialSuffix when it is NaN or
-// infinite, and the labels as appendLabelsText writes them.
+// A NaN or infinite value goes to exemplarValueField+specialSuffix, and the
+// labels are written by appendLabelsText, so that any bytes round-trip.
 //
 // A series whose labels cannot be stored (see AppendSeries) appends nothing
-// and returns an error naming it (a *seriesError). Exemplar labels are
-// never refused: any bytes round-trip through their quoted form. Exemplars
-// with a timestamp InfluxDB cannot store are skipped and counted in
-// c.ExemplarsSkipped; appended lines are counted in c.Exemplars.
+// and returns a *seriesError naming it. Exemplars with a timestamp InfluxDB
+// cannot store are skipped and counted in c.ExemplarsSkipped; appended
+// lines are counted in c.Exemplars.
 func AppendExemplars(dst []byte, lbls []prompb.Label, es []prompb.Exemplar, c *Counts) ([]byte, error) {
 	if len(es) == 0 {
 		return dst, nil
@@ -81,11 +80,10 @@ func AppendExemplars(dst []byte, lbls []prompb.Label, es []prompb.Exemplar, c *C
 	return dst, nil
 }
 
-// appendLabelsText appends lbls in Prometheus text form: {a="1",b="2"},
-// sorted by name (stably, so repeated names keep their order), names bare
-// when they are classic Prometheus names and quoted otherwise, values
-// quoted with strconv.Quote, so that strconv.Unquote gives back any bytes.
-// No labels give "{}".
+// appendLabelsText appends lbls in Prometheus text form, {a="1",b="2"},
+// stably sorted by name, names bare when classic and quoted otherwise,
+// values quoted with strconv.Quote, so that strconv.Unquote gives back any
+// bytes.
 func appendLabelsText(dst []byte, lbls []prompb.Label) []byte {
 	sorted := slices.IsSortedFunc(lbls, compareLabelNames)
 	var ls *labelSorter

@@ -21,31 +21,27 @@ const (
 	histogramZeroCountField = "h_zero_count"
 	// histogramZeroThresholdField is the float width of the zero bucket.
 	histogramZeroThresholdField = "h_zero_threshold"
-	// histogramSchemaField is the integer schema (-4..8, or -53 for
-	// custom buckets).
+	// histogramSchemaField is the integer schema (-4..8, -53: custom bounds).
 	histogramSchemaField = "h_schema"
 	// histogramResetHintField is the integer value of the reset hint enum.
 	histogramResetHintField = "h_reset_hint"
-	// histogramFloatField is the boolean that is true for float histograms,
-	// whose bucket lists hold absolute counts; integer histograms store the
-	// deltas Prometheus sends.
+	// histogramFloatField is true for float histograms, whose bucket lists
+	// hold counts; integer histograms store Prometheus's deltas.
 	histogramFloatField = "h_float"
 	// histogramPositiveSpansField and histogramNegativeSpansField are the
 	// spans as "offset:length" joined by ",", left out when there are none.
 	histogramPositiveSpansField = "h_pos_spans"
 	histogramNegativeSpansField = "h_neg_spans"
 	// histogramPositiveField and histogramNegativeField are the bucket
-	// deltas (integer histograms) or counts (float histograms) joined by
-	// ",", left out when there are none.
+	// deltas or counts joined by ",", left out when there are none.
 	histogramPositiveField = "h_pos"
 	histogramNegativeField = "h_neg"
 	// histogramCustomValuesField is the custom bucket bounds of schema -53
 	// joined by ",", left out when there are none.
 	histogramCustomValuesField = "h_custom_values"
 
-	// specialSuffix is appended to the key of a float field whose value is
-	// NaN or infinite: the field <key>_special then holds specialCode of
-	// the value instead, as specialFieldKey does for samples.
+	// specialSuffix makes the key of a float field holding specialCode of
+	// a NaN or infinite value, as specialFieldKey does for samples.
 	specialSuffix = "_special"
 
 	// listSpecialPrefix starts an element of a float list field (h_pos,
@@ -62,8 +58,8 @@ const longestHistogramField = len(histogramZeroThresholdField + specialSuffix)
 // together with every smaller one.
 const maxExactCount = 1 << 53
 
-// histScratch holds the model/histogram views used to validate a histogram
-// with Prometheus's own rules without allocating per histogram.
+// histScratch holds the model/histogram views that validate a histogram by
+// Prometheus's own rules without allocating per histogram.
 type histScratch struct {
 	ih       histogram.Histogram
 	fh       histogram.FloatHistogram
@@ -73,26 +69,22 @@ type histScratch struct {
 var histScratchPool = sync.Pool{New: func() any { return new(histScratch) }}
 
 // AppendHistograms appends one line-protocol line per native histogram
-// sample of the series to dst and returns the extended buffer. The line is
-// on the series key of AppendSeries at the histogram's timestamp and holds
-// the histogram fields (histogramCountField and the others), plus
-// startTimestampFieldKey when startTs is not 0:
+// sample of the series to dst, on the series key of AppendSeries at the
+// histogram's timestamp, and returns the extended buffer. The line holds
+// the histogram fields, and startTimestampFieldKey when startTs is not 0:
 //
 //	<key> h_count=5,h_sum=12.5,h_zero_count=1,h_zero_threshold=0.001,h_schema=3i,h_reset_hint=0i,h_float=false,h_pos_spans="0:2,3:1",h_pos="1,1,-1" <ms>
 //
-// NaN and infinite float fields are written as <key>_special with their
-// specialCode; NaN and infinite list elements as listSpecialPrefix and the
-// code.
+// NaN and infinite floats are written as specialSuffix fields and
+// listSpecialPrefix elements.
 //
-// The series is refused as a whole, appending nothing and returning an
-// error naming it (a *seriesError), when its labels cannot be stored (see
-// AppendSeries) or one of its histograms is invalid: Prometheus's own
-// validation fails (spans that do not match the bucket count, a count that
-// does not match the buckets, a bad schema or custom bounds), the count
-// kinds (integer or float) are mixed, or an integer count exceeds 2^53 and
-// would not survive the float field exactly. Histograms with a timestamp
-// InfluxDB cannot store are skipped and counted in c.HistogramsSkipped;
-// appended lines are counted in c.Histograms.
+// The series is refused whole, appending nothing and returning a
+// *seriesError, when its labels cannot be stored (see AppendSeries) or one
+// of its histograms is invalid: Prometheus's own validation fails, integer
+// and float counts are mixed, or an integer count exceeds 2^53, which a
+// float field cannot hold exactly. Histograms with a timestamp InfluxDB
+// cannot store are skipped and counted in c.HistogramsSkipped; appended
+// lines are counted in c.Histograms.
 func AppendHistograms(dst []byte, lbls []prompb.Label, hs []prompb.Histogram, startTs int64, c *Counts) ([]byte, error) {
 	if len(hs) == 0 {
 		return dst, nil
@@ -197,10 +189,9 @@ func appendSpan(dst []byte, s prompb.BucketSpan) []byte {
 	return appendUint(dst, uint64(s.Length))
 }
 
-// appendListFloat appends v as an element of a float list field: in the
-// shortest form that parses back to the same float64 when v is finite,
-// otherwise as listSpecialPrefix followed by specialCode(v) as an integer,
-// which keeps NaN payloads and the sign.
+// appendListFloat appends v as an element of a float list field: its
+// shortest exact form when finite, else listSpecialPrefix and specialCode(v)
+// as an integer, which keeps NaN payloads and the sign.
 func appendListFloat(dst []byte, v float64) []byte {
 	if code, special := specialCode(v); special {
 		dst = append(dst, listSpecialPrefix...)
@@ -209,9 +200,8 @@ func appendListFloat(dst []byte, v float64) []byte {
 	return appendFloat(dst, v)
 }
 
-// validate returns why h cannot be stored, or "" when it can. It applies
-// Prometheus's Validate to a view of h, then the rules that keep the stored
-// form exact.
+// validate returns why h cannot be stored, or "" when it can. It checks the
+// rules that keep the stored form exact, then Prometheus's Validate.
 func (sc *histScratch) validate(h *prompb.Histogram) string {
 	isFloat := h.IsFloatHistogram()
 	if isFloat {
@@ -237,8 +227,8 @@ func (sc *histScratch) validate(h *prompb.Histogram) string {
 	}
 	sc.pos = appendSpans(sc.pos[:0], h.PositiveSpans)
 	sc.neg = appendSpans(sc.neg[:0], h.NegativeSpans)
-	// The views are reset after use so that the pooled scratch keeps no
-	// references to the request.
+	// The views are reset after use, so that the pooled scratch keeps no
+	// reference to the request.
 	var err error
 	if isFloat {
 		sc.fh = histogram.FloatHistogram{

@@ -9,10 +9,9 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 )
 
-// HistogramColumns are the fields HistogramFetchQuery selects, in order:
-// every field AppendHistograms can write for a histogram point, each float
-// field followed by its specialSuffix variant. DecodeHistogram takes one
-// row in this order.
+// HistogramColumns are the fields HistogramFetchQuery selects and
+// DecodeHistogram reads, in order: every field of a histogram point, each
+// float field followed by its specialSuffix variant.
 var HistogramColumns = []string{
 	histogramCountField, histogramCountField + specialSuffix,
 	histogramSumField, histogramSumField + specialSuffix,
@@ -50,19 +49,15 @@ const (
 )
 
 // DecodeHistogram rebuilds the histogram stored at ts (milliseconds) from
-// one row of a HistogramFetchQuery result. nums[i] is column i of
-// HistogramColumns as a number (NaN when null or not a number; booleans 1
-// or 0; integers exact up to 2^53), text[i] the same column as a string (""
-// when it is not one). It returns exactly the prompb.Histogram that
-// AppendHistograms was given, with Timestamp ts: integer or float kind,
-// spans, deltas or counts, custom values, reset hint, zero threshold, and
-// NaN (stale markers included) and infinite values bit for bit.
+// one row of a HistogramFetchQuery result: nums[i] is column i of
+// HistogramColumns as a number (NaN when null or not a number, booleans 1
+// or 0), text[i] as a string ("" when not one). It returns exactly the
+// prompb.Histogram AppendHistograms was given, NaN payloads included, with
+// Timestamp ts; the start timestamp is not read.
 //
-// ok is false, with a nil error, when the row holds no histogram (h_schema
-// is null), as a float sample point of the same series does. A row with
-// h_schema but a missing or malformed other field is an error. The start
-// timestamp (column startTimestampFieldKey) is not part of
-// prompb.Histogram and is not read.
+// ok is false, with a nil error, for a row without h_schema, such as a
+// float sample's. A row with h_schema and a missing or malformed other
+// field is an error.
 func DecodeHistogram(ts int64, nums []float64, text []string) (h prompb.Histogram, ok bool, err error) {
 	if len(nums) != numHistogramColumns || len(text) != numHistogramColumns {
 		return h, false, fmt.Errorf("cannot decode histogram at %d: got %d numbers and %d strings, want %d columns", ts, len(nums), len(text), numHistogramColumns)
@@ -73,8 +68,7 @@ func DecodeHistogram(ts int64, nums []float64, text []string) (h prompb.Histogra
 	d := histDecoder{nums: nums, text: text}
 	h.Timestamp = ts
 	schema := d.integer(colSchema, math.MinInt32, math.MaxInt32)
-	// Any int32: AppendHistograms stores enum values it does not know as
-	// they came.
+	// Any int32: enum values AppendHistograms does not know are stored too.
 	hint := d.integer(colResetHint, math.MinInt32, math.MaxInt32)
 	isFloat := d.boolean(colFloat)
 	count := d.float(colCount)
@@ -103,8 +97,7 @@ func DecodeHistogram(ts int64, nums []float64, text []string) (h prompb.Histogra
 	return h, true, nil
 }
 
-// histDecoder reads the columns of one row and keeps the first error, so
-// that DecodeHistogram reads as the list of fields it restores.
+// histDecoder reads the columns of one row and keeps the first error.
 type histDecoder struct {
 	nums []float64
 	text []string
@@ -117,9 +110,9 @@ func (d *histDecoder) fail(col int, format string, args ...any) {
 	}
 }
 
-// float returns the float field at col, or the value of its special
-// variant at col+1 when the field itself is null. Should both be stored
-// (two writes at one timestamp), the finite value wins, as for samples.
+// float returns the float field at col, or when it is null the value of its
+// special variant at col+1; with both stored, the finite value wins, as for
+// samples.
 func (d *histDecoder) float(col int) float64 {
 	if v := d.nums[col]; !math.IsNaN(v) {
 		return v
@@ -229,8 +222,7 @@ func (d *histDecoder) floats(col int) []float64 {
 }
 
 // parseListFloat parses an element of a float list field as appendListFloat
-// writes it, giving back the same float64 bit for bit, NaN payloads
-// included.
+// writes it, bit for bit.
 func parseListFloat(s string) (float64, error) {
 	if code, ok := strings.CutPrefix(s, listSpecialPrefix); ok {
 		c, err := strconv.ParseInt(code, 10, 64)

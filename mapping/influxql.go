@@ -31,10 +31,9 @@ func nanoTime(ms int64) int64 {
 }
 
 // literalSafe reports whether InfluxQL's scanner reads s back unchanged
-// from a quoted literal. It reads the query rune by rune: invalid UTF-8
-// becomes U+FFFD, a NUL byte is its end-of-input marker and a carriage
-// return turns into a newline, and its string escapes (\n \\ \' \") have no
-// form for any of these.
+// from a quoted literal. The scanner reads runes: invalid UTF-8 becomes
+// U+FFFD, NUL is its end of input and a carriage return a newline, and its
+// string escapes (\n \\ \' \") have no form for any of these.
 func literalSafe(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
@@ -80,16 +79,15 @@ func quoteString(s string) (string, bool) {
 
 // promRegex returns the body of an InfluxQL regex literal (without the
 // slashes) that makes InfluxDB run the regex Prometheus runs for a =~ or !~
-// matcher with value re: parsed with Perl syntax and (?s), printed in
-// canonical form and fully anchored, exactly as labels.NewMatcher does. It
-// returns false if re does not parse (Prometheus accepts some literal
-// alternations without parsing them, e.g. with invalid UTF-8).
+// matcher with value re: parsed with Perl syntax and (?s), in canonical form
+// and fully anchored, as labels.NewMatcher does. It returns false if re does
+// not parse (Prometheus accepts some literal alternations unparsed, e.g.
+// with invalid UTF-8).
 //
-// The canonical form prints every non-printable rune as an escape, so the
-// literal carries no raw newline, carriage return or NUL, which InfluxQL's
-// scanner cannot read inside a regex. The scanner turns \/ into / and
-// passes every other backslash through, so escaping each / (escaped in the
-// regex or not) hands RE2 exactly the intended pattern.
+// The canonical form escapes every non-printable rune, so the literal holds
+// no raw newline, carriage return or NUL, which InfluxQL's scanner cannot
+// read in a regex. The scanner turns \/ into / and passes every other
+// backslash through, so escaping each / hands RE2 exactly the pattern.
 func promRegex(re string) (string, bool) {
 	parsed, err := syntax.Parse(re, syntax.Perl|syntax.DotNL)
 	if err != nil {

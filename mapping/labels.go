@@ -8,14 +8,11 @@ import (
 )
 
 // SeriesLabels turns a measurement and the tags of a series, as InfluxDB
-// returns them with GROUP BY *, into the Prometheus labels the series was
-// written from: names and values decoded from the reversible form, empty
-// values dropped (GROUP BY * reports keys a series lacks as ""), a
-// "__name__" tag dropped (InfluxDB's own /api/v1/prom/write stores the
-// metric name as a tag as well), __name__ set to the decoded measurement,
-// and the labels sorted by name, built with b. It returns an error if a
-// stored name is not valid in the reversible form or two tags decode to
-// the same name.
+// returns them with GROUP BY *, into the labels the series was written
+// from, built with b: names and values decoded, empty values (keys the
+// series lacks) dropped, and a "__name__" tag dropped (InfluxDB's own
+// /api/v1/prom/write stores one), __name__ being the measurement. It fails
+// on an invalid reversible form or two tags decoding to the same name.
 func SeriesLabels(b *labels.ScratchBuilder, storedMeasurement string, storedTags map[string]string) (labels.Labels, error) {
 	name, err := DecodeMeasurement(storedMeasurement)
 	if err != nil {

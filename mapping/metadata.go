@@ -24,9 +24,8 @@ const (
 	metadataUnitField = "unit"
 )
 
-// metadataTypeName returns the name under which a metric type is stored in
-// metadataTypeField: the enum name lower-cased, "unknown" for values
-// Prometheus does not define.
+// metadataTypeName returns the stored name of a metric type: the enum name
+// lower-cased, "unknown" for values Prometheus does not define.
 func metadataTypeName(t prompb.MetricMetadata_MetricType) string {
 	switch t {
 	case prompb.MetricMetadata_COUNTER:
@@ -48,14 +47,13 @@ func metadataTypeName(t prompb.MetricMetadata_MetricType) string {
 }
 
 // AppendMetadata appends the metadata of one metric family to dst as one
-// line-protocol line, timestamped nowMs (the time of the write, since
-// metadata has no time of its own), and returns the extended buffer:
+// line-protocol line at nowMs, since metadata has no time of its own, and
+// returns the extended buffer:
 //
 //	promflux_metadata,metric=http_requests_total type="counter",help="Requests served.",unit="" <nowMs>
 //
-// String values are written as appendStringFieldValue writes them. It
-// appends nothing for a family name that cannot be stored: empty, not
-// valid UTF-8, or so long that the key exceeds InfluxDB's limit.
+// It appends nothing for a family name that cannot be stored: empty, not
+// valid UTF-8, or too long for InfluxDB's key limit.
 func AppendMetadata(dst []byte, m prompb.MetricMetadata, nowMs int64) []byte {
 	name := m.MetricFamilyName
 	if name == "" || !utf8.ValidString(name) {
@@ -78,11 +76,10 @@ func AppendMetadata(dst []byte, m prompb.MetricMetadata, nowMs int64) []byte {
 }
 
 // appendStringFieldValue appends s as the inside of a line-protocol string
-// field value: '"' and '\' escaped with a backslash, everything else,
-// newlines included, as it is (InfluxDB 1.x stores it unchanged). A string
-// that is not valid UTF-8, which InfluxDB's JSON answers would not carry
-// unchanged, or that starts with encodedPrefix, is written in the
-// reversible form instead.
+// field value: '"' and '\' escaped, the rest, newlines included, as it is
+// (InfluxDB 1.x stores it unchanged). A string that is not valid UTF-8,
+// which InfluxDB's JSON answers would not carry, or that starts with
+// encodedPrefix takes the reversible form.
 func appendStringFieldValue(dst []byte, s string) []byte {
 	if strings.HasPrefix(s, encodedPrefix) || !utf8.ValidString(s) {
 		dst = append(dst, encodedPrefix...)
@@ -93,9 +90,8 @@ func appendStringFieldValue(dst []byte, s string) []byte {
 	return escapeStringInPlace(dst, start)
 }
 
-// escapeStringInPlace backslash-escapes '"' and '\' in dst[start:], growing
-// dst by one byte per escape and working backwards so that no scratch
-// buffer is needed.
+// escapeStringInPlace backslash-escapes '"' and '\' in dst[start:], working
+// backwards so that no scratch buffer is needed.
 func escapeStringInPlace(dst []byte, start int) []byte {
 	n := 0
 	for _, c := range dst[start:] {

@@ -9,20 +9,17 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 )
 
-// PromReadQuery returns the query of a request to InfluxDB 1.x's own
-// /api/v1/prom/read that reads the float samples (field fieldKey) of the
-// given stored series of one measurement in the time range. InfluxDB maps
-// the __name__ matcher to the measurement and the others to tags, and reads
-// its storage engine without InfluxQL.
+// PromReadQuery returns the query of a request to InfluxDB 1.x's
+// /api/v1/prom/read for the float samples (field fieldKey) of the given
+// stored series of one measurement in the time range. InfluxDB maps the
+// __name__ matcher to the measurement and the others to tags.
 //
-// The series are selected by their stored tags, not by the query's
-// matchers: a tag key every series has is compared with its one value or
-// with an anchored regex of its values, so the answer holds at least the
-// series asked for, and the others of their cross product. Its series'
-// labels are their stored tags (InfluxDB leaves out the measurement):
-// match them to storedTags by key and value. InfluxDB answers floats only,
-// so stored NaN, ±Inf and stale markers (specialFieldKey), histograms and
-// fields written as integers by other writers do not come back.
+// The series are selected by their stored tags, not the query's matchers:
+// each tag key every series has is compared with its one value or an
+// anchored regex of its values, so the answer holds the series asked for
+// and maybe others of their cross product. Its labels are the stored tags,
+// without the measurement: match them to storedTags. Only floats come back,
+// not special values, histograms or other writers' integer fields.
 func (s *Selection) PromReadQuery(storedMeasurement string, storedTags []map[string]string) *prompb.Query {
 	q := &prompb.Query{
 		StartTimestampMs: s.start,
@@ -68,8 +65,8 @@ func (s *Selection) PromReadQuery(storedMeasurement string, storedTags []map[str
 }
 
 // promReadableKey reports whether /api/v1/prom/read compares a matcher
-// named k with the tag k: it maps __name__ to the measurement and keeps
-// _measurement and _field for itself.
+// named k with the tag k: it keeps __name__, _measurement and _field for
+// itself.
 func promReadableKey(k string) bool {
 	return k != metricNameLabel && k != "_measurement" && k != "_field" && utf8.ValidString(k)
 }

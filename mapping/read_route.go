@@ -10,12 +10,10 @@ import (
 // under the routes, in the order of first appearance. Writes send a series
 // to the first route that matches it, so for each route in order:
 //
-//   - a route provably disjoint from ms (some label must equal a value the
-//     other side rejects) cannot hold matching series and is skipped;
+//   - a route provably disjoint from ms is skipped;
 //   - otherwise its database is read;
-//   - if every series matching ms also matches the route (each of its
-//     matchers is implied by ms), no later route and not the default can
-//     hold such series: stop.
+//   - if ms implies each of the route's matchers, no later route and not
+//     the default can hold matching series: stop.
 //
 // If no route stopped the loop, the default database is read last. The
 // answer assumes the routes have not changed since the data was written.

@@ -32,7 +32,7 @@ type Route struct {
 	matchers []*labels.Matcher
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler. It parses and checks Match so
+// UnmarshalYAML implements yaml.Unmarshaler, parsing and checking Match so
 // that a bad selector fails when the configuration is loaded.
 func (r *Route) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	type plain Route
@@ -91,8 +91,8 @@ type Router struct {
 }
 
 // NewRouter returns a Router over routes, in order, falling back to
-// defaultDatabase. Routes not decoded from YAML are validated and parsed
-// here. It does not check that the databases exist.
+// defaultDatabase. It compiles routes not decoded from YAML, and does not
+// check that the databases exist.
 func NewRouter(routes []Route, defaultDatabase string) (*Router, error) {
 	if defaultDatabase == "" {
 		return nil, errors.New("default database is required")

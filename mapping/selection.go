@@ -44,12 +44,10 @@ type Selection struct {
 }
 
 // NewSelection validates and compiles q's matchers with Prometheus
-// semantics: regexes are anchored and run with (?s), exactly as
-// labels.NewMatcher does. A query without matchers, with a matcher
+// semantics (labels.NewMatcher). A query without matchers, with a matcher
 // Prometheus refuses (bad regex, unknown type, empty label name) or whose
-// matchers all match the empty string (it would select every series, and
-// Prometheus refuses such selectors) is refused with an error the caller
-// should answer with a client error (a *queryError).
+// matchers all match the empty string (as Prometheus refuses such
+// selectors) is refused with a *queryError, to answer with a client error.
 func NewSelection(q *prompb.Query) (*Selection, error) {
 	if q == nil || len(q.Matchers) == 0 {
 		return nil, &queryError{Reason: "no matchers, at least one is required"}
@@ -135,8 +133,8 @@ func (s *Selection) Start() int64 { return s.start }
 // End returns the last millisecond of the time range, inclusive.
 func (s *Selection) End() int64 { return s.end }
 
-// Matches applies the matchers exactly, as Prometheus would, to decoded
-// labels: a label the series lacks matches as the empty string.
+// Matches applies the matchers, as Prometheus would, to decoded labels: a
+// label the series lacks matches as the empty string.
 func (s *Selection) Matches(lbls labels.Labels) bool {
 	for _, m := range s.matchers {
 		if !m.Matches(lbls.Get(m.Name)) {

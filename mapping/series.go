@@ -21,14 +21,11 @@ const (
 	// sample value; NaN and infinite values go to specialFieldKey instead.
 	fieldKey = "value"
 
-	// maxSeriesKeyLen is the longest escaped series key (measurement and
-	// tags as written in line protocol) InfluxDB 1.x accepts for every
-	// sample of the series: it limits the key plus "#!~#" plus the field
-	// key to 65535 bytes, and specialFieldKey is the longer field key. A
-	// series whose finite samples fit but whose stale marker would not is
-	// refused as a whole rather than losing its end. Series with a start
-	// timestamp, histograms and exemplars write longer field keys, and the
-	// limit shrinks by the difference (the seriesError says by how much).
+	// maxSeriesKeyLen is the longest escaped series key InfluxDB 1.x
+	// accepts for every sample: it limits key + "#!~#" + field key to 65535
+	// bytes, and specialFieldKey is a sample's longer field key, so a series
+	// whose stale marker would not fit is refused whole. Longer field keys
+	// (start_ts, histograms, exemplars) shrink the limit further.
 	maxSeriesKeyLen = maxKeyLen - len(keyFieldSeparator) - len(specialFieldKey)
 
 	// minTimestampMs and maxTimestampMs bound the sample timestamps
@@ -41,8 +38,7 @@ const (
 // SkipReason says why a sample was not written.
 type SkipReason int
 
-// Reasons for skipping a sample. NaN and infinite values are stored (see
-// specialCode), so only timestamps InfluxDB cannot store remain.
+// Reasons for skipping a sample; NaN and infinities are stored (specialCode).
 const (
 	// skipOutOfRange is a timestamp outside InfluxDB's time range.
 	skipOutOfRange SkipReason = iota
@@ -103,21 +99,18 @@ const startTimestampFieldKey = "start_ts"
 //
 //	<measurement>[,<tag key>=<tag value>...] value=<float>[,start_ts=<ms>i] <milliseconds>\n
 //
-// or, for a NaN (stale markers included) or infinite value, which InfluxDB
-// 1.x cannot store as a float, the same line with the field
-// special=<specialCode(value)> instead of value,
-// with tags sorted by their stored key, labels with empty values left out,
-// and names and values escaped or, where line protocol cannot carry them
-// into InfluxDB 1.x, in the reversible form (see encodedPrefix). startTs is
-// the series' start timestamp in milliseconds (RW 2.0 created timestamp);
-// 0 means unknown and writes no start_ts field.
+// A NaN (stale markers included) or infinite value, which InfluxDB 1.x
+// cannot store as a float, is written as special=<specialCode(value)>.
+// Labels with empty values are left out, names and values escaped or, where
+// line protocol cannot carry them, in the reversible form (encodedPrefix).
+// startTs is the series' start timestamp in milliseconds (RW 2.0's created
+// timestamp), 0 for unknown and no start_ts field.
 //
 // A series that cannot be stored (no metric name, an empty or repeated label
-// name, invalid UTF-8, a key longer than maxSeriesKeyLen) appends nothing
-// and returns an error naming it (a *seriesError). Samples with a timestamp
-// InfluxDB cannot store are skipped and counted in c.Skipped; appended lines
-// are counted in c.Points. It allocates nothing but the growth of dst, so a
-// caller that reuses its buffers encodes without allocating.
+// name, invalid UTF-8, a key too long, see maxSeriesKeyLen) appends nothing
+// and returns a *seriesError naming it. Samples with a timestamp InfluxDB
+// cannot store are skipped and counted in c.Skipped; appended lines are
+// counted in c.Points. It allocates only by growing dst.
 func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, startTs int64, c *Counts) ([]byte, error) {
 	longestField := len(specialFieldKey)
 	if startTs != 0 {
@@ -129,8 +122,8 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, star
 		return dst, err
 	}
 
-	// The key is built once and copied for each further sample; appending
-	// a slice of dst to dst is safe even when append reallocates.
+	// The key is copied for each further sample; appending a slice of dst
+	// to dst is safe even when append reallocates.
 	first := true
 	for _, s := range samples {
 		if s.Timestamp < minTimestampMs || s.Timestamp > maxTimestampMs {
@@ -155,9 +148,9 @@ func AppendSeries(dst []byte, lbls []prompb.Label, samples []prompb.Sample, star
 
 // appendSeriesKey validates the series and appends its key (measurement
 // and tags) to dst, returning the end of the key. longestField is the
-// length of the longest field key the caller may write after it: InfluxDB
-// limits the key plus "#!~#" plus each field key to 65535 bytes. On error
-// dst is returned unchanged.
+// length of the longest field key the caller may write after it (see
+// maxSeriesKeyLen).
+// On error dst is returned unchanged.
 func appendSeriesKey(dst []byte, lbls []prompb.Label, longestField int) ([]byte, int, error) {
 	keyStart := len(dst)
 	dst, ok := appendKeyInOrder(dst, lbls)
@@ -207,16 +200,14 @@ func appendFloatField(dst []byte, sep byte, key, specialKey string, v float64) [
 // appendFloat appends v exactly as strconv.AppendFloat(dst, v, 'g', -1, 64)
 // does: the shortest form that parses back to v. Below 1e6 in magnitude
 // ('g' switches to an exponent from 1e6 on) two common kinds of value take
-// a faster path through integer formatting:
+// a faster path:
 //
 //   - integers (up, counts, sizes, special codes) are their digits;
-//   - values with at most three decimals (CPU seconds, durations in
-//     milliseconds) are the digits of k/1000 without trailing zeros: when
-//     k/1000, rounded to a float64 as parsing does, is v, no shorter
-//     decimal parses to v, for two decimals 0.001 apart cannot both round
-//     to v (its ulp is below 2^-33), and a decimal with fewer digits
-//     that parsed to v, being of the same magnitude, would have fewer
-//     decimals: it would be another multiple of 0.001.
+//   - values with at most three decimals (CPU seconds, milliseconds) are
+//     the digits of k/1000 without trailing zeros: when k/1000, rounded as
+//     parsing does, is v, no shorter decimal parses to v, since two
+//     decimals 0.001 apart cannot both round to v (its ulp is below 2^-33)
+//     and a shorter one would be another multiple of 0.001.
 //
 // Negative zero is left to AppendFloat, which writes "-0".
 func appendFloat(dst []byte, v float64) []byte {
@@ -226,8 +217,7 @@ func appendFloat(dst []byte, v float64) []byte {
 	if i := int64(v); float64(i) == v {
 		return appendInt(dst, i)
 	}
-	// k and 1000 are exact, so k/1000 is the decimal rounded once, as
-	// parsing rounds it.
+	// k and 1000 are exact, so k/1000 is rounded once, as parsing rounds.
 	k := math.Round(v * 1000)
 	if k/1000 != v {
 		return strconv.AppendFloat(dst, v, 'g', -1, 64)
@@ -318,17 +308,14 @@ func validate(lbls []prompb.Label) (metricName, reason string) {
 	return metricName, ""
 }
 
-// appendKeyInOrder appends the key of a series in the form Prometheus
-// sends almost every series: labels strictly sorted by name, a metric
-// name, valid UTF-8 and no label name that needs the reversible form, so
-// that the tags go out in label order. It validates and writes each string
-// in one pass when the string is plain (see plainByte) and falls back to
-// the general checks for the others. It reports false for any other
-// series, having appended a partial key that the caller must drop: then
-// validate words the error, or the sorting path writes the key.
+// appendKeyInOrder appends the key of a series in the form Prometheus sends
+// almost every one: labels strictly sorted by name, a metric name, valid
+// UTF-8 and no label name needing the reversible form, so that tags go out
+// in label order, each plain string (see plainByte) checked and written in
+// one pass. For any other series it reports false, having appended a
+// partial key the caller must drop.
 func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
-	// The measurement comes first. __name__ is the first label unless
-	// names that sort before it (upper-case ones) are present.
+	// __name__ is the first label unless upper-case names sort before it.
 	name := 0
 	if len(lbls) == 0 || lbls[0].Name != metricNameLabel {
 		name = slices.IndexFunc(lbls, func(l prompb.Label) bool { return l.Name == metricNameLabel })
@@ -351,10 +338,8 @@ func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
 		if l.Name == "" || i > 0 && lbls[i-1].Name >= l.Name {
 			return dst, false
 		}
-		// Names of labels that are not stored are checked too: validate
-		// refuses an invalid one, and one that needs the reversible form
-		// sends the series to the sorting path whether or not its label
-		// is stored, so that the tag order depends on the names alone.
+		// Names of labels not stored are checked too, so that whether a
+		// series takes the sorting path depends on its names alone.
 		plainName := isPlain(l.Name)
 		if plainName {
 			if l.Name == "time" {
@@ -384,8 +369,8 @@ func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
 	return dst, true
 }
 
-// tagSorter orders labels by their stored tag key. It is pooled so that the
-// slow path of AppendSeries does not allocate per series either.
+// tagSorter orders labels by their stored tag key, pooled so that the slow
+// path of AppendSeries does not allocate per series either.
 type tagSorter struct {
 	keys  []byte    // stored keys, back to back
 	order []tagSpan // one per label, sorted by stored key
@@ -398,10 +383,10 @@ type tagSpan struct {
 
 var tagSorterPool = sync.Pool{New: func() any { return new(tagSorter) }}
 
-// appendTagsSorted appends the tags of lbls sorted by their stored key, as
-// InfluxDB keeps them, for labels that arrive unsorted or whose names need
-// the reversible form. (Sorted labels whose names only need escaping keep
-// their order: InfluxDB sorts tags by their escaped bytes itself.)
+// appendTagsSorted appends the tags of lbls sorted by their stored key, for
+// labels that arrive unsorted or whose names need the reversible form.
+// (InfluxDB sorts tags itself; sorted labels needing only escapes keep
+// their order.)
 func appendTagsSorted(dst []byte, lbls []prompb.Label) []byte {
 	ts := tagSorterPool.Get().(*tagSorter)
 	ts.keys, ts.order = ts.keys[:0], ts.order[:0]
@@ -430,9 +415,8 @@ func appendTagsSorted(dst []byte, lbls []prompb.Label) []byte {
 // maxQuotedLen bounds how much of a name or series goes into an error.
 const maxQuotedLen = 256
 
-// formatSeries renders labels in Prometheus text form for error messages:
-// {__name__="up", job="node"}. Names and values are quoted so that any
-// bytes print safely, and the result is truncated.
+// formatSeries renders labels for error messages, {__name__="up",
+// job="node"}, quoted so that any bytes print safely, and truncated.
 func formatSeries(lbls []prompb.Label) string {
 	var b strings.Builder
 	b.WriteByte('{')

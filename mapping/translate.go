@@ -9,9 +9,8 @@ import (
 )
 
 // encodedRegex matches every stored name or value in the reversible form.
-// Conditions on stored forms add it where the stored form cannot be
-// compared with the query's value in InfluxDB, so that Selection.Matches
-// decides on the decoded value.
+// Conditions add it where InfluxDB cannot compare the stored form with the
+// query's value, leaving Selection.Matches to decide on the decoded value.
 const encodedRegex = "^" + encodedPrefix
 
 // fromClause is the FROM part of a discovery statement before the
@@ -24,10 +23,9 @@ type fromClause struct {
 }
 
 // newFromClause picks the most selective __name__ matcher for FROM: an
-// equality names the measurement (and, if the metric name is stored in the
-// reversible form, also the name as other writers store it); a regex runs
-// on measurement names and keeps every encoded name for Matches to decide;
-// anything else reads all measurements and relies on Matches.
+// equality names the measurement (both stored forms, if they differ); a
+// regex runs on measurement names and keeps every encoded name for Matches
+// to decide; anything else reads all measurements.
 func newFromClause(ms []*labels.Matcher) fromClause {
 	var re *labels.Matcher
 	for _, m := range ms {
@@ -86,9 +84,9 @@ func (fc fromClause) appendTo(b *strings.Builder, retentionPolicy string) {
 
 // tagPrefilter translates the matchers on labels other than __name__ into
 // InfluxQL conditions on stored tags, joined by AND. A condition may accept
-// more series than the matcher (never fewer); InfluxDB 1.x treats a missing
-// tag as ” in =, !=, =~ and !~ exactly as Prometheus treats a missing
-// label (docs/schema.md), so only the reversible form and strings that
+// more series than its matcher, never fewer. InfluxDB 1.x treats a missing
+// tag as the empty string in =, !=, =~ and !~, as Prometheus treats a
+// missing label (docs/schema.md), so only the reversible form and strings
 // InfluxQL cannot carry need care.
 func tagPrefilter(ms []*labels.Matcher) string {
 	var conds []string
@@ -106,10 +104,9 @@ func tagPrefilter(ms []*labels.Matcher) string {
 // matcherCondition returns the condition for one matcher, or "" when no
 // condition can be a safe superset.
 func matcherCondition(m *labels.Matcher) string {
-	// Promflux stores the label under its stored key; other writers (such
-	// as InfluxDB's own Prometheus endpoint) under the name itself. A
-	// series has at most one of them, and a condition on the key it lacks
-	// treats it as absent, so OR over both keys is a superset.
+	// promflux stores the label under its stored key, other writers under
+	// the name itself; a series has at most one of them, so OR over both
+	// keys is a superset.
 	var alts []string
 	for _, key := range tagKeys(m.Name) {
 		c := keyCondition(key, m)
@@ -211,17 +208,13 @@ func orGroup(alts []string) string {
 //	SELECT first("value"::field), first("special"::field), first("h_schema"::field) FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
 // with the time range in nanoseconds, clamped to what InfluxDB can store.
-// first() needs one point of each field per series where count() would
-// read them all, so discovery costs a fraction of the fetch. The result
-// columns are time, first (finite samples), first_1 (NaN and infinite
-// samples) and first_2 (native histograms: every histogram point has the
-// field h_schema); InfluxDB answers null for a field a series lacks and
-// leaves out series with none of them. Pass a row's value columns to
-// ReadDiscovery.
-// GROUP BY * reports every tag key of the measurements read, "" where a
-// series lacks it. The statement may return series the matchers reject
-// (never fewer than match): decode each with SeriesLabels and keep those
-// Matches accepts. retentionPolicy "" means the database's default.
+// first() reads one point per field and series, where count() would read
+// them all. InfluxDB answers null for a field a series lacks, leaves out
+// series with none, and lists every tag key of the measurements read, ""
+// where a series lacks it. Pass a row's value columns to ReadDiscovery.
+// The result may hold series the matchers reject, never fewer: decode each
+// with SeriesLabels and keep those Matches accepts. retentionPolicy ""
+// means the database's default.
 func (s *Selection) DiscoveryQuery(retentionPolicy string) string {
 	var b strings.Builder
 	b.WriteString(discoverySelect)
@@ -255,12 +248,10 @@ func (s *Selection) appendWhere(b *strings.Builder) {
 //
 //	SELECT "value"::field, "special"::field FROM <rp>."<measurement>" WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
-// It reads what DiscoveryQuery found in that measurement with one
-// statement whose cost grows with the rows it returns, where FetchQuery's
-// list of series costs InfluxDB the series of the list times those of the
-// measurement. Rows are read as FetchQuery's; the result may hold series
-// the matchers reject and series that appeared since discovery: match the
-// result series by their tags.
+// Its cost grows with the rows it returns, where FetchQuery's list costs
+// InfluxDB the listed series times those of the measurement. Rows read as
+// FetchQuery's; the result may hold series the matchers reject or new
+// since discovery: match result series by their tags.
 func (s *Selection) MeasurementQuery(retentionPolicy, storedMeasurement string) string {
 	var b strings.Builder
 	b.WriteString("SELECT " + sampleSelectList + " FROM ")
@@ -285,34 +276,25 @@ func measurementFrom(storedMeasurement string) fromClause {
 //
 //	SELECT "value"::field, "special"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR (<series 2>) ...) AND time >= <start> AND time <= <end> GROUP BY *
 //
-// Each row holds at most one sample: the field value when it is not null,
-// else the field special decoded with SpecialValue; a row with neither is
-// no sample. Prometheus never sends two samples of a series at one
-// timestamp, but should both fields be stored there, value wins.
-//
-// where each series condition compares every tag key of the whole set,
-// with ” for keys the series lacks, so that no series also selects
-// another one with more tags. storedMeasurement and storedTags are exactly
-// as InfluxDB returned them in the discovery result. A tag key or value
-// InfluxQL cannot carry (invalid UTF-8, NUL or carriage return in a key)
-// is left out, so the result may then hold other series too: match the
-// result series by their tags. An empty storedTags selects nothing.
+// Each series condition compares every tag key of the set, the empty
+// string for keys the series lacks, so that no series also selects one
+// with more tags. storedMeasurement and storedTags are as discovery
+// returned them. Tag keys InfluxQL cannot quote are left out, and values
+// it cannot quote compared by exactRegex, so the result may hold other
+// series too: match result series by their tags. An empty storedTags
+// selects nothing. Read each row with SampleValue.
 func (s *Selection) FetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
 	return s.fetchQuery(sampleSelectList, retentionPolicy, storedMeasurement, storedTags)
 }
 
-// HistogramFetchQuery is FetchQuery for native histogram points: it
-// selects the fields HistogramColumns names, in that order, instead of the
-// sample fields:
+// HistogramFetchQuery is FetchQuery for native histogram points, selecting
+// the fields HistogramColumns names, in order:
 //
 //	SELECT "h_count"::field, "h_count_special"::field, ..., "start_ts"::field FROM <rp>."<measurement>" WHERE ((<series 1>) OR ...) AND time >= <start> AND time <= <end> GROUP BY *
 //
-// The result columns are time and HistogramColumns; pass each row to
-// DecodeHistogram. InfluxDB 1.6.7 leaves out rows whose selected fields
-// are all null, so float sample points of the same series do not come
-// back; a row that does come back without h_schema is reported by
-// DecodeHistogram with ok=false. The series conditions are those of
-// FetchQuery.
+// Pass each row to DecodeHistogram. InfluxDB 1.6.7 leaves out rows whose
+// selected fields are all null; a float sample point that comes back (with
+// start_ts) has no h_schema, and DecodeHistogram says ok=false.
 func (s *Selection) HistogramFetchQuery(retentionPolicy, storedMeasurement string, storedTags []map[string]string) string {
 	return s.fetchQuery(histogramSelectList, retentionPolicy, storedMeasurement, storedTags)
 }
@@ -432,11 +414,10 @@ func SampleValue(value, special float64) (float64, error) {
 //
 //	SHOW SERIES FROM <from> WHERE <prefilter> AND time >= <start> AND time <= <end>
 //
-// InfluxDB applies the time range by shard, so the list may hold series
-// without samples in the range; it holds every series that has one. Split
-// each key with ParseSeriesKey, then decode and match it as a
-// DiscoveryQuery row. It costs a fraction of DiscoveryQuery, which reads a
-// point of every series.
+// InfluxDB applies the time range by shard: the list holds every series
+// with a sample in the range, and maybe others. Split each key with
+// ParseSeriesKey, then decode and match it as a DiscoveryQuery row. It
+// costs a fraction of DiscoveryQuery, which reads a point of every series.
 func (s *Selection) SeriesQuery(retentionPolicy string) string {
 	var b strings.Builder
 	b.WriteString("SHOW SERIES FROM ")
@@ -456,13 +437,11 @@ func (s *Selection) FieldKeysQuery(retentionPolicy string) string {
 	return b.String()
 }
 
-// FieldsReadable reads the field keys and types of one measurement (rows
-// of FieldKeysQuery, types as InfluxDB names them: float, integer, ...): a
-// measurement without native histograms whose samples are floats (field
-// fieldKey, of type float wherever it is) and special values. Its series
-// may be found with SeriesQuery and read with PromReadQuery (the floats)
-// and SpecialsQuery (the special values, if specials). Other measurements
-// need DiscoveryQueryOf and the /query reads.
+// FieldsReadable reads the field keys and types of one measurement (rows of
+// FieldKeysQuery): ok when it has no native histograms and fieldKey is a
+// float wherever it is, so that its series may be found with SeriesQuery
+// and read with PromReadQuery, and with SpecialsQuery if specials. Other
+// measurements need DiscoveryQueryOf and the /query reads.
 func FieldsReadable(keys, types []string) (ok, specials bool) {
 	for i, k := range keys {
 		switch {
@@ -512,8 +491,7 @@ func (s *Selection) DiscoveryQueryOf(retentionPolicy string, storedMeasurements 
 //	SELECT "special"::field FROM <rp>."<measurement>" WHERE <prefilter> AND time >= <start> AND time <= <end> GROUP BY *
 //
 // Only series with such a sample come back; read each row's value with
-// SpecialValue. A row of a series that also has a float at its timestamp
-// loses to the float, as in FetchQuery.
+// SpecialValue. A float at the same timestamp wins, as in FetchQuery.
 func (s *Selection) SpecialsQuery(retentionPolicy, storedMeasurement string) string {
 	var b strings.Builder
 	b.WriteString(`SELECT "` + specialFieldKey + `"::field FROM `)
