@@ -64,19 +64,17 @@ const (
 
 // WriteConfig sets how remote writes are answered.
 type WriteConfig struct {
-	// OverloadStatus answers a write a database's pool refused because its
-	// queue is full: 503 (the default) or 429. Prometheus retries every 5xx
-	// but retries 429 only with queue_config.retry_on_http_429: true; in a
-	// default setup a 429 drops the data, so 429 is for senders set up for
-	// it.
+	// OverloadStatus answers a write refused as overloaded, by a database's
+	// pool or after MaxWait: 503 (the default) or 429. Prometheus retries
+	// 429 only with queue_config.retry_on_http_429: true, and otherwise
+	// drops the data, so 429 is for senders set up for it.
 	OverloadStatus int `yaml:"overload_status,omitempty"`
 	// MaxConcurrency is how many remote-write requests are decoded and
-	// encoded at once; more wait for their turn, which a request takes
-	// once its body has arrived. Decoded requests take several times the
-	// memory of their body, and this work is bound by the CPU, so that
-	// more at once gains nothing and costs memory in proportion to the
-	// senders' shards. 0 (the default) is twice GOMAXPROCS. The wait for InfluxDB's answer is
-	// not counted: it is bounded by the pools.
+	// encoded at once, 0 (the default) meaning twice GOMAXPROCS; others
+	// wait for their turn once their body has arrived. The work is bound by
+	// the CPU and a decoded request takes several times its body's memory,
+	// so more at once gains nothing. The wait for InfluxDB is not counted:
+	// the pools bound it.
 	MaxConcurrency int `yaml:"max_concurrency,omitempty"`
 	// MaxWait is how long a request waits for its turn before it is
 	// answered as overloaded (OverloadStatus, with Retry-After), or the

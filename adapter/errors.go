@@ -54,11 +54,9 @@ func serverError(msg string) *httpError { return &httpError{http.StatusInternalS
 // not *httpError are server faults (500); bad input never gets there.
 //
 // A refusal Prometheus does not retry (4xx but 429) loses what it carried,
-// so it is logged at warn, at most one line a second (logInterval)
-// with the number of refusals left out since the last; the others (5xx,
-// 429: retried) at debug, since a sender retrying against a database that
-// is down would log a line per request, and the database's own state is
-// logged when it changes.
+// so it is logged at warn, at most once per logInterval with the number of
+// refusals left out; the others, retried, at debug, since a sender retrying
+// against a database that is down would log a line per request.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	var he *httpError

@@ -16,11 +16,9 @@ import (
 )
 
 // handleRead serves POST /api/v1/read. Every query is planned first (its
-// series found in InfluxDB's answer to a discovery statement), so that bad
-// queries and an unreachable database are answered with their status code
-// before the first byte of a streamed answer. read.max_samples is counted
-// while the samples are read: a SAMPLES answer over it is a 400; a
-// streamed one is a 400 when no frame has left yet, else it is broken off.
+// series found), so that bad queries and an unreachable database are
+// answered with their status before a streamed answer starts; see
+// ReadConfig.MaxSamples for the sample limit.
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	remote.LimitBodyRate(w, r, st.cfg.Limits)

@@ -31,15 +31,14 @@ const (
 // few series in many groups.
 var promReadSamples int64 = 1 << 18
 
-// fetchPromRead reads a run of series found in the index: their floats
-// through InfluxDB's own /api/v1/prom/read, a group at a time (see
-// firstGroupSize and askPromRead), and their special values (if the measurement has any)
-// through /query first. The next group is asked for while the sink takes
-// the last one, so that InfluxDB and promflux work at the same time; at
-// most three answers are held (being answered, waiting, arriving). It
-// returns how many series of the run it answered: when the server turns
-// out to have no such endpoint (influxworker.ErrNoPromRead) the caller
-// reads the rest through /query.
+// fetchPromRead reads a run of series found in the index: their special
+// values, if any, through /query first, then their floats through
+// InfluxDB's own /api/v1/prom/read, a group at a time (see askPromRead).
+// The next group is asked for while the sink takes the last one; at most
+// three answers are held (being answered, waiting, arriving). It returns
+// how many series of the run it answered: when the server has no such
+// endpoint (influxworker.ErrNoPromRead) the caller reads the rest through
+// /query.
 func fetchPromRead(ctx context.Context, sel *mapping.Selection, run []*readSeries, sink seriesSink) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

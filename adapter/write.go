@@ -48,7 +48,7 @@ type writeOutcome struct {
 	refused           []string // reasons of the first refused series
 	refusedCount      int
 	unavailable       []string
-	overloaded        bool // a database's queue was full
+	overloaded        bool // a database's pool was overloaded
 	rejected          []string
 }
 
@@ -141,11 +141,10 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 }
 
 // decodeAndEncode decodes body and encodes its series into one dbWrite
-// per database, in its turn (takeWriteSlot), which a request takes only
-// once its body has arrived: a sender trickling its body holds no turn.
-// These hold no reference to the decoded request: it is released before
-// they are stored, so that requests waiting for InfluxDB keep only their
-// lines.
+// per database, in its turn (takeWriteSlot), taken only once the body has
+// arrived, so that a sender trickling its body holds no turn. The
+// dbWrites hold no reference to the decoded request, which is released
+// before they are stored: requests waiting for InfluxDB keep only lines.
 func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, queryDB string, out *writeOutcome) (map[string]*dbWrite, error) {
 	if err := s.takeWriteSlot(ctx, st); err != nil {
 		return nil, err
@@ -348,10 +347,9 @@ func (s *Server) store(ctx context.Context, writes map[string]*dbWrite) {
 }
 
 // err turns the outcome into the answer's error, most urgent first: a
-// database that could not take the data (503, or overloadStatus when its
-// queue was full; Prometheus retries the whole
-// request; rewriting the points that did land is harmless, InfluxDB keeps
-// one point per series and timestamp), then refusals (400, not retried).
+// database that could not take the data (503, or overloadStatus when
+// overloaded), for which Prometheus resends the whole request, harmlessly
+// (see influxworker.Pool.Write); then refusals (400, not retried).
 func (o *writeOutcome) err(overloadStatus int) error {
 	switch {
 	case o.overloaded:
