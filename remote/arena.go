@@ -163,11 +163,11 @@ func carve[T any](arena []T, start int) []T {
 }
 
 // Release hands the memory of r back for reuse by later requests. r must
-// come from DecodeWrite, and Release must be called exactly once, when r is
-// no longer needed (typically once it has been encoded).
-// After Release, neither r nor any string or slice obtained from it may be
-// used: they will hold the data of another request. A second Release
-// panics unless the pool handed r's memory out again in between.
+// come from DecodeWrite or WriteBody.Decode, and Release must be called
+// exactly once, when r is no longer needed. After Release, neither r nor
+// any string or slice obtained from it may be used: they will hold the data
+// of another request. A second Release panics unless the pool handed r's
+// memory out again in between.
 func (r *WriteRequest) Release() {
 	(*pooledRequest)(unsafe.Pointer(r)).release()
 }

@@ -50,13 +50,12 @@ var (
 // floats, HISTOGRAM and FLOAT_HISTOGRAM for native histograms. A chunk is cut
 // at MaxSamplesPerChunk samples, when the kind of sample changes and when the
 // histogram chunk appender starts a new chunk (see AppendHistogram); the cut
-// chunk joins the pending frame. The frame is sent
-// when the next chunk would make its message larger than maxFrameBytes, and
-// at EndSeries; a long series thus spans several frames with the same labels
-// and query index. A frame always holds at least one chunk, so a frame whose
-// labels plus a single chunk exceed maxFrameBytes goes out over the limit
-// (Prometheus's own writer behaves alike); with DefaultMaxFrameBytes that
-// needs labels of about a megabyte.
+// chunk joins the pending frame. The frame is sent when the next chunk would
+// make its message larger than maxFrameBytes, and at EndSeries; a long
+// series thus spans several frames with the same labels and query index. A
+// frame always holds at least one chunk, so one whose labels plus a single
+// chunk exceed maxFrameBytes goes out over the limit, as with Prometheus's
+// own writer (with DefaultMaxFrameBytes, labels of about a megabyte).
 //
 // The writer holds at most one frame's chunks and the open chunk, so the
 // length of a series does not matter: its buffers stay within a few times

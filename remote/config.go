@@ -9,7 +9,8 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Config limits the requests remote decodes. It is the `limits` section of the configuration.
+// Config limits the requests remote decodes: the `limits` section of the
+// configuration.
 type Config struct {
 	// MaxRequestBytes bounds the compressed body as received on the wire.
 	MaxRequestBytes units.Base2Bytes `yaml:"max_request_bytes"`
@@ -50,13 +51,12 @@ type Config struct {
 //
 // Prometheus sends at most max_samples_per_send (2000 by default) samples per
 // request, a few hundred KiB compressed even with long label sets, so 32 MiB
-// leaves room for a larger max_samples_per_send and metadata-heavy requests while still
-// bounding the memory one request can pin. Remote-write payloads are highly
-// repetitive and snappy typically shrinks them 4-10x; 64 MiB decoded allows
-// ordinary ratios for requests near the compressed limit and rejects
-// decompression bombs. The body timeout and rate are the defaults of
-// Apache's mod_reqtimeout (body=20,MinRate=500): a remote-write body of a
-// few hundred KiB arrives within them over any link Prometheus can use.
+// leaves room for a larger max_samples_per_send and metadata while bounding
+// the memory one request can pin. Snappy typically shrinks remote-write
+// payloads 4-10x; 64 MiB decoded allows ordinary ratios near the compressed
+// limit and rejects decompression bombs. The body timeout and rate are the
+// defaults of Apache's mod_reqtimeout (body=20,MinRate=500), which a body of
+// a few hundred KiB meets over any link Prometheus can use.
 //
 // Prometheus does not bound what it sends otherwise, and a request refused
 // with a 400 is dropped, so the request limits sit far above what any

@@ -18,15 +18,13 @@
 // is valid until its Release, and strings kept past it must be cloned.
 //
 // For remote read, remote decodes and validates prometheus.ReadRequest
-// (DecodeRead), negotiates the response type, and writes both response
-// types: SAMPLES as one snappy-compressed prompb.ReadResponse encoded
-// series by series as they come (SamplesWriter) and STREAMED_XOR_CHUNKS as CRC-checked frames of
-// XOR, HISTOGRAM and FLOAT_HISTOGRAM chunks built sample by sample
-// (ChunkedWriter), so that a streamed answer never holds more than one
-// frame. ChunkedReader and DecodeReadResponse are the client side, for tests
-// and load generators; EncodeReadRequest and ReadSamplesResponse are the
-// client side of a read of float samples from another server's remote-read
-// endpoint.
+// (DecodeRead), negotiates the response type, and writes SAMPLES, one
+// snappy-compressed prompb.ReadResponse encoded series by series
+// (SamplesWriter), or STREAMED_XOR_CHUNKS, CRC-checked frames of chunks
+// built sample by sample, one frame held at a time (ChunkedWriter).
+// ChunkedReader and DecodeReadResponse are the client side, for tests and
+// load generators; EncodeReadRequest and ReadSamplesResponse read float
+// samples from another server's remote-read endpoint.
 //
 // Bodies are read under limits too: a size bound, and a least rate
 // (LimitBodyRate) so that a sender trickling its body is cut. A server reads

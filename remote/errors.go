@@ -12,7 +12,9 @@ var (
 	// ErrUnsupported means the request asks for a protocol variant remote does
 	// not speak: media type, proto parameter or content encoding (HTTP 415).
 	ErrUnsupported = errors.New("unsupported")
-	// ErrTooLarge means the compressed body exceeds limits.max_request_bytes (HTTP 413).
+	// ErrTooLarge means the compressed body exceeds limits.max_request_bytes,
+	// or its decoded request would take too much memory (HTTP 413); for the
+	// client-side readers, an answer or frame over the caller's limit.
 	ErrTooLarge = errors.New("request too large")
 	// ErrInvalid means the body cannot be decoded into a valid request:
 	// decoded size over limits.max_decoded_bytes, corrupt snappy, malformed
@@ -21,8 +23,8 @@ var (
 	// round, no acceptable read response type (HTTP 400).
 	ErrInvalid = errors.New("invalid request")
 	// ErrIncomplete means the body could not be read whole: the connection
-	// broke. Nothing in it was found
-	// wrong, so the sender may send it again (HTTP 503).
+	// broke. Nothing in it was found wrong, so the sender may send it again
+	// (HTTP 503).
 	ErrIncomplete = errors.New("request body incomplete")
 	// ErrTooSlow means the body arrived slower than limits.min_body_rate
 	// allows after limits.body_timeout (LimitBodyRate). Nothing in it was

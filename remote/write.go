@@ -95,8 +95,9 @@ type WriteBody struct {
 // anything is read.
 //
 // The caller must call Release on the result. Every error wraps exactly one
-// of ErrUnsupported, ErrTooLarge, ErrIncomplete or ErrTooSlow and has a one-line message
-// fit to return to the sender. ReadWriteBody does not close r.Body.
+// of ErrUnsupported, ErrTooLarge, ErrIncomplete or ErrTooSlow and has a
+// one-line message fit to return to the sender. ReadWriteBody does not
+// close r.Body.
 func ReadWriteBody(r *http.Request, cfg Config) (WriteBody, error) {
 	version, err := NegotiateWrite(r.Header)
 	if err != nil {
@@ -116,8 +117,9 @@ func ReadWriteBody(r *http.Request, cfg Config) (WriteBody, error) {
 //
 // The caller must call Release on the result when done with it; the strings
 // of the result alias its decompressed body (see WriteRequest), not b,
-// which may be released first. Every error wraps ErrInvalid and has a
-// one-line message fit to return to the sender.
+// which may be released first. Every error wraps ErrInvalid, or ErrTooLarge
+// when the decoded request would take too much memory, and has a one-line
+// message fit to return to the sender.
 func (b *WriteBody) Decode() (*WriteRequest, error) {
 	decoded, err := decodeSnappy(b.compressed, int64(b.cfg.MaxDecodedBytes))
 	if err != nil {
