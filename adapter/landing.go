@@ -19,7 +19,7 @@ func landingPage() (http.Handler, error) {
 		Links: []web.LandingLinks{
 			{Address: "metrics", Text: "Metrics", Description: "promflux's own metrics"},
 			{Address: "config", Text: "Configuration", Description: "the running configuration, secrets hidden"},
-			{Address: "-/ready", Text: "Ready", Description: "200 when every database answers ping"},
+			{Address: "-/ready", Text: "Ready", Description: "200 when the databases ready.require asks for answer ping"},
 			{Address: "-/healthy", Text: "Healthy", Description: "200 while the process serves"},
 		},
 	})
