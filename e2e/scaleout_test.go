@@ -77,17 +77,7 @@ func TestScaleOutBehindNginx(t *testing.T) {
 	startNginx(t, lbAddr, a.addr, b.addr)
 
 	promAddr := freeAddr(t)
-	startPrometheus(t, "prometheus", promAddr, fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs: [{targets: [%q]}]
-  - job_name: promflux
-    static_configs: [{targets: [%q, %q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, promAddr, a.addr, b.addr, lbAddr))
+	startWritingPrometheus(t, promAddr, lbAddr, a.addr, b.addr)
 	metrics := []string{"up", "scrape_duration_seconds", "prometheus_tsdb_head_series", "promflux_samples_received_total"}
 	selector := `{__name__=~"` + strings.Join(metrics, "|") + `"}[10m]`
 
@@ -108,23 +98,9 @@ remote_write:
 	time.Sleep(2 * time.Second) // scrapes after the restart
 
 	until := time.Now()
-	var want map[string][][2]string
-	var lost []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		want = promRaw(t, promAddr, selector, until)
-		if lost = lostSamples(want, influxRaw(t, influx, "scaleout", metrics, until)); len(lost) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d samples that Prometheus scraped are not in InfluxDB, e.g.:\n%s", len(lost), strings.Join(lost[:min(len(lost), 20)], "\n"))
-		}
-	}
+	want, samples := waitNoLoss(t, promAddr, influx, "scaleout", metrics, until)
 	if failed := promMetric(t, promAddr, "prometheus_remote_storage_samples_failed_total"); failed != 0 {
 		t.Errorf("Prometheus dropped %.0f samples", failed)
-	}
-	samples := 0
-	for _, ss := range want {
-		samples += len(ss)
 	}
 	if samples < 40 {
 		t.Fatalf("Prometheus holds %d samples of %v: too few to compare", samples, metrics)

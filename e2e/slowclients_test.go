@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,17 +65,7 @@ func TestSlowClientsDoNotStallPrometheus(t *testing.T) {
 	}
 
 	promAddr := freeAddr(t)
-	startPrometheus(t, "prometheus", promAddr, fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs: [{targets: [%q]}]
-  - job_name: promflux
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, promAddr, pf.addr, pf.addr))
+	startWritingPrometheus(t, promAddr, pf.addr, pf.addr)
 
 	// Longer than write.max_wait (10s), after which a request that found
 	// no decoding turn would be refused.
@@ -98,22 +87,7 @@ remote_write:
 	}
 
 	metrics := []string{"up", "scrape_duration_seconds", "prometheus_tsdb_head_series", "promflux_http_connections_open"}
-	selector := `{__name__=~"` + strings.Join(metrics, "|") + `"}[10m]`
-	var want map[string][][2]string
-	var lost []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		want = promRaw(t, promAddr, selector, until)
-		if lost = lostSamples(want, influxRaw(t, influx, "slowclients", metrics, until)); len(lost) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d samples that Prometheus scraped are not in InfluxDB, e.g.:\n%s", len(lost), strings.Join(lost[:min(len(lost), 20)], "\n"))
-		}
-	}
-	samples := 0
-	for _, ss := range want {
-		samples += len(ss)
-	}
+	want, samples := waitNoLoss(t, promAddr, influx, "slowclients", metrics, until)
 	if samples < 40 {
 		t.Fatalf("Prometheus holds %d samples of %v: too few to compare", samples, metrics)
 	}

@@ -38,18 +38,7 @@ func TestZeroLossInfluxKilled(t *testing.T) {
 	influx := influxtest.Start(t)
 	pf := startPromflux(t, influxConfig(influx.URL(), "zeroloss"))
 	promAddr := freeAddr(t)
-	startPrometheus(t, "prometheus", promAddr, fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs: [{targets: [%q]}]
-  - job_name: promflux
-    static_configs: [{targets: [%q]}]
-remote_write:
-  - url: http://%s/api/v1/write
-    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, promAddr, pf.addr, pf.addr))
-	selector := `{__name__=~"` + strings.Join(zeroLossMetrics, "|") + `"}[10m]`
+	startWritingPrometheus(t, promAddr, pf.addr, pf.addr)
 
 	// The stream flows: samples of both targets arrive in InfluxDB.
 	deadline := time.Now().Add(30 * time.Second)
@@ -77,25 +66,11 @@ remote_write:
 
 	// Everything Prometheus scraped up to until must arrive, the samples of
 	// the outage included, once Prometheus has resent them.
-	until := time.Now()
-	var want, got map[string][][2]string
-	var lost []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		want = promRaw(t, promAddr, selector, until)
-		got = influxRaw(t, influx, "zeroloss", zeroLossMetrics, until)
-		if lost = lostSamples(want, got); len(lost) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("30s after influxd restarted, %d samples that Prometheus scraped are not in InfluxDB, e.g.:\n%s",
-				len(lost), strings.Join(lost[:min(len(lost), 20)], "\n"))
-		}
-	}
+	want, samples := waitNoLoss(t, promAddr, influx, "zeroloss", zeroLossMetrics, time.Now())
 
 	// The comparison must have covered the outage and every metric.
-	inOutage, samples := 0, 0
+	inOutage := 0
 	for k, ss := range want {
-		samples += len(ss)
 		if !strings.HasPrefix(k, "up{") {
 			continue
 		}
@@ -120,6 +95,51 @@ remote_write:
 	}
 	t.Logf("influxd down for %s; Prometheus retried %.0f samples; %d series, %d samples (%d of up scraped during the outage) all in InfluxDB %s after the restart",
 		restarted.Sub(killed).Round(100*time.Millisecond), retried, len(want), samples, inOutage, time.Since(restarted).Round(100*time.Millisecond))
+}
+
+// startWritingPrometheus runs a Prometheus at promAddr that scrapes itself
+// and the promflux targets every second and remote-writes to writeAddr
+// (promflux, or a load balancer in front of it).
+func startWritingPrometheus(t *testing.T, promAddr, writeAddr string, promflux ...string) *process {
+	t.Helper()
+	targets := make([]string, len(promflux))
+	for i, a := range promflux {
+		targets[i] = strconv.Quote(a)
+	}
+	return startPrometheus(t, "prometheus", promAddr, fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{targets: [%q]}]
+  - job_name: promflux
+    static_configs: [{targets: [%s]}]
+remote_write:
+  - url: http://%s/api/v1/write
+    queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
+`, promAddr, strings.Join(targets, ", "), writeAddr))
+}
+
+// waitNoLoss waits up to 30s until every sample of metrics that the
+// Prometheus at promAddr holds up to until is in database db with its
+// value, and returns those samples, keyed by series, and their number.
+func waitNoLoss(t *testing.T, promAddr string, influx *influxtest.Server, db string, metrics []string, until time.Time) (map[string][][2]string, int) {
+	t.Helper()
+	selector := `{__name__=~"` + strings.Join(metrics, "|") + `"}[10m]`
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		want := promRaw(t, promAddr, selector, until)
+		lost := lostSamples(want, influxRaw(t, influx, db, metrics, until))
+		if len(lost) == 0 {
+			samples := 0
+			for _, ss := range want {
+				samples += len(ss)
+			}
+			return want, samples
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30s on, %d samples that Prometheus scraped are not in InfluxDB, e.g.:\n%s",
+				len(lost), strings.Join(lost[:min(len(lost), 20)], "\n"))
+		}
+	}
 }
 
 // lostSamples lists every sample of want that got lacks or holds with
