@@ -10,7 +10,8 @@
 // samples/s, requests/s, latency p50/p99, errors by status and the CPU and
 // peak RSS of local processes (--pid); as a table, appended CSV rows and an
 // SVG plot of throughput against concurrency. --dry-run measures the
-// generator alone.
+// generator alone; --rate sends a steady load below the target's capacity
+// instead of as much as it takes.
 //
 // bench read measures the remote-read throughput of any remote-read URL.
 //

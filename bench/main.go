@@ -43,6 +43,7 @@ func main() {
 	write.Flag("dry-run", "Encode the requests without sending them, to measure the generator's own rate.").BoolVar(&w.dryRun)
 	write.Flag("precompute", "Memory for request bodies encoded before each step; beyond it they are encoded while sending.").Default("512MiB").BytesVar(&w.precompute)
 	write.Flag("timeout", "Timeout of one request.").Default("1m").DurationVar(&w.timeout)
+	write.Flag("rate", "Send at most this many samples per second in all, at a steady pace, instead of as fast as the target answers (0). Paced requests are encoded while sending, none before.").Default("0").Float64Var(&w.rate)
 
 	read := app.Command("read", "Measure remote-read throughput of a URL.")
 	genFlags(read)

@@ -34,6 +34,7 @@ type writeOptions struct {
 	dryRun      bool
 	precompute  units.Base2Bytes
 	timeout     time.Duration
+	rate        float64 // samples per second in all senders; 0: as fast as answered
 }
 
 func (o *writeOptions) validate() error {
@@ -44,6 +45,8 @@ func (o *writeOptions) validate() error {
 		return errors.New("--duration and --warmup must not be negative")
 	case o.batch <= 0:
 		return fmt.Errorf("--batch must be > 0, got %d", o.batch)
+	case o.rate < 0:
+		return fmt.Errorf("--rate must not be negative, got %g", o.rate)
 	case o.maxErrors < 0 || o.maxErrors > 1:
 		return fmt.Errorf("--max-error-ratio must be between 0 and 1, got %g", o.maxErrors)
 	case o.url == "" && !o.dryRun:
@@ -160,7 +163,8 @@ func (w *writer) step(c int, pids []int, names []string) (result, int, error) {
 	}
 	shards := newShards(w.g.series, c, w.round, end)
 	var queues [][]request
-	if !o.dryRun && budget > 0 {
+	// Paced senders have the time to encode between requests.
+	if !o.dryRun && budget > 0 && o.rate == 0 {
 		t0 := time.Now()
 		var n, size int
 		queues, n, size = w.precompute(shards, budget)
@@ -259,7 +263,8 @@ type stepStats struct {
 // send runs one sender per shard, each sending its shard's requests one
 // after the other, as a Prometheus shard does: first those of its queue,
 // then encoded on the fly, until the shard is done or the deadline passed
-// (zero: none). With --dry-run the requests are encoded and not sent.
+// (zero: none), at --rate samples per second in all when it is set. With
+// --dry-run the requests are encoded and not sent.
 func (w *writer) send(name string, shards []*shard, queues [][]request, deadline time.Time) *stepStats {
 	st := &stepStats{errors: map[string]int{}}
 	var (
@@ -278,6 +283,7 @@ func (w *writer) send(name string, shards []*shard, queues [][]request, deadline
 		})
 	}()
 	ctype, version := contentType(w.o.protocol)
+	pace := newPacer(w.o.rate) // each step at the rate from its start
 	for k, sh := range shards {
 		wg.Add(1)
 		go func() {
@@ -302,6 +308,9 @@ func (w *writer) send(name string, shards []*shard, queues [][]request, deadline
 						break
 					}
 					onTheFly++
+				}
+				if !pace.wait(r.samples, deadline) {
+					break
 				}
 				if w.o.dryRun {
 					st.samples.Add(int64(r.samples))
