@@ -23,12 +23,28 @@
 // bench plot prints the rows of a CSV file with ratios to a baseline and
 // plots them.
 //
+// bench clients plays hostile clients to a promflux: it holds many idle
+// keep-alive connections (each sent one request, and another before
+// promflux's idle timeout), then adds many concurrent remote-write senders,
+// each on a connection of its own, while it probes /-/healthy every 100ms
+// and scrapes the target's RSS, goroutines, file descriptors and
+// connections from /metrics. It reports the latencies, the answers by
+// status and the maxima, and fails when a probe failed or was slow or a
+// write got an answer other than 204 or the documented backpressure (503,
+// 429).
+//
+// bench watch scrapes those gauges at an interval into a CSV file, for a
+// long run.
+//
 //	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=10000 --labels=10 --duration=10s --concurrency=1,2,4,8 --pid=$(pidof promflux) --csv=out.csv --svg=out.svg
 //	go run ./bench read --url=http://127.0.0.1:9201/api/v1/read --type=streamed --pid=$(pidof promflux)
 //	go run ./bench sink --listen=127.0.0.1:18087 --validate
+//	go run ./bench clients --url=http://127.0.0.1:9201 --idle=2000 --writers=200 --duration=60s
+//	go run ./bench watch --url=http://127.0.0.1:9201/metrics --every=10s --csv=gauges.csv
 //
 // scripts/bench-write.sh and scripts/bench-read.sh run the comparisons of
-// docs/benchmarks.md from scratch. The load generator shares the machine's
+// docs/benchmarks.md from scratch, scripts/bench-clients.sh the hostile
+// clients. The load generator shares the machine's
 // cores with the targets: the numbers depend on the machine; compare ratios
 // measured in one run, never figures from different runs.
 package main

@@ -57,6 +57,7 @@ func (s *shard) nextRound() int {
 type request struct {
 	body    []byte
 	samples int
+	raw     int // bytes of the body before compression
 }
 
 // encoder builds remote-write requests the way Prometheus's queue manager
@@ -132,6 +133,7 @@ func (e *encoder) next(s *shard) (r request, ok bool) {
 		e.raw = marshal(e.raw, &e.v1)
 	}
 	r.body = snappy.Encode(nil, e.raw)
+	r.raw = len(e.raw)
 	return r, true
 }
 

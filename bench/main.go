@@ -72,6 +72,30 @@ func main() {
 	plot.Flag("svg", "Plot samples/s against concurrency into this SVG file.").StringVar(&p.svgPath)
 	plot.Flag("baseline", "Target label the others are compared with, at the same concurrency.").StringVar(&p.baseline)
 
+	clients := app.Command("clients", "Hold many idle keep-alive connections to a promflux, then add many concurrent remote-write senders, while probing /-/healthy and scraping /metrics; fail when a probe is slow or fails or a write gets an answer other than 204, 503 or 429.")
+	genFlags(clients)
+	var cl clientsOptions
+	clients.Flag("url", "The target's root URL, http://host:port: /-/healthy, /metrics and /api/v1/write are under it.").Required().StringVar(&cl.url)
+	clients.Flag("idle", "Idle keep-alive connections: each sends GET /-/healthy, then stays silent.").Default("2000").IntVar(&cl.idle)
+	clients.Flag("writers", "Concurrent remote-write senders, each on a connection of its own, sending as fast as they are answered.").Default("200").IntVar(&cl.writers)
+	clients.Flag("duration", "How long the writers send.").Default("60s").DurationVar(&cl.duration)
+	clients.Flag("idle-hold", "How long the idle connections are alone before the writers start.").Default("5s").DurationVar(&cl.idleHold)
+	clients.Flag("idle-refresh", "Every idle connection sends GET /-/healthy again this often, before promflux's 2-minute idle timeout.").Default("90s").DurationVar(&cl.idleRefresh)
+	clients.Flag("health-every", "Probe GET /-/healthy this often, on a connection of its own.").Default("100ms").DurationVar(&cl.healthEvery)
+	clients.Flag("max-health-latency", "Fail when a probe of /-/healthy takes longer.").Default("100ms").DurationVar(&cl.maxHealthLatency)
+	clients.Flag("sample-every", "Scrape the target's /metrics this often, on a connection of its own.").Default("1s").DurationVar(&cl.sampleEvery)
+	clients.Flag("batch", "Samples per write request (Prometheus's max_samples_per_send).").Default("2000").IntVar(&cl.batch)
+	clients.Flag("protocol", "Remote-write protocol version: 1 or 2.").Default("1").EnumVar(&cl.protocol, "1", "2")
+	clients.Flag("timeout", "Timeout of one write request.").Default("1m").DurationVar(&cl.timeout)
+	clients.Flag("csv", "Write the target's gauges at every scrape to this CSV file (the columns of bench watch).").StringVar(&cl.csvPath)
+
+	watch := app.Command("watch", "Scrape a target's /metrics at an interval and write its RSS, goroutines, open and allowed file descriptors and open client connections as CSV rows, until --duration or SIGTERM.")
+	var wo watchOptions
+	watch.Flag("url", "The /metrics URL.").Required().StringVar(&wo.url)
+	watch.Flag("every", "Scrape interval.").Default("10s").DurationVar(&wo.every)
+	watch.Flag("duration", "Stop after this long (0: at SIGINT or SIGTERM).").Default("0s").DurationVar(&wo.duration)
+	watch.Flag("csv", "Write to this file instead of stdout.").StringVar(&wo.csvPath)
+
 	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
 	if g.fleet > 0 {
 		g.series = g.fleet * fleetSeriesPerHost
@@ -90,6 +114,10 @@ func main() {
 		err = runSink(&s)
 	case plot.FullCommand():
 		err = runPlot(&p)
+	case clients.FullCommand():
+		err = runClients(&g, &cl, os.Stdout)
+	case watch.FullCommand():
+		err = runWatch(&wo)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

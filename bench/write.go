@@ -346,9 +346,22 @@ func (w *writer) send(name string, shards []*shard, queues [][]request, deadline
 // post sends one remote-write request and returns "" on a 2xx answer, else
 // the status code, or "transport" when no answer came.
 func post(client *http.Client, url, contentType, version string, body []byte) string {
+	code := postCode(client, url, contentType, version, body)
+	switch {
+	case code == 0:
+		return "transport"
+	case code/100 == 2:
+		return ""
+	}
+	return strconv.Itoa(code)
+}
+
+// postCode sends one remote-write request and returns the status code of
+// the answer, 0 when none came.
+func postCode(client *http.Client, url, contentType, version string, body []byte) int {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return "transport"
+		return 0
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Content-Encoding", "snappy")
@@ -356,13 +369,10 @@ func post(client *http.Client, url, contentType, version string, body []byte) st
 	req.Header.Set("User-Agent", "promflux-bench")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "transport"
+		return 0
 	}
 	// Read the answer to the end so that the connection is reused.
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		return ""
-	}
-	return strconv.Itoa(resp.StatusCode)
+	return resp.StatusCode
 }

@@ -1,0 +1,552 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// clientsOptions are the flags of bench clients.
+type clientsOptions struct {
+	url              string // the target's root: http://host:port
+	idle             int
+	writers          int
+	duration         time.Duration // of the writers
+	idleHold         time.Duration // idle connections alone, before the writers
+	idleRefresh      time.Duration
+	healthEvery      time.Duration
+	maxHealthLatency time.Duration
+	sampleEvery      time.Duration
+	batch            int
+	protocol         string
+	timeout          time.Duration // of one write request
+	csvPath          string        // the target's gauges at every scrape
+}
+
+func (o *clientsOptions) validate() error {
+	switch {
+	case o.idle < 0 || o.writers < 0:
+		return errors.New("--idle and --writers must not be negative")
+	case o.duration <= 0:
+		return fmt.Errorf("--duration must be > 0, got %v", o.duration)
+	case o.idleRefresh <= 0 || o.healthEvery <= 0 || o.sampleEvery <= 0:
+		return errors.New("--idle-refresh, --health-every and --sample-every must be > 0")
+	case o.batch <= 0:
+		return fmt.Errorf("--batch must be > 0, got %d", o.batch)
+	}
+	return nil
+}
+
+// clientsDialParallel is how many idle connections are opened at once: the
+// listener's accept backlog (somaxconn, 4096 on current kernels) is never
+// the limit.
+const clientsDialParallel = 32
+
+// clientsExchangeTimeout bounds one request on an idle connection, and a
+// health probe.
+const clientsExchangeTimeout = 10 * time.Second
+
+// runClients holds o.idle idle keep-alive connections to the target, then
+// adds o.writers concurrent remote-write senders for o.duration, while it
+// probes GET /-/healthy every o.healthEvery on a connection of its own and
+// scrapes the target's /metrics every o.sampleEvery. It prints what it
+// saw to out, as text and as key=value lines, and fails when a probe failed or
+// was slower than o.maxHealthLatency, a write got an answer other than 204,
+// 503 or 429, an idle connection could not be opened or was closed by the
+// target, or a scrape failed.
+func runClients(g *generator, o *clientsOptions, out io.Writer) error {
+	if err := g.validate(); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	u, err := url.Parse(strings.TrimSuffix(o.url, "/"))
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("--url must be http://host:port, got %q", o.url)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	nofile, err := raiseNoFile()
+	if err != nil {
+		return err
+	}
+	// Every connection is a descriptor here too, and the process has a few
+	// of its own.
+	if need := uint64(o.idle + o.writers + 64); nofile < need {
+		return fmt.Errorf("this process may open %d files (RLIMIT_NOFILE, raised to its hard limit), it needs about %d", nofile, need)
+	}
+
+	var csvOut io.Writer
+	if o.csvPath != "" {
+		f, err := os.Create(o.csvPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		csvOut = f
+	}
+	gauges := newGaugeWatch(u.String()+"/metrics", csvOut)
+	probe := &healthProbe{
+		url:    u.String() + "/-/healthy",
+		client: &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
+	}
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); gauges.run(o.sampleEvery, stop) }()
+	go func() { defer bg.Done(); probe.run(o.healthEvery, stop) }()
+
+	t0 := time.Now()
+	idle := openIdle(addr, o.idle)
+	fmt.Fprintf(os.Stderr, "clients: %d idle connections open (%d failed) in %v\n", idle.open(), idle.failedOpen, time.Since(t0).Round(time.Millisecond))
+	bg.Add(1)
+	go func() { defer bg.Done(); idle.keep(o.idleRefresh, stop) }()
+	time.Sleep(o.idleHold)
+
+	wr := runWriters(g, o, u.String()+"/api/v1/write")
+	close(stop)
+	bg.Wait()
+	// The idle connections must have lasted the whole run: one more
+	// request on each.
+	idle.refresh()
+
+	return report(out, o, nofile, idle, wr, probe, gauges)
+}
+
+// raiseNoFile raises this process's soft limit of open files to its hard
+// limit and returns it.
+func raiseNoFile() (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("getrlimit: %w", err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return 0, fmt.Errorf("cannot raise RLIMIT_NOFILE to %d: %w", lim.Max, err)
+		}
+	}
+	return lim.Cur, nil
+}
+
+// idleConn is a keep-alive connection that sends a request now and then
+// and otherwise stays silent.
+type idleConn struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+// exchange sends GET /-/healthy and reads the whole answer, which must be
+// a 200 that keeps the connection open.
+func (ic *idleConn) exchange(host string) error {
+	if err := ic.c.SetDeadline(time.Now().Add(clientsExchangeTimeout)); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(ic.c, "GET /-/healthy HTTP/1.1\r\nHost: "+host+"\r\nUser-Agent: promflux-bench\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(ic.br, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("GET /-/healthy: %s", resp.Status)
+	case resp.Close:
+		return errors.New("the target closes the connection after its answer")
+	}
+	return ic.c.SetDeadline(time.Time{})
+}
+
+// idleSet is the idle connections of a run.
+type idleSet struct {
+	addr       string
+	mu         sync.Mutex
+	conns      []*idleConn // nil once lost
+	failedOpen int
+	openErr    error // the first
+	lost       int   // closed by the target, or broken, after they opened
+	lostErr    error // the first
+	requests   int   // answered 200
+}
+
+// openIdle opens n connections to addr, each of which sends one request.
+func openIdle(addr string, n int) *idleSet {
+	s := &idleSet{addr: addr}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, clientsDialParallel) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				c, err := net.DialTimeout("tcp", addr, clientsExchangeTimeout)
+				var ic *idleConn
+				if err == nil {
+					ic = &idleConn{c: c, br: bufio.NewReaderSize(c, 4096)}
+					if err = ic.exchange(addr); err != nil {
+						c.Close()
+					}
+				}
+				s.mu.Lock()
+				if err != nil {
+					s.failedOpen++
+					s.openErr = firstError(s.openErr, err)
+				} else {
+					s.conns = append(s.conns, ic)
+					s.requests++
+				}
+				s.mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return s
+}
+
+// firstError keeps the first error.
+func firstError(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// open is the number of connections not lost.
+func (s *idleSet) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.conns {
+		if c != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// refresh sends one request on every open connection, clientsDialParallel
+// at a time; a connection whose request fails is closed and counted lost.
+func (s *idleSet) refresh() {
+	s.mu.Lock()
+	conns := slices.Clone(s.conns)
+	s.mu.Unlock()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range clientsDialParallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				err := conns[i].exchange(s.addr)
+				s.mu.Lock()
+				if err != nil {
+					conns[i].c.Close()
+					s.conns[i] = nil
+					s.lost++
+					s.lostErr = firstError(s.lostErr, err)
+				} else {
+					s.requests++
+				}
+				s.mu.Unlock()
+			}
+		}()
+	}
+	for i, c := range conns {
+		if c != nil {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+}
+
+// keep refreshes the connections every interval, before the target's idle
+// timeout would close them, until stop is closed.
+func (s *idleSet) keep(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.refresh()
+		}
+	}
+}
+
+// healthProbe measures GET /-/healthy at a steady interval, one probe at a
+// time on one connection.
+type healthProbe struct {
+	url       string
+	client    *http.Client
+	latencies []time.Duration // of the probes answered 200
+	failed    int
+	failErr   error // the first
+}
+
+// run probes every interval until stop is closed. A probe that takes
+// longer than the interval delays the next one.
+func (p *healthProbe) run(every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		t0 := time.Now()
+		err := p.once()
+		d := time.Since(t0)
+		if err != nil {
+			p.failed++
+			p.failErr = firstError(p.failErr, err)
+			continue
+		}
+		p.latencies = append(p.latencies, d)
+	}
+}
+
+func (p *healthProbe) once() error {
+	resp, err := p.client.Get(p.url)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET /-/healthy: %s", resp.Status)
+	}
+	return err
+}
+
+// writerStats is what the remote-write senders of bench clients saw.
+type writerStats struct {
+	seconds float64
+	codes   map[int]int // by status code; 0: no answer
+	samples int64       // acknowledged with 2xx
+	maxBody int         // compressed bytes
+	maxRaw  int         // bytes before compression
+}
+
+// acceptedWriteCode reports whether a remote-write answer is one the run
+// allows: 204, or the documented backpressure (503, 429).
+func acceptedWriteCode(code int) bool {
+	return code == http.StatusNoContent || code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests
+}
+
+// runWriters runs o.writers senders, each with a connection of its own and
+// a shard of the generator's series, sending requests one after the other
+// as fast as they are answered until o.duration has passed.
+func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
+	st := &writerStats{codes: map[int]int{}}
+	if o.writers == 0 {
+		return st
+	}
+	labels := make([][]prompb.Label, g.series)
+	for i := range labels {
+		labels[i] = g.labelSet(i)
+	}
+	shards := newShards(g.series, o.writers, 0, -1)
+	ctype, version := contentType(o.protocol)
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		requests atomic.Int64
+		stop     = make(chan struct{})
+		progDone = make(chan struct{})
+	)
+	begin := time.Now()
+	deadline := begin.Add(o.duration)
+	go func() {
+		defer close(progDone)
+		progress(stop, func() string {
+			return fmt.Sprintf("clients: %d writers, %.0fs, %d requests", o.writers, time.Since(begin).Seconds(), requests.Load())
+		})
+	}()
+	for _, sh := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{
+				Timeout:   o.timeout,
+				Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true},
+			}
+			defer client.CloseIdleConnections()
+			enc := newEncoder(g, labels, o.batch, o.protocol)
+			codes := map[int]int{}
+			var samples int64
+			maxBody, maxRaw := 0, 0
+			for time.Now().Before(deadline) {
+				r, ok := enc.next(sh)
+				if !ok {
+					break
+				}
+				maxBody, maxRaw = max(maxBody, len(r.body)), max(maxRaw, r.raw)
+				code := postCode(client, url, ctype, version, r.body)
+				requests.Add(1)
+				codes[code]++
+				if code/100 == 2 {
+					samples += int64(r.samples)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for c, n := range codes {
+				st.codes[c] += n
+			}
+			st.samples += samples
+			st.maxBody, st.maxRaw = max(st.maxBody, maxBody), max(st.maxRaw, maxRaw)
+		}()
+	}
+	wg.Wait()
+	st.seconds = time.Since(begin).Seconds()
+	close(stop)
+	<-progDone
+	return st
+}
+
+// report prints the run's figures, as text and then as key=value lines,
+// and returns an error naming every check that failed.
+func report(w io.Writer, o *clientsOptions, nofile uint64, idle *idleSet, wr *writerStats, probe *healthProbe, gauges *gaugeWatch) error {
+	var failures []string
+	fail := func(format string, args ...any) { failures = append(failures, fmt.Sprintf(format, args...)) }
+
+	open := idle.open()
+	fmt.Fprintf(w, "# bench clients: %d idle connections, then %d writers for %v; this process may open %d files\n", o.idle, o.writers, o.duration, nofile)
+	fmt.Fprintf(w, "idle connections: %d of %d opened, %d still open at the end (%d requests answered 200)\n", len(idle.conns), o.idle, open, idle.requests)
+	if idle.failedOpen > 0 {
+		fail("%d idle connections could not be opened, the first: %v", idle.failedOpen, idle.openErr)
+	}
+	if idle.lost > 0 {
+		fail("%d idle connections were closed or broken, the first: %v", idle.lost, idle.lostErr)
+	}
+
+	total, other := 0, 0
+	for c, n := range wr.codes {
+		total += n
+		if !acceptedWriteCode(c) {
+			other += n
+		}
+	}
+	fmt.Fprintf(w, "writes: %d requests in %.1fs, %s; %d samples acknowledged (%.0f/s); bodies up to %d bytes (%d decoded)\n",
+		total, wr.seconds, formatCodes(wr.codes), wr.samples, float64(wr.samples)/max(wr.seconds, 1e-9), wr.maxBody, wr.maxRaw)
+	if other > 0 {
+		fail("%d writes were answered other than 204, 503 or 429 (%s; 0: no answer)", other, formatCodes(wr.codes))
+	}
+
+	lat := slices.Sorted(slices.Values(probe.latencies))
+	over := 0
+	for _, d := range lat {
+		if d > o.maxHealthLatency {
+			over++
+		}
+	}
+	var maxLat time.Duration
+	if len(lat) > 0 {
+		maxLat = lat[len(lat)-1]
+	}
+	fmt.Fprintf(w, "/-/healthy: %d probes, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d over %v, %d failed\n",
+		len(lat)+probe.failed, millis(percentile(lat, 0.5)), millis(percentile(lat, 0.99)), millis(maxLat), over, o.maxHealthLatency, probe.failed)
+	if probe.failed > 0 {
+		fail("%d health probes failed, the first: %v", probe.failed, probe.failErr)
+	}
+	if over > 0 {
+		fail("%d health probes took longer than %v (max %v)", over, o.maxHealthLatency, maxLat.Round(time.Millisecond))
+	}
+	if len(lat)+probe.failed == 0 {
+		fail("no health probe ran")
+	}
+
+	gauges.mu.Lock()
+	scrapes, scrapeFailed, scrapeErr := gauges.scrapes, gauges.failed, gauges.lastErr
+	gauges.mu.Unlock()
+	fmt.Fprintf(w, "target, at the start and at most (%d scrapes, %d failed):", scrapes, scrapeFailed)
+	for _, m := range watchedGauges {
+		prec := 0
+		if m.scale != 1 {
+			prec = 1
+		}
+		fmt.Fprintf(w, " %s %.*f / %.*f", m.column, prec, gauges.firstOf(m.metric)/m.scale, prec, gauges.maxOf(m.metric)/m.scale)
+	}
+	fmt.Fprintln(w)
+	if scrapeFailed > 0 {
+		fail("%d scrapes of /metrics failed, the last: %v", scrapeFailed, scrapeErr)
+	}
+
+	kv := func(k string, v any) { fmt.Fprintf(w, "%s=%v\n", k, v) }
+	kv("idle_requested", o.idle)
+	kv("idle_opened", len(idle.conns))
+	kv("idle_open_at_end", open)
+	kv("writers", o.writers)
+	kv("write_requests", total)
+	for _, c := range []int{204, 503, 429} {
+		kv("write_"+strconv.Itoa(c), wr.codes[c])
+	}
+	kv("write_other", other)
+	kv("write_samples_acked", wr.samples)
+	kv("write_body_max_bytes", wr.maxBody)
+	kv("write_decoded_max_bytes", wr.maxRaw)
+	kv("health_probes", len(lat)+probe.failed)
+	kv("health_failed", probe.failed)
+	kv("health_p50_ms", fmt.Sprintf("%.2f", millis(percentile(lat, 0.5))))
+	kv("health_p99_ms", fmt.Sprintf("%.2f", millis(percentile(lat, 0.99))))
+	kv("health_max_ms", fmt.Sprintf("%.2f", millis(maxLat)))
+	kv("health_over", over)
+	for _, m := range watchedGauges {
+		kv("start_"+m.metric, fmtGauge(gauges.firstOf(m.metric)))
+		kv("max_"+m.metric, fmtGauge(gauges.maxOf(m.metric)))
+	}
+	if len(failures) > 0 {
+		return errors.New(strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// formatCodes writes status counts as "204=10 503=2", in order of code.
+func formatCodes(codes map[int]int) string {
+	m := make(map[string]int, len(codes))
+	for c, n := range codes {
+		m[fmt.Sprintf("%03d", c)] = n
+	}
+	if len(m) == 0 {
+		return "none"
+	}
+	return formatPairs(m, strconv.Itoa)
+}
+
+// fmtGauge formats a gauge's value without exponent, "NaN" when unknown.
+func fmtGauge(v float64) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
