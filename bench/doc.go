@@ -34,7 +34,9 @@
 // 429).
 //
 // bench watch scrapes those gauges at an interval into a CSV file, for a
-// long run.
+// long run; bench plot-series plots such a file against time, one panel
+// per gauge, and checks that the gauges stayed flat: the largest value of
+// the last third within a ratio and a slack of the middle third's.
 //
 //	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=10000 --labels=10 --duration=10s --concurrency=1,2,4,8 --pid=$(pidof promflux) --csv=out.csv --svg=out.svg
 //	go run ./bench read --url=http://127.0.0.1:9201/api/v1/read --type=streamed --pid=$(pidof promflux)

@@ -96,6 +96,15 @@ func main() {
 	watch.Flag("duration", "Stop after this long (0: at SIGINT or SIGTERM).").Default("0s").DurationVar(&wo.duration)
 	watch.Flag("csv", "Write to this file instead of stdout.").StringVar(&wo.csvPath)
 
+	plotSeries := app.Command("plot-series", "Print the largest value of each third of the columns of a bench watch CSV file, check that some stayed flat, and plot them against time.")
+	var ps seriesOptions
+	plotSeries.Flag("csv", "CSV file written by bench watch or bench clients --csv.").Required().StringVar(&ps.csvPath)
+	plotSeries.Flag("svg", "Plot the columns into this SVG file, one panel each.").StringVar(&ps.svgPath)
+	plotSeries.Flag("title", "Title of the plot.").Default("promflux's resources over time").StringVar(&ps.title)
+	plotSeries.Flag("column", "A column to plot; repeatable (default: rss_mib, goroutines, open_fds, connections).").StringsVar(&ps.columns)
+	plotSeries.Flag("flat", "COLUMN=SLACK: fail unless the largest value of the column's last third is at most --flat-ratio above the largest of its middle third, plus SLACK. Repeatable.").StringsVar(&ps.flatSlack)
+	plotSeries.Flag("flat-ratio", "How much above the middle third's largest value the last third's may be, as a fraction.").Default("0.2").Float64Var(&ps.flatRatio)
+
 	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
 	if g.fleet > 0 {
 		g.series = g.fleet * fleetSeriesPerHost
@@ -118,6 +127,8 @@ func main() {
 		err = runClients(&g, &cl, os.Stdout)
 	case watch.FullCommand():
 		err = runWatch(&wo)
+	case plotSeries.FullCommand():
+		err = runPlotSeries(&ps)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
