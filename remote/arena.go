@@ -20,7 +20,7 @@ type pooledRequest struct {
 	// handed out back to the pooledRequest that holds it.
 	req WriteRequest
 
-	body       []byte // decompressed body, from bufferPool
+	body       []byte // decompressed body, from decodedBuffers
 	series     []Series
 	labels     []prompb.Label // series labels
 	exLabels   []prompb.Label // exemplar labels, apart so that a series' labels stay contiguous
@@ -97,7 +97,7 @@ func (p *pooledRequest) release() {
 	if p.pooled {
 		panic("remote: WriteRequest released twice")
 	}
-	putBuffer(p.body)
+	decodedBuffers.put(p.body)
 	// Cleared, not only emptied: their strings point into this request's
 	// body and their slices into arrays that may have been replaced, which
 	// stale elements would keep from being collected (a body over the

@@ -161,7 +161,7 @@ func BenchmarkDecodeWriteGogo(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer putBuffer(decoded)
+		defer decodedBuffers.put(decoded)
 		decode := decodeV1Gogo
 		if bp.version == WriteV2 {
 			decode = decodeV2Gogo
@@ -197,7 +197,7 @@ func BenchmarkDecodeOnlyBaseline(b *testing.B) {
 		if buf, err = snappy.Decode(buf[:cap(buf)], compressed); err != nil {
 			b.Fatal(err)
 		}
-		putBuffer(compressed)
+		compressedBuffers.put(compressed)
 		samples, touched, err := baselineWalk(buf, bp.version)
 		if err != nil {
 			b.Fatal(err)

@@ -14,30 +14,49 @@ import (
 // their memory for the life of the process.
 const maxPooledBuffer = 8 << 20
 
-// bufferPool recycles the compressed and decoded body buffers. A decoded
-// remote-write body is returned by WriteRequest.Release, as the request's
-// strings alias it; the other buffers are returned once decoded, as the
-// generated unmarshallers of remote read copy what they keep.
-var bufferPool sync.Pool
+// bufferPool recycles the byte buffers of one use.
+type bufferPool struct{ p sync.Pool }
 
-func getBuffer() []byte {
-	if p, ok := bufferPool.Get().(*[]byte); ok {
+// get returns an empty buffer, nil when the pool has none.
+func (bp *bufferPool) get() []byte {
+	if p, ok := bp.p.Get().(*[]byte); ok {
 		return (*p)[:0]
 	}
 	return nil
 }
 
-func putBuffer(b []byte) {
+// put keeps b for reuse, unless it is nil or over maxPooledBuffer.
+func (bp *bufferPool) put(b []byte) {
 	if b == nil || cap(b) > maxPooledBuffer {
 		return
 	}
 	b = b[:0]
-	bufferPool.Put(&b)
+	bp.p.Put(&b)
 }
+
+// The buffers of each use have a pool of their own, so that a buffer is
+// reused for what it was sized for: a remote-write body waiting for its
+// turn to be decoded (write.max_concurrency) would otherwise hold a buffer
+// the size of a decoded one, several times its size, and hundreds of
+// senders waiting would hold that many.
+var (
+	// compressedBuffers holds the bodies read by readLimited, returned once
+	// decoded (WriteBody.Release for remote write).
+	compressedBuffers bufferPool
+	// decodedBuffers holds the bodies decodeSnappy decompressed: a
+	// remote-write body is returned by WriteRequest.Release, as the
+	// request's strings alias it; the others once decoded, as the generated
+	// unmarshallers of remote read copy what they keep.
+	decodedBuffers bufferPool
+	// answerBuffers holds the buffers a SamplesWriter encodes its answer
+	// into.
+	answerBuffers bufferPool
+)
 
 // readBody reads the whole body into a pooled buffer, failing with ErrTooLarge
 // as soon as more than limit bytes arrive. A declared Content-Length over the
-// limit fails before anything is read. The caller must putBuffer the result.
+// limit fails before anything is read. The caller must put the result into
+// compressedBuffers.
 func readBody(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	if contentLength > limit {
 		return nil, newError(ErrTooLarge, "request body of %d bytes exceeds limits.max_request_bytes (%d)", contentLength, limit)
@@ -60,9 +79,10 @@ var errOverLimit = errors.New("over the limit")
 // readLimited reads r to its end into a pooled buffer, sized from
 // sizeHint when it is known (> 0), and fails with errOverLimit as soon as
 // more than limit bytes arrive, or with the read error and the number of
-// bytes read before it. The caller must putBuffer the result.
+// bytes read before it. The caller must put the result into
+// compressedBuffers.
 func readLimited(r io.Reader, sizeHint, limit int64) ([]byte, int, error) {
-	buf := getBuffer()
+	buf := compressedBuffers.get()
 	if sizeHint > 0 && int64(cap(buf)) <= sizeHint {
 		// One spare byte lets the final read observe EOF without growing.
 		buf = make([]byte, 0, sizeHint+1)
@@ -76,7 +96,7 @@ func readLimited(r io.Reader, sizeHint, limit int64) ([]byte, int, error) {
 		n, err := lr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			putBuffer(buf)
+			compressedBuffers.put(buf)
 			return nil, 0, errOverLimit
 		}
 		if errors.Is(err, io.EOF) {
@@ -84,7 +104,7 @@ func readLimited(r io.Reader, sizeHint, limit int64) ([]byte, int, error) {
 		}
 		if err != nil {
 			n := len(buf)
-			putBuffer(buf)
+			compressedBuffers.put(buf)
 			return nil, n, err
 		}
 	}
@@ -92,7 +112,8 @@ func readLimited(r io.Reader, sizeHint, limit int64) ([]byte, int, error) {
 
 // decodeSnappy decompresses a snappy block-format body into a pooled buffer.
 // The decoded length announced in the block header is checked against limit
-// before any memory is allocated for it. The caller must putBuffer the result.
+// before any memory is allocated for it. The caller must put the result into
+// decodedBuffers.
 func decodeSnappy(compressed []byte, limit int64) ([]byte, error) {
 	if len(compressed) == 0 {
 		return nil, newError(ErrInvalid, "empty request body: expected a snappy-compressed protobuf message")
@@ -104,27 +125,29 @@ func decodeSnappy(compressed []byte, limit int64) ([]byte, error) {
 	if int64(n) > limit {
 		return nil, newError(ErrInvalid, "decoded body of %d bytes exceeds limits.max_decoded_bytes (%d)", n, limit)
 	}
-	dst := getBuffer()
+	dst := decodedBuffers.get()
 	if cap(dst) < n {
-		putBuffer(dst)
-		dst = make([]byte, n)
+		// Too small: dropped, not put back, or the pool would gather one
+		// such buffer per request larger than the one it handed out. The
+		// new one has room for the next bodies of about this size.
+		dst = make([]byte, n, n+n/8)
 	}
 	decoded, err := snappy.Decode(dst[:cap(dst)], compressed)
 	if err != nil {
-		putBuffer(dst)
+		decodedBuffers.put(dst)
 		return nil, newError(ErrInvalid, "cannot decode snappy body of %d bytes (%d decoded): %w", len(compressed), n, err)
 	}
 	return decoded, nil
 }
 
 // readSnappyBody reads r's body within cfg's limits and decompresses it. The
-// caller must putBuffer the result.
+// caller must put the result into decodedBuffers.
 func readSnappyBody(r *http.Request, cfg Config) ([]byte, error) {
 	compressed, err := readBody(r.Body, r.ContentLength, int64(cfg.MaxRequestBytes))
 	if err != nil {
 		return nil, err
 	}
 	decoded, err := decodeSnappy(compressed, int64(cfg.MaxDecodedBytes))
-	putBuffer(compressed)
+	compressedBuffers.put(compressed)
 	return decoded, err
 }

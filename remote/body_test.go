@@ -181,3 +181,39 @@ func mustMarshal(t testing.TB, m marshaler) []byte {
 	}
 	return b
 }
+
+// TestBodyBuffersApart: a remote-write body read after a decoded body was
+// released does not get the decoded body's buffer, many times its size.
+// (Without the race detector, sync.Pool hands back what this goroutine
+// just put, so a shared pool would fail this every time.)
+func TestBodyBuffersApart(t *testing.T) {
+	decodedBuffers.put(make([]byte, 0, 1<<20))
+	answerBuffers.put(make([]byte, 0, 1<<20))
+	buf, _, err := readLimited(bytes.NewReader(make([]byte, 1000)), 1000, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer compressedBuffers.put(buf)
+	if cap(buf) >= 1<<20 {
+		t.Fatalf("a 1000-byte body got a buffer of %d bytes", cap(buf))
+	}
+}
+
+// TestDecodedBufferTooSmallDropped: a pooled buffer too small for a body
+// is not put back, so that the pool does not gather one for every body
+// larger than the buffer it handed out.
+func TestDecodedBufferTooSmallDropped(t *testing.T) {
+	for decodedBuffers.get() != nil {
+	}
+	decodedBuffers.put(make([]byte, 0, 100))
+	decoded, err := decodeSnappy(snappy.Encode(nil, make([]byte, 1000)), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodedBuffers.put(decoded)
+	for b := decodedBuffers.get(); b != nil; b = decodedBuffers.get() {
+		if cap(b) < 1000 {
+			t.Fatalf("the pool kept a buffer of %d bytes, too small for the body of 1000 it was handed out for", cap(b))
+		}
+	}
+}

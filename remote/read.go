@@ -41,7 +41,7 @@ func DecodeRead(r *http.Request, cfg Config) (*prompb.ReadRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer putBuffer(decoded)
+	defer decodedBuffers.put(decoded)
 
 	var req prompb.ReadRequest
 	if err := req.Unmarshal(decoded); err != nil {

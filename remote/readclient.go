@@ -49,7 +49,7 @@ func ReadSamplesResponse(r io.Reader, maxBytes int64) ([][]FloatSeries, error) {
 	case err != nil:
 		return nil, newError(ErrIncomplete, "cannot read read response after %d bytes: %w", n, err)
 	}
-	defer putBuffer(body)
+	defer compressedBuffers.put(body)
 	if size, err := snappy.DecodedLen(body); err == nil && int64(size) > maxBytes {
 		return nil, newError(ErrTooLarge, "read response of %d bytes decoded, over %d", size, maxBytes)
 	}
@@ -57,7 +57,7 @@ func ReadSamplesResponse(r io.Reader, maxBytes int64) ([][]FloatSeries, error) {
 	if err != nil {
 		return nil, newError(ErrInvalid, "cannot decode read response: %w", err)
 	}
-	defer putBuffer(raw)
+	defer decodedBuffers.put(raw)
 	resp, err := decodeSamplesResponse(raw)
 	if err != nil {
 		return nil, newError(ErrInvalid, "cannot unmarshal read response from %d bytes: %w", len(raw), err)

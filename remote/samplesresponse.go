@@ -94,7 +94,7 @@ func (w *SamplesWriter) encode(b []byte) []byte {
 // StartSeries opens a TimeSeries of labels in the open result.
 func (w *SamplesWriter) StartSeries(labels []prompb.Label) {
 	if w.buf == nil {
-		w.buf = getBuffer()
+		w.buf = answerBuffers.get()
 	}
 	w.seriesStart = len(w.buf)
 	w.buf = append(w.buf, make([]byte, lengthGap)...)
@@ -173,7 +173,7 @@ func (w *SamplesWriter) WriteTo(rw http.ResponseWriter) error {
 		n += len(p)
 	}
 	pieces := w.pieces
-	putBuffer(w.buf)
+	answerBuffers.put(w.buf)
 	*w = SamplesWriter{}
 
 	h := rw.Header()

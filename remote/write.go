@@ -139,7 +139,7 @@ func (b *WriteBody) Decode() (*WriteRequest, error) {
 
 // Release returns b's buffer for reuse; b must not be used after.
 func (b *WriteBody) Release() {
-	putBuffer(b.compressed)
+	compressedBuffers.put(b.compressed)
 	b.compressed = nil
 }
 
