@@ -108,6 +108,8 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 		url:    u.String() + "/-/healthy",
 		client: &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
 	}
+	// The target as it is before this run's connections.
+	_ = gauges.scrape()
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
 	bg.Add(2)
@@ -121,6 +123,7 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	go func() { defer bg.Done(); idle.keep(o.idleRefresh, stop) }()
 	time.Sleep(o.idleHold)
 
+	probe.loaded.Store(true)
 	wr := runWriters(g, o, u.String()+"/api/v1/write")
 	close(stop)
 	bg.Wait()
@@ -305,11 +308,15 @@ func (s *idleSet) keep(interval time.Duration, stop <-chan struct{}) {
 // healthProbe measures GET /-/healthy at a steady interval, one probe at a
 // time on one connection.
 type healthProbe struct {
-	url       string
-	client    *http.Client
-	latencies []time.Duration // of the probes answered 200
-	failed    int
-	failErr   error // the first
+	url    string
+	client *http.Client
+	// loaded is set once the writers started.
+	loaded atomic.Bool
+	// The latencies of the probes answered 200 before the writers started
+	// (the idle connections alone), and after.
+	idleLat, loadLat []time.Duration
+	failed           int
+	failErr          error // the first
 }
 
 // run probes every interval until stop is closed. A probe that takes
@@ -331,7 +338,11 @@ func (p *healthProbe) run(every time.Duration, stop <-chan struct{}) {
 			p.failErr = firstError(p.failErr, err)
 			continue
 		}
-		p.latencies = append(p.latencies, d)
+		if p.loaded.Load() {
+			p.loadLat = append(p.loadLat, d)
+		} else {
+			p.idleLat = append(p.idleLat, d)
+		}
 	}
 }
 
@@ -369,6 +380,8 @@ func acceptedWriteCode(code int) bool {
 func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 	st := &writerStats{codes: map[int]int{}}
 	if o.writers == 0 {
+		time.Sleep(o.duration) // the idle connections alone
+		st.seconds = o.duration.Seconds()
 		return st
 	}
 	labels := make([][]prompb.Label, g.series)
@@ -463,19 +476,24 @@ func report(w io.Writer, o *clientsOptions, nofile uint64, idle *idleSet, wr *wr
 		fail("%d writes were answered other than 204, 503 or 429 (%s; 0: no answer)", other, formatCodes(wr.codes))
 	}
 
-	lat := slices.Sorted(slices.Values(probe.latencies))
+	lat := slices.Sorted(slices.Values(append(slices.Clone(probe.idleLat), probe.loadLat...)))
 	over := 0
 	for _, d := range lat {
 		if d > o.maxHealthLatency {
 			over++
 		}
 	}
-	var maxLat time.Duration
-	if len(lat) > 0 {
-		maxLat = lat[len(lat)-1]
-	}
+	maxLat := percentile(lat, 1)
 	fmt.Fprintf(w, "/-/healthy: %d probes, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d over %v, %d failed\n",
 		len(lat)+probe.failed, millis(percentile(lat, 0.5)), millis(percentile(lat, 0.99)), millis(maxLat), over, o.maxHealthLatency, probe.failed)
+	for _, ph := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"idle connections alone", probe.idleLat}, {"with the writers", probe.loadLat}} {
+		l := slices.Sorted(slices.Values(ph.lat))
+		fmt.Fprintf(w, "  %s: %d answered, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", ph.name, len(l),
+			millis(percentile(l, 0.5)), millis(percentile(l, 0.99)), millis(percentile(l, 1)))
+	}
 	if probe.failed > 0 {
 		fail("%d health probes failed, the first: %v", probe.failed, probe.failErr)
 	}
@@ -521,6 +539,14 @@ func report(w io.Writer, o *clientsOptions, nofile uint64, idle *idleSet, wr *wr
 	kv("health_p99_ms", fmt.Sprintf("%.2f", millis(percentile(lat, 0.99))))
 	kv("health_max_ms", fmt.Sprintf("%.2f", millis(maxLat)))
 	kv("health_over", over)
+	for _, ph := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"idle", probe.idleLat}, {"load", probe.loadLat}} {
+		l := slices.Sorted(slices.Values(ph.lat))
+		kv("health_"+ph.name+"_p99_ms", fmt.Sprintf("%.2f", millis(percentile(l, 0.99))))
+		kv("health_"+ph.name+"_max_ms", fmt.Sprintf("%.2f", millis(percentile(l, 1))))
+	}
 	for _, m := range watchedGauges {
 		kv("start_"+m.metric, fmtGauge(gauges.firstOf(m.metric)))
 		kv("max_"+m.metric, fmtGauge(gauges.maxOf(m.metric)))
