@@ -78,24 +78,8 @@ influx_port=$(free_port); rpc_port=$(free_port); promflux_port=$(free_port)
 start_influxd "$influx_port" "$rpc_port"
 promflux="http://127.0.0.1:$promflux_port"
 
-# The shipped configuration, every database pointed at this influxd.
-sed "s#url: http://127.0.0.1:8086#url: http://127.0.0.1:$influx_port#" config.yml > "$dir/promflux.yml"
-[ "$(grep -c "127.0.0.1:$influx_port" "$dir/promflux.yml")" -eq "$(grep -c 'url: http://127.0.0.1:8086' config.yml)" ] || {
-  echo "bench-clients: could not point every database of config.yml at influxd" >&2; exit 1; }
-
-# promflux gets the limit of open files of the systemd unit, or the hard
-# limit of this shell when it is lower and cannot be raised (no
-# CAP_SYS_RESOURCE, as in many containers).
-unit_nofile=$(sed -n 's/^LimitNOFILE=//p' docs/systemd/promflux.service)
-[ -n "$unit_nofile" ] || { echo "bench-clients: docs/systemd/promflux.service sets no LimitNOFILE" >&2; exit 1; }
-nofile=$unit_nofile
-if ! (ulimit -n "$nofile") 2>/dev/null; then
-  nofile=$(ulimit -Hn)
-  echo "bench-clients: cannot raise the limit of open files to the unit's $unit_nofile here; promflux gets the hard limit, $nofile" >&2
-fi
-(ulimit -n "$nofile" && exec "$dir/promflux" --config.file="$dir/promflux.yml" --web.listen-address="127.0.0.1:$promflux_port") >"$dir/promflux.log" 2>&1 &
-promflux_pid=$!; pids+=("$promflux_pid")
-wait_http "$promflux/-/ready" promflux
+shipped_config "$influx_port" "$dir/promflux.yml"
+start_promflux_as_unit "$dir/promflux.yml" "$promflux_port"
 
 # gauge NAME FILE: the value of an unlabelled sample of a /metrics page.
 gauge() { awk -v n="$1" '$1 == n { print $2 }' "$2"; }
@@ -137,7 +121,7 @@ read -r pools sum_workers pool_bytes max_conc < <(awk '
 
 {
   echo "# bench-clients: $IDLE idle connections, then $WRITERS writers for $DURATION; promflux (shipped config.yml: $pools pools, $sum_workers workers in all, write.max_concurrency $max_conc)"
-  echo "# promflux may open $max_fds files (the unit's LimitNOFILE=$unit_nofile); $(nproc) cores shared by promflux, influxd and bench; $(date -u +%FT%TZ)"
+  echo "# promflux may open $max_fds files (the unit's LimitNOFILE=$UNIT_NOFILE); $(nproc) cores shared by promflux, influxd and bench; $(date -u +%FT%TZ)"
   echo "# base, before any client: $base_goroutines goroutines, $base_fds open fds, RSS $((base_rss >> 20)) MiB"
 } | tee "$OUT/report.txt"
 

@@ -47,3 +47,32 @@ CONF
   pids+=("$INFLUXD_PID")
   wait_http "http://127.0.0.1:$1/ping" influxd
 }
+
+# shipped_config INFLUX_PORT FILE: writes config.yml, the configuration
+# promflux ships, with every database pointed at the influxd on
+# 127.0.0.1:INFLUX_PORT, into FILE.
+shipped_config() {
+  sed "s#url: http://127.0.0.1:8086#url: http://127.0.0.1:$1#" config.yml > "$2"
+  [ "$(grep -c "url: http://127.0.0.1:$1" "$2")" -eq "$(grep -c 'url: http://127.0.0.1:8086' config.yml)" ] || {
+    echo "cannot point every database of config.yml at influxd" >&2; exit 1; }
+}
+
+# start_promflux_as_unit CONFIG PORT: starts the promflux binary $dir/promflux on
+# 127.0.0.1:PORT, its log in $dir/promflux.log, with the limit of open
+# files the systemd unit sets (LimitNOFILE of docs/systemd/promflux.service),
+# or this shell's hard limit when that is lower and cannot be raised (no
+# CAP_SYS_RESOURCE, as in many containers), and waits until it is ready.
+# Sets PROMFLUX_PID, UNIT_NOFILE and NOFILE (the limit promflux got).
+start_promflux_as_unit() {
+  UNIT_NOFILE=$(sed -n 's/^LimitNOFILE=//p' docs/systemd/promflux.service)
+  [ -n "$UNIT_NOFILE" ] || { echo "docs/systemd/promflux.service sets no LimitNOFILE" >&2; exit 1; }
+  NOFILE=$UNIT_NOFILE
+  if ! (ulimit -n "$NOFILE") 2>/dev/null; then
+    NOFILE=$(ulimit -Hn)
+    echo "cannot raise the limit of open files to the systemd unit's $UNIT_NOFILE here; promflux gets the hard limit, $NOFILE" >&2
+  fi
+  (ulimit -n "$NOFILE" && exec "$dir/promflux" --config.file="$1" --web.listen-address="127.0.0.1:$2") >"$dir/promflux.log" 2>&1 &
+  PROMFLUX_PID=$!
+  pids+=("$PROMFLUX_PID")
+  wait_http "http://127.0.0.1:$2/-/ready" promflux
+}
