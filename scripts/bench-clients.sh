@@ -49,7 +49,8 @@
 #     GOMAXPROCS.
 #
 # Knobs: IDLE (2000), WRITERS (200), DURATION (60s), SERIES (20000),
-# CONN_KIB (24), OUT (output directory).
+# CONN_KIB (24), WRITE_MAX_CONCURRENCY (write.max_concurrency instead of
+# the shipped 0), OUT (output directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +59,7 @@ WRITERS=${WRITERS:-200}
 DURATION=${DURATION:-60s}
 SERIES=${SERIES:-20000}
 CONN_KIB=${CONN_KIB:-24}
+WRITE_MAX_CONCURRENCY=${WRITE_MAX_CONCURRENCY:-}
 OUT=${OUT:-/tmp/promflux-bench-clients.$(date +%Y%m%d-%H%M%S)}
 
 ./scripts/install-deps.sh
@@ -79,6 +81,10 @@ start_influxd "$influx_port" "$rpc_port"
 promflux="http://127.0.0.1:$promflux_port"
 
 shipped_config "$influx_port" "$dir/promflux.yml"
+if [ -n "$WRITE_MAX_CONCURRENCY" ]; then
+  sed -i "s/^  max_concurrency: 0\$/  max_concurrency: $WRITE_MAX_CONCURRENCY/" "$dir/promflux.yml"
+  grep -q "^  max_concurrency: $WRITE_MAX_CONCURRENCY\$" "$dir/promflux.yml" || { echo "bench-clients: cannot set write.max_concurrency" >&2; exit 1; }
+fi
 start_promflux_as_unit "$dir/promflux.yml" "$promflux_port"
 
 # gauge NAME FILE: the value of an unlabelled sample of a /metrics page.
