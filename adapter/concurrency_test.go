@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,5 +111,48 @@ func TestWriteBodyCutOff(t *testing.T) {
 	srv.Handler().ServeHTTP(w, req)
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "cannot read request body") {
 		t.Fatalf("cut-off body: status %d, Retry-After %q, body %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+}
+
+// TestWriteRefusedUnreadWhenPoolFull: when the one database a write can go
+// to holds all the batches its pool may (pool.workers + pool.queue), the
+// write is answered as overloaded before its body is read: a request whose
+// body never arrives gets its answer.
+func TestWriteRefusedUnreadWhenPoolFull(t *testing.T) {
+	release := make(chan struct{})
+	// A fake InfluxDB (named so: it stands in for a slow server) that holds
+	// every write until released.
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/write" {
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer fake.Close()
+	defer close(release)
+	srv, ts := startAdapter(t, fmt.Sprintf("databases:\n  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 1, batch: {max_points: 1}, timeout: 30s}}\n", fake.URL))
+	url := ts.URL + "/api/v1/write"
+	for i := range 2 {
+		go postOverload(http.DefaultClient, url, writeV1Body(t, series("held", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: int64(i)})))
+	}
+	waitFor(t, 5*time.Second, "both batches of the pool in memory", func() bool {
+		return srv.state.Load().pools["db0"].Admit() != nil
+	})
+
+	bodyR, bodyW := io.Pipe() // a body that never arrives
+	defer bodyW.Close()
+	req, _ := http.NewRequest(http.MethodPost, url, bodyR)
+	req.Header.Set("Content-Type", contentTypeV1)
+	req.Header.Set("Content-Encoding", "snappy")
+	client := &http.Client{Timeout: 10 * time.Second} // fails the test rather than hang
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("a write to a full pool got no answer before its body: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), "all 2 batches allowed (pool.workers 1 + pool.queue 1) are in memory and full") {
+		t.Fatalf("write to a full pool: %d %q, want 503 with Retry-After saying why", resp.StatusCode, body)
 	}
 }

@@ -81,6 +81,12 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 		}
 		queryDB = db
 	}
+	if err := st.admit(queryDB); err != nil {
+		// The body is left unread: net/http would read it before
+		// answering unless the connection closes.
+		w.Header().Set("Connection", "close")
+		return out, overloaded(st.cfg.Write.OverloadStatus, "overloaded, retry later: "+err.Error())
+	}
 	remote.LimitBodyRate(w, r, st.cfg.Limits)
 	body, err := remote.ReadWriteBody(r, st.cfg.Limits)
 	if err != nil {
@@ -387,6 +393,20 @@ func (s *Server) decodeError(err error) error {
 	default:
 		return badRequest(err.Error())
 	}
+}
+
+// admit refuses a request before it is read when the one database it can
+// go to (queryDB, or the only one configured) cannot take a write now:
+// under a flood, reading and decoding requests only to refuse them would
+// take the CPU that InfluxDB and the requests it can take need.
+func (st *state) admit(queryDB string) error {
+	if queryDB == "" && len(st.pools) == 1 {
+		queryDB = st.cfg.Databases[0].Name
+	}
+	if queryDB == "" {
+		return nil
+	}
+	return st.pools[queryDB].Admit()
 }
 
 func (st *state) names() []string {

@@ -207,6 +207,32 @@ func planPieces(lines []byte, lim batchLimits, open bool, size, points int, add 
 	}
 }
 
+// Admit fails, like a Write that would be refused whatever its size, with
+// an *Error wrapping ErrOverloaded (and counted as one), when every batch
+// the pool may hold is in memory and none is open to more lines: a caller
+// can then refuse work before it spends CPU on it. It returns nil
+// otherwise, and for UDP pools.
+func (p *Pool) Admit() error {
+	if p.udp != nil {
+		return nil
+	}
+	lim := p.batchLimits()
+	b := &p.batches
+	b.mu.Lock()
+	full := b.open == nil && b.alive >= lim.batches
+	b.mu.Unlock()
+	if !full {
+		return nil
+	}
+	err := &Error{
+		Op: OpWrite, Name: p.cfg.Name, Err: ErrOverloaded,
+		Message: fmt.Sprintf("overloaded: all %d batches allowed (pool.workers %d + pool.queue %d) are in memory and full",
+			lim.batches, p.cfg.Pool.Workers, p.cfg.Pool.Queue),
+	}
+	p.metrics.writeFailed(err)
+	return err
+}
+
 func (p *Pool) overloaded(lim batchLimits, n, fresh int) *Error {
 	return &Error{
 		Op: OpWrite, Name: p.cfg.Name, Err: ErrOverloaded,

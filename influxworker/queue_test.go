@@ -13,8 +13,8 @@ import (
 
 // TestQueueBound: with pool.workers batches being sent and pool.queue
 // more waiting, a write that needs one more batch is refused at once as
-// overloaded, without being sent; the waiting ones are served once workers
-// free up.
+// overloaded, without being sent, and Admit says so beforehand; the
+// waiting ones are served once workers free up.
 func TestQueueBound(t *testing.T) {
 	release := make(chan struct{})
 	var served atomic.Int64
@@ -32,6 +32,9 @@ func TestQueueBound(t *testing.T) {
 		c.Pool.Retry.MaxAttempts = 1
 	})
 
+	if err := p.Admit(); err != nil {
+		t.Fatalf("Admit of an idle pool: %v", err)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 5)
 	for i := 0; i < 5; i++ { // 2 hold the workers, 3 fill the queue
@@ -66,6 +69,12 @@ func TestQueueBound(t *testing.T) {
 	if got := batchesAlive(p); got != 5 {
 		t.Fatalf("%d batches after the refusals, want 5", got)
 	}
+	if err := p.Admit(); !IsOverloaded(err) || !strings.Contains(err.Error(), "all 5 batches allowed (pool.workers 2 + pool.queue 3) are in memory and full") {
+		t.Errorf("Admit of a full pool: %v; want overloaded, saying why", err)
+	}
+	if got := value(t, p.metrics.m.writeErrors.WithLabelValues(p.cfg.Name, ReasonOverloaded)); got != 3 {
+		t.Errorf("write_errors_total{reason=overloaded} = %v after two refused writes and a refusal by Admit, want 3", got)
+	}
 
 	close(release)
 	wg.Wait()
@@ -77,6 +86,9 @@ func TestQueueBound(t *testing.T) {
 	}
 	if n := served.Load(); n != 5 {
 		t.Errorf("the server got %d writes, want 5 (the refused ones never sent)", n)
+	}
+	if err := p.Admit(); err != nil {
+		t.Errorf("Admit after the burst: %v", err)
 	}
 	if err := p.Write(context.Background(), []byte("m value=1 3\n")); err != nil {
 		t.Errorf("after the burst: %v", err)
