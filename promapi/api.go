@@ -1,0 +1,125 @@
+package promapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// Prometheus's limits on the annotations of one answer.
+const (
+	maxWarnings = 10
+	maxInfos    = 10
+)
+
+// API answers the query endpoints with an Engine over a queryable.
+type API struct {
+	engine    *Engine
+	queryable storage.Queryable
+	logger    log.Logger
+	now       func() time.Time
+}
+
+// NewAPI returns the API of engine over queryable.
+func NewAPI(engine *Engine, queryable storage.Queryable, logger log.Logger) *API {
+	return &API{engine: engine, queryable: queryable, logger: log.With(logger, "component", "promapi"), now: time.Now}
+}
+
+// Query serves /api/v1/query, GET or POST with a form body: an instant
+// query at time (default: now).
+func (a *API) Query(w http.ResponseWriter, r *http.Request) {
+	a.serve(w, r, false)
+}
+
+// QueryRange serves /api/v1/query_range, GET or POST with a form body: a
+// range query from start to end, every step.
+func (a *API) QueryRange(w http.ResponseWriter, r *http.Request) {
+	a.serve(w, r, true)
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request, isRange bool) {
+	// The parameters come from the URL and, in a POST, from a form body
+	// of at most 10 MB (net/http's bound).
+	if err := r.ParseForm(); err != nil {
+		a.respondError(w, &apiError{errorBadData, fmt.Errorf("error parsing form values: %w", err)})
+		return
+	}
+	var q query
+	var apiErr *apiError
+	if isRange {
+		q, apiErr = parseRangeQuery(r)
+	} else {
+		q, apiErr = parseInstantQuery(r, a.now())
+	}
+	if apiErr != nil {
+		a.respondError(w, apiErr)
+		return
+	}
+	// query.timeout bounds the whole of it, the waits for a turn (which
+	// Prometheus leaves to the client's timeout parameter) included.
+	timeout := time.Duration(a.engine.cfg.Timeout)
+	if q.timeout > 0 && q.timeout < timeout {
+		timeout = q.timeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	var qry promql.Query
+	var err error
+	if isRange {
+		qry, err = a.engine.engine.NewRangeQuery(ctx, a.queryable, q.opts, q.expr, q.start, q.end, q.step)
+	} else {
+		qry, err = a.engine.engine.NewInstantQuery(ctx, a.queryable, q.opts, q.expr, q.start)
+	}
+	if err != nil {
+		a.respondError(w, constructionError(ctx, err))
+		return
+	}
+	defer qry.Close()
+	res := qry.Exec(ctx)
+	if res.Err != nil {
+		a.respondError(w, execError(ctx, res.Err))
+		return
+	}
+	annotations := res.Warnings
+	if q.limit > 0 {
+		truncated := false
+		switch v := res.Value.(type) {
+		case promql.Matrix:
+			if truncated = len(v) > q.limit; truncated {
+				res.Value = v[:q.limit]
+			}
+		case promql.Vector:
+			if truncated = len(v) > q.limit; truncated {
+				res.Value = v[:q.limit]
+			}
+		}
+		if truncated {
+			annotations = annotations.Add(errors.New("results truncated due to limit"))
+		}
+	}
+	warnings, infos := annotations.AsStrings(q.expr, maxWarnings, maxInfos)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if err := writeSuccess(w, res.Value, warnings, infos); err != nil {
+		level.Debug(a.logger).Log("msg", "cannot write the answer of a query", "err", err)
+	}
+}
+
+// respondError answers an error, with its status.
+func (a *API) respondError(w http.ResponseWriter, e *apiError) {
+	status := e.status()
+	if status >= 500 {
+		level.Debug(a.logger).Log("msg", "query failed", "status", status, "err", e)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(appendError(nil, e))
+}

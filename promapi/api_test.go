@@ -1,0 +1,228 @@
+package promapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// memStorage is a storage.Queryable over series in memory; selectHook,
+// when set, runs first in every Select and may fail it.
+type memStorage struct {
+	series     []storage.Series
+	selectHook func(ctx context.Context) error
+	selects    atomic.Int64
+}
+
+func (m *memStorage) Querier(int64, int64) (storage.Querier, error) { return memQuerier{m}, nil }
+
+type memQuerier struct{ m *memStorage }
+
+func (q memQuerier) Select(ctx context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	q.m.selects.Add(1)
+	if h := q.m.selectHook; h != nil {
+		if err := h(ctx); err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+	}
+	var out []storage.Series
+	for _, s := range q.m.series {
+		if matchAll(ms, s.Labels()) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
+	return &listSet{series: out, i: -1}
+}
+
+func matchAll(ms []*labels.Matcher, lbls labels.Labels) bool {
+	for _, m := range ms {
+		if !m.Matches(lbls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (memQuerier) LabelValues(context.Context, string, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return nil, nil, errors.New("not implemented")
+}
+
+func (memQuerier) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return nil, nil, errors.New("not implemented")
+}
+
+func (memQuerier) Close() error { return nil }
+
+type listSet struct {
+	series []storage.Series
+	i      int
+}
+
+func (s *listSet) Next() bool                        { s.i++; return s.i < len(s.series) }
+func (s *listSet) At() storage.Series                { return s.series[s.i] }
+func (s *listSet) Err() error                        { return nil }
+func (s *listSet) Warnings() annotations.Annotations { return nil }
+
+// floatSeries is a series with a float sample every 10s from 0 to
+// 590s: i, i+1, ...
+func floatSeries(lbls labels.Labels, first float64) storage.Series {
+	var samples []chunks.Sample
+	for i := range 60 {
+		samples = append(samples, fSample{t: int64(i) * 10_000, f: first + float64(i)})
+	}
+	return storage.NewListSeries(lbls, samples)
+}
+
+type fSample struct {
+	t int64
+	f float64
+}
+
+func (s fSample) T() int64                      { return s.t }
+func (s fSample) ST() int64                     { return 0 }
+func (s fSample) F() float64                    { return s.f }
+func (s fSample) H() *histogram.Histogram       { return nil }
+func (s fSample) FH() *histogram.FloatHistogram { return nil }
+func (s fSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s fSample) Copy() chunks.Sample           { return s }
+
+// testSeries are the series of the API tests.
+func testSeries() *memStorage {
+	return &memStorage{series: []storage.Series{
+		floatSeries(labels.FromStrings("__name__", "requests_total", "job", "api", "code", "200"), 0),
+		floatSeries(labels.FromStrings("__name__", "requests_total", "job", "api", "code", "500"), 100),
+		floatSeries(labels.FromStrings("__name__", "requests_total", "job", "web", "code", "200"), 1000),
+	}}
+}
+
+// startAPI serves the query endpoints of an engine with cfg over st.
+func startAPI(t *testing.T, cfg Config, st storage.Queryable) (*httptest.Server, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	e := NewEngine(cfg, log.NewNopLogger(), reg)
+	t.Cleanup(e.Close)
+	api := NewAPI(e, st, log.NewNopLogger())
+	api.now = func() time.Time { return time.Unix(300, 0) }
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/query", api.Query)
+	mux.HandleFunc("/api/v1/query_range", api.QueryRange)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return ts, reg
+}
+
+type answer struct {
+	status      int
+	contentType string
+	body        string
+}
+
+func get(t *testing.T, ts *httptest.Server, path string, params url.Values) answer {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path + "?" + params.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readAnswer(t, resp)
+}
+
+func postForm(t *testing.T, ts *httptest.Server, path string, params url.Values) answer {
+	t.Helper()
+	resp, err := http.PostForm(ts.URL+path, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readAnswer(t, resp)
+}
+
+func readAnswer(t *testing.T, resp *http.Response) answer {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header.Get("Content-Type"), string(b)}
+}
+
+// TestQueryAPI: answers and error answers of both endpoints, GET and
+// POST, byte for byte.
+func TestQueryAPI(t *testing.T) {
+	ts, _ := startAPI(t, DefaultConfig, testSeries())
+	for _, tc := range []struct {
+		name, path string
+		params     url.Values
+		status     int
+		body       string
+	}{
+		{"instant vector", "/api/v1/query", url.Values{"query": {`requests_total{code="200"}`}, "time": {"95"}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[` +
+				`{"metric":{"__name__":"requests_total","code":"200","job":"api"},"value":[95,"9"]},` +
+				`{"metric":{"__name__":"requests_total","code":"200","job":"web"},"value":[95,"1009"]}]}}`},
+		{"instant at now", "/api/v1/query", url.Values{"query": {`sum(requests_total)`}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[300,"1190"]}]}}`},
+		{"instant scalar", "/api/v1/query", url.Values{"query": {`scalar(sum(requests_total{job="web"}))`}, "time": {"100.5"}}, 200,
+			`{"status":"success","data":{"resultType":"scalar","result":[100.5,"1010"]}}`},
+		{"instant string", "/api/v1/query", url.Values{"query": {`"a<b>"`}, "time": {"1"}}, 200,
+			`{"status":"success","data":{"resultType":"string","result":[1,"a\u003cb\u003e"]}}`},
+		{"instant matrix", "/api/v1/query", url.Values{"query": {`requests_total{code="500"}[25s]`}, "time": {"100"}}, 200,
+			`{"status":"success","data":{"resultType":"matrix","result":[` +
+				`{"metric":{"__name__":"requests_total","code":"500","job":"api"},"values":[[80,"108"],[90,"109"],[100,"110"]]}]}}`},
+		{"instant limit", "/api/v1/query", url.Values{"query": {`requests_total`}, "time": {"100"}, "limit": {"1"}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[` +
+				`{"metric":{"__name__":"requests_total","code":"200","job":"api"},"value":[100,"10"]}]},"warnings":["results truncated due to limit"]}`},
+		{"instant @ and offset", "/api/v1/query", url.Values{"query": {`requests_total{code="500"} @ 50 offset -10s`}, "time": {"300"}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[` +
+				`{"metric":{"__name__":"requests_total","code":"500","job":"api"},"value":[300,"106"]}]}}`},
+		{"instant lookback", "/api/v1/query", url.Values{"query": {`requests_total{code="500"}`}, "time": {"1000"}, "lookback_delta": {"30s"}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[]}}`},
+		{"instant info", "/api/v1/query", url.Values{"query": {`rate(requests_total{job="web"}[1m])`}, "time": {"100"}}, 200,
+			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"code":"200","job":"web"},"value":[100,"0.1"]}]}}`},
+		{"range", "/api/v1/query_range", url.Values{"query": {`sum by (job) (requests_total)`}, "start": {"0"}, "end": {"20"}, "step": {"10s"}}, 200,
+			`{"status":"success","data":{"resultType":"matrix","result":[` +
+				`{"metric":{"job":"api"},"values":[[0,"100"],[10,"102"],[20,"104"]]},` +
+				`{"metric":{"job":"web"},"values":[[0,"1000"],[10,"1001"],[20,"1002"]]}]}}`},
+		{"range scalar", "/api/v1/query_range", url.Values{"query": {`1+1`}, "start": {"0"}, "end": {"2"}, "step": {"1"}}, 200,
+			`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[0,"2"],[1,"2"],[2,"2"]]}]}}`},
+
+		{"parse error", "/api/v1/query", url.Values{"query": {`sum(`}}, 400,
+			`{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"}`},
+		{"no query", "/api/v1/query", url.Values{}, 400,
+			`{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": unknown position: parse error: no expression found in input"}`},
+		{"range of a matrix", "/api/v1/query_range", url.Values{"query": {`up[1m]`}, "start": {"0"}, "end": {"2"}, "step": {"1"}}, 400,
+			`{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": invalid expression type \"range vector\" for range query, must be Scalar or instant Vector"}`},
+		{"bad step", "/api/v1/query_range", url.Values{"query": {`up`}, "start": {"0"}, "end": {"2"}, "step": {"0"}}, 400,
+			`{"status":"error","errorType":"bad_data","error":"invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer"}`},
+		{"execution error", "/api/v1/query", url.Values{"query": {`label_replace(requests_total, "x", "$1", "job", "(")`}, "time": {"100"}}, 422,
+			`{"status":"error","errorType":"execution","error":"invalid regular expression in label_replace(): ("}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for method, ask := range map[string]func(*testing.T, *httptest.Server, string, url.Values) answer{"GET": get, "POST": postForm} {
+				got := ask(t, ts, tc.path, tc.params)
+				if got.status != tc.status || got.body != tc.body {
+					t.Errorf("%s: %d %s\nwant %d %s", method, got.status, got.body, tc.status, tc.body)
+				}
+				if got.contentType != "application/json" {
+					t.Errorf("%s: Content-Type %q", method, got.contentType)
+				}
+			}
+		})
+	}
+}
