@@ -16,6 +16,7 @@ import (
 
 	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/promapi"
 	"github.com/promflux/promflux/remote"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	Limits remote.Config `yaml:"limits,omitempty"`
 	// Read bounds what a remote-read query may cost.
 	Read ReadConfig `yaml:"read,omitempty"`
+	// Query bounds the PromQL queries of the query API.
+	Query promapi.Config `yaml:"query,omitempty"`
 	// Write sets how remote writes are answered.
 	Write WriteConfig `yaml:"write,omitempty"`
 	// Ready sets what GET /-/ready requires.
@@ -127,7 +130,7 @@ var DefaultReadConfig = ReadConfig{
 // section and then validates the whole configuration.
 func (c *Config) UnmarshalYAML(unmarshal func(interface{}) error) error {
 	type plain Config
-	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig, Write: DefaultWriteConfig, Ready: ReadyConfig{Require: ReadyAll}}
+	*c = Config{Limits: remote.DefaultConfig, Read: DefaultReadConfig, Query: promapi.DefaultConfig, Write: DefaultWriteConfig, Ready: ReadyConfig{Require: ReadyAll}}
 	if err := unmarshal((*plain)(c)); err != nil {
 		return err
 	}
@@ -180,6 +183,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Read.MaxConcurrency <= 0 {
 		return fmt.Errorf("read.max_concurrency must be > 0, got %d", c.Read.MaxConcurrency)
+	}
+	if err := c.Query.Validate(); err != nil {
+		return err
 	}
 	if r := c.Ready.Require; r != ReadyAll && r != ReadyAny {
 		return fmt.Errorf("ready.require must be %q or %q, got %q", ReadyAll, ReadyAny, r)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/promapi"
 )
 
 func TestLoadConfigGood(t *testing.T) {
@@ -34,6 +35,9 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	if cfg.Write.concurrency() != 2*runtime.GOMAXPROCS(0) || time.Duration(cfg.Write.MaxWait) != 10*time.Second {
 		t.Errorf("write defaults not applied: %+v", cfg.Write)
+	}
+	if cfg.Query != promapi.DefaultConfig {
+		t.Errorf("query defaults not applied: %+v", cfg.Query)
 	}
 	router, err := mapping.NewRouter(cfg.Routes, cfg.DefaultDatabase)
 	if err != nil {
@@ -93,6 +97,7 @@ func TestLoadConfigBad(t *testing.T) {
 		"negative_concurrency.bad.yml":      "write.max_concurrency must be >= 0, got -1",
 		"zero_wait.bad.yml":                 "write.max_wait must be > 0",
 		"negative_read_concurrency.bad.yml": "read.max_concurrency must be > 0, got -2",
+		"zero_query_concurrency.bad.yml":    "query.max_concurrency must be > 0, got 0",
 	} {
 		t.Run(file, func(t *testing.T) {
 			_, err := LoadConfigFile(filepath.Join("testdata", file))

@@ -83,7 +83,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		readsWaiting: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "promflux",
 			Name:      "read_requests_waiting",
-			Help:      "Remote-read requests waiting for their turn (read.max_concurrency).",
+			Help:      "Remote-read requests, and selectors of PromQL queries, waiting for their turn (read.max_concurrency).",
 		}),
 		readsAborted: f.NewCounter(prometheus.CounterOpts{
 			Namespace: "promflux",

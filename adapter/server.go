@@ -17,6 +17,7 @@ import (
 
 	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/mapping"
+	"github.com/promflux/promflux/promapi"
 )
 
 // startupTimeout bounds the work done against the databases when a
@@ -63,8 +64,13 @@ type state struct {
 	// writeSlots holds a token per remote-write request being read,
 	// decoded or encoded (write.max_concurrency).
 	writeSlots chan struct{}
-	// readSlots holds one token per read request being answered.
+	// readSlots holds one token per read request being answered, and per
+	// selector of a query being read.
 	readSlots chan struct{}
+	// engine evaluates the queries of query, the query API, over the
+	// read path.
+	engine *promapi.Engine
+	query  *promapi.API
 }
 
 // New loads the configuration file and builds the pools. It fails on an
@@ -121,6 +127,8 @@ func (s *Server) reload() error {
 		return err
 	}
 	s.ensureDatabases(cfg, st.pools)
+	st.engine = s.queryEngine(cfg.Query, s.state.Load())
+	st.query = promapi.NewAPI(st.engine, newQueryable(s, st), s.baseLogger)
 	for name := range st.pools {
 		s.metrics.samplesReceived.WithLabelValues(name) // at 0 from the start
 	}
@@ -139,6 +147,20 @@ func (s *Server) reload() error {
 		logDatabase(s.logger, dbc, st.pools[dbc.Name])
 	}
 	return nil
+}
+
+// queryEngine is the engine of the query API under cfg: the running one
+// when its bounds are the same, so that the queries it runs keep their
+// turns and its metrics their values, or else a new one, whose metrics
+// replace the running one's. (Reloads are serialised by reloadMu.)
+func (s *Server) queryEngine(cfg promapi.Config, running *state) *promapi.Engine {
+	if running != nil {
+		if running.engine.Config() == cfg {
+			return running.engine
+		}
+		running.engine.Close()
+	}
+	return promapi.NewEngine(cfg, s.baseLogger, s.reg)
 }
 
 // logDatabase logs how promflux talks to one database, the defaults it
@@ -244,6 +266,10 @@ func (s *Server) Handler() http.Handler {
 	// its users only change the host.
 	handle("POST /write", "write", s.handleWrite)
 	handle("POST /read", "read", s.handleRead)
+	handle("GET /api/v1/query", "query", s.handleQuery)
+	handle("POST /api/v1/query", "query", s.handleQuery)
+	handle("GET /api/v1/query_range", "query_range", s.handleQueryRange)
+	handle("POST /api/v1/query_range", "query_range", s.handleQueryRange)
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)
