@@ -13,10 +13,11 @@ import (
 func landingPage() (http.Handler, error) {
 	return web.NewLandingPage(web.LandingConfig{
 		Name:        "promflux",
-		Description: "Prometheus remote storage adapter for InfluxDB: remote write to POST /api/v1/write, remote read from POST /api/v1/read.",
+		Description: "Prometheus remote storage adapter for InfluxDB: remote write to POST /api/v1/write, remote read from POST /api/v1/read, PromQL at /api/v1/query and /api/v1/query_range.",
 		Version:     version.Info(),
 		Profiling:   "false", // no /debug/pprof here
 		Links: []web.LandingLinks{
+			{Address: "api/v1/query?query=up", Text: "Query", Description: "PromQL over what the databases hold: up, now"},
 			{Address: "metrics", Text: "Metrics", Description: "promflux's own metrics"},
 			{Address: "config", Text: "Configuration", Description: "the running configuration, secrets hidden"},
 			{Address: "-/ready", Text: "Ready", Description: "200 when the databases ready.require asks for answer ping"},
