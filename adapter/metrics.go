@@ -12,6 +12,7 @@ import (
 type metrics struct {
 	requestDuration *prometheus.HistogramVec
 	samplesReceived *prometheus.CounterVec
+	writeRequests   *prometheus.CounterVec
 	samplesSkipped  *prometheus.CounterVec
 	histsSkipped    *prometheus.CounterVec
 	exemplarsSkip   *prometheus.CounterVec
@@ -40,6 +41,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name:      "samples_received_total",
 			Help:      "Float samples received by remote write, by the database they were routed to.",
 		}, []string{"database"}),
+		writeRequests: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promflux",
+			Name:      "write_requests_total",
+			Help:      "Remote-write requests received, by the protocol version their headers declare (1.0 or 2.0), whatever their answer.",
+		}, []string{"protocol"}),
 		samplesSkipped: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promflux",
 			Name:      "samples_skipped_total",

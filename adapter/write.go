@@ -57,8 +57,12 @@ type writeOutcome struct {
 // database is down or slow (Prometheus retries, nothing is lost); 400 when
 // the request or some of its series are bad (the valid rest is written).
 func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
+	v, verr := remote.NegotiateWrite(r.Header)
+	if verr == nil {
+		s.metrics.writeRequests.WithLabelValues(v.String()).Inc()
+	}
 	out, err := s.write(w, r)
-	if v, verr := remote.NegotiateWrite(r.Header); verr == nil && v == remote.WriteV2 {
+	if verr == nil && v == remote.WriteV2 {
 		// RW 2.0 senders learn from these what was stored, on errors too.
 		remote.SetWrittenHeaders(w.Header(), out.samplesWritten, out.histogramsWritten, out.exemplarsWritten)
 	}

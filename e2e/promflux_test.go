@@ -494,13 +494,12 @@ func TestSystemdUnit(t *testing.T) {
 	}
 }
 
-// TestAlertRules: docker/alerts.yml loads in Prometheus's configuration of
-// docker/, and its unit tests (docker/alerts_test.yml) pass, with
-// Prometheus's own promtool.
+// TestAlertRules: docker/alerts.yml loads, and its unit tests
+// (docker/alerts_test.yml) pass, with Prometheus's own promtool.
 func TestAlertRules(t *testing.T) {
 	promtool := lookPath(t, "promtool")
 	for _, args := range [][]string{
-		{"check", "config", "docker/prometheus.yml"},
+		{"check", "rules", "docker/alerts.yml"},
 		{"test", "rules", "docker/alerts_test.yml"},
 	} {
 		cmd := exec.Command(promtool, args...)
@@ -508,5 +507,17 @@ func TestAlertRules(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestComposePrometheusConfig: docker/prometheus.yml, the configuration of
+// the compose stack's Prometheus 3 (Remote-Write 2.0, native histograms,
+// exemplars, the alerting rules), loads in Prometheus 3's own promtool.
+func TestComposePrometheusConfig(t *testing.T) {
+	promtool := filepath.Join(filepath.Dir(prometheus3(t)), "promtool")
+	cmd := exec.Command(promtool, "check", "config", "docker/prometheus.yml")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check config docker/prometheus.yml: %v\n%s", err, out)
 	}
 }
