@@ -19,7 +19,7 @@ func TestLandingPageAndConfig(t *testing.T) {
 		status            int
 		want, notWant     []string
 	}{
-		{"/", "text/html", http.StatusOK, []string{"promflux", `href="/api/v1/query?query=up"`, `href="/metrics"`, `href="/config"`, `href="/-/ready"`, `href="/-/healthy"`, "version"}, []string{`href="/debug/pprof`}},
+		{"/", "text/html", http.StatusOK, []string{"promflux", `href="/api/v1/query?query=up"`, `href="/api/v1/label/__name__/values"`, `href="/metrics"`, `href="/config"`, `href="/-/ready"`, `href="/-/healthy"`, "version"}, []string{`href="/debug/pprof`}},
 		{"/config", "text/yaml", http.StatusOK, []string{"databases:", "name: db0", "username: u", "password: <secret>", "default_database: db0"}, []string{"s3cr3t-value"}},
 		{"/nothing", "", http.StatusNotFound, nil, nil},
 	} {

@@ -35,15 +35,13 @@ func (s *Server) handleQueryRange(w http.ResponseWriter, r *http.Request) {
 	st.query.QueryRange(w, r)
 }
 
-// errLabelsNotImplemented: the engine of the query API asks for series
-// only.
-var errLabelsNotImplemented = errors.New("not implemented")
-
-// queryable is the storage of the query API's engine: each selector of a
-// query is one remote-read query, answered by the read path (plan and
-// fetch) from every database it can reach, exactly as /api/v1/read
-// answers it: merged, sorted, special values, stale markers and native
-// histograms included.
+// queryable is the storage of the query API (promapi.Storage): each
+// selector of a query is one remote-read query, answered by the read path
+// (plan and fetch) from every database it can reach, exactly as
+// /api/v1/read answers it: merged, sorted, special values, stale markers
+// and native histograms included. Series and label lookups are the same
+// plan without the samples, or InfluxDB's index; exemplars and metadata
+// are read as promflux stored them.
 type queryable struct {
 	s  *Server
 	st *state
@@ -73,18 +71,14 @@ type querier struct {
 }
 
 // Select reads the series matching ms in the selector's time range
-// (hints, or the query's), sorted whatever sortSeries says. A failure
-// is the SeriesSet's error: the engine's ErrTooManySamples past
-// maxSamples, promapi.UnavailableError when a database cannot answer,
-// promql.ErrStorage for stored data promflux cannot read back.
+// (hints, or the query's), sorted whatever sortSeries says; with the hint
+// Func "series" (/api/v1/series) their labels alone, as the plan finds
+// them. A failure is the SeriesSet's error: the engine's
+// ErrTooManySamples past maxSamples, promapi.UnavailableError when a
+// database cannot answer, promql.ErrStorage for stored data promflux
+// cannot read back.
 func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	pq := &prompb.Query{StartTimestampMs: q.mint, EndTimestampMs: q.maxt}
-	if hints != nil {
-		pq.StartTimestampMs, pq.EndTimestampMs = hints.Start, hints.End
-	}
-	for _, m := range ms {
-		pq.Matchers = append(pq.Matchers, &prompb.LabelMatcher{Type: matchType[m.Type], Name: m.Name, Value: m.Value})
-	}
+	pq := q.query(hints, ms)
 	// A turn among read.max_concurrency, as a remote read takes, so that
 	// queries and reads together never overload a database's pool.
 	if err := q.s.takeReadSlot(ctx, q.st); err != nil {
@@ -94,6 +88,13 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 	p, err := q.s.plan(ctx, q.st, pq, "")
 	if err != nil {
 		return storage.ErrSeriesSet(selectError(err))
+	}
+	if hints != nil && hints.Func == "series" {
+		series := make([]*querySeries, len(p.series))
+		for i, rs := range p.series {
+			series[i] = &querySeries{labels: rs.labels}
+		}
+		return &seriesSet{series: series, i: -1}
 	}
 	c := &collector{q: q}
 	if err := q.s.fetch(ctx, p, c); err != nil {
@@ -130,16 +131,6 @@ func selectError(err error) error {
 		return promql.ErrStorage{Err: he}
 	}
 	return he
-}
-
-// LabelValues is not needed by the engine.
-func (q *querier) LabelValues(context.Context, string, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errLabelsNotImplemented
-}
-
-// LabelNames is not needed by the engine.
-func (q *querier) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errLabelsNotImplemented
 }
 
 // Close implements storage.Querier: the series read stay with the

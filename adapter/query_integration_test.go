@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/storage"
@@ -228,8 +230,19 @@ func startOracle(t *testing.T, set []prompb.TimeSeries) *httptest.Server {
 	return ts
 }
 
-// memQueryable is a storage.Queryable over series in memory, sorted.
+// memQueryable is a promapi.Storage over series in memory, sorted, for
+// the query endpoints.
 type memQueryable []storage.Series
+
+var errNotImplemented = errors.New("not implemented")
+
+func (memQueryable) ExemplarQuerier(context.Context) (storage.ExemplarQuerier, error) {
+	return nil, errNotImplemented
+}
+
+func (memQueryable) Metadata(context.Context, string) (map[string][]metadata.Metadata, error) {
+	return nil, errNotImplemented
+}
 
 func (m memQueryable) Querier(int64, int64) (storage.Querier, error) { return m, nil }
 
@@ -244,11 +257,11 @@ func (m memQueryable) Select(_ context.Context, _ bool, _ *storage.SelectHints, 
 }
 
 func (memQueryable) LabelValues(context.Context, string, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errLabelsNotImplemented
+	return nil, nil, errNotImplemented
 }
 
 func (memQueryable) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errLabelsNotImplemented
+	return nil, nil, errNotImplemented
 }
 
 func (memQueryable) Close() error { return nil }

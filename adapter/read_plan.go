@@ -76,6 +76,9 @@ func (s *Server) plan(ctx context.Context, st *state, q *prompb.Query, queryDB s
 		}
 		var sb labels.ScratchBuilder
 		found := func(src readSource, tags map[string]string) error {
+			if mapping.Bookkeeping(src.measurement) {
+				return nil // promflux's metadata, no series of a metric
+			}
 			lbls, err := mapping.SeriesLabels(&sb, src.measurement, tags)
 			if err != nil {
 				return fmt.Errorf("%w: database %q: measurement %q: %w", errStoredValue, db, src.measurement, err)

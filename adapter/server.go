@@ -270,6 +270,15 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /api/v1/query", "query", s.handleQuery)
 	handle("GET /api/v1/query_range", "query_range", s.handleQueryRange)
 	handle("POST /api/v1/query_range", "query_range", s.handleQueryRange)
+	// Prometheus takes GET alone for label values and metadata; a POST
+	// with a form body is answered the same.
+	for _, method := range []string{"GET ", "POST "} {
+		handle(method+"/api/v1/labels", "labels", s.handleLabels)
+		handle(method+"/api/v1/label/{name}/values", "label_values", s.handleLabelValues)
+		handle(method+"/api/v1/series", "series", s.handleSeries)
+		handle(method+"/api/v1/metadata", "metadata", s.handleMetadata)
+		handle(method+"/api/v1/query_exemplars", "query_exemplars", s.handleQueryExemplars)
+	}
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)

@@ -9,7 +9,9 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 )
 
@@ -19,17 +21,42 @@ const (
 	maxInfos    = 10
 )
 
-// API answers the query endpoints with an Engine over a queryable.
-type API struct {
-	engine    *Engine
-	queryable storage.Queryable
-	logger    log.Logger
-	now       func() time.Time
+// Storage is what the API answers from: the series and their samples
+// (queries, series, label names and values), the exemplars and the
+// metadata of metric families.
+type Storage interface {
+	storage.Queryable
+	storage.ExemplarQueryable
+	MetadataQuerier
 }
 
-// NewAPI returns the API of engine over queryable.
-func NewAPI(engine *Engine, queryable storage.Queryable, logger log.Logger) *API {
-	return &API{engine: engine, queryable: queryable, logger: log.With(logger, "component", "promapi"), now: time.Now}
+// MetadataQuerier is where the metadata of metric families comes from.
+type MetadataQuerier interface {
+	// Metadata returns the metadata of every metric family, or of the
+	// family metric alone when it is not "": the different metadata each
+	// family has (the same family may be described differently by
+	// different sources). An error is answered as a failed Select's.
+	Metadata(ctx context.Context, metric string) (map[string][]metadata.Metadata, error)
+}
+
+// API answers the query endpoints with an Engine over a Storage.
+type API struct {
+	engine  *Engine
+	storage Storage
+	parser  parser.Parser
+	logger  log.Logger
+	now     func() time.Time
+}
+
+// NewAPI returns the API of engine over st.
+func NewAPI(engine *Engine, st Storage, logger log.Logger) *API {
+	return &API{
+		engine:  engine,
+		storage: st,
+		parser:  parser.NewParser(parser.Options{}),
+		logger:  log.With(logger, "component", "promapi"),
+		now:     time.Now,
+	}
 }
 
 // Query serves /api/v1/query, GET or POST with a form body: an instant
@@ -74,9 +101,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, isRange bool) {
 	var qry promql.Query
 	var err error
 	if isRange {
-		qry, err = a.engine.engine.NewRangeQuery(ctx, a.queryable, q.opts, q.expr, q.start, q.end, q.step)
+		qry, err = a.engine.engine.NewRangeQuery(ctx, a.storage, q.opts, q.expr, q.start, q.end, q.step)
 	} else {
-		qry, err = a.engine.engine.NewInstantQuery(ctx, a.queryable, q.opts, q.expr, q.start)
+		qry, err = a.engine.engine.NewInstantQuery(ctx, a.storage, q.opts, q.expr, q.start)
 	}
 	if err != nil {
 		a.respondError(w, constructionError(ctx, err))

@@ -2,7 +2,6 @@ package promapi
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,28 +13,84 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// memStorage is a storage.Queryable over series in memory; selectHook,
-// when set, runs first in every Select and may fail it.
+// memStorage is a Storage over series, exemplars and metadata in memory;
+// selectHook, when set, runs first in every Select, LabelNames,
+// LabelValues and exemplar Select, and in Metadata, and may fail them.
 type memStorage struct {
 	series     []storage.Series
+	exemplars  []exemplar.QueryResult
+	metadata   map[string][]metadata.Metadata
 	selectHook func(ctx context.Context) error
 	selects    atomic.Int64
+	// hints are the hints of the last Select.
+	hints atomic.Pointer[storage.SelectHints]
+}
+
+func (m *memStorage) ExemplarQuerier(ctx context.Context) (storage.ExemplarQuerier, error) {
+	return memExemplars{m, ctx}, nil
+}
+
+type memExemplars struct {
+	m   *memStorage
+	ctx context.Context
+}
+
+func (e memExemplars) Select(start, end int64, sets ...[]*labels.Matcher) ([]exemplar.QueryResult, error) {
+	if h := e.m.selectHook; h != nil {
+		if err := h(e.ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := []exemplar.QueryResult{}
+	for _, r := range e.m.exemplars {
+		if !slices.ContainsFunc(sets, func(ms []*labels.Matcher) bool { return matchAll(ms, r.SeriesLabels) }) {
+			continue
+		}
+		var es []exemplar.Exemplar
+		for _, ex := range r.Exemplars {
+			if ex.Ts >= start && ex.Ts <= end {
+				es = append(es, ex)
+			}
+		}
+		if len(es) > 0 {
+			out = append(out, exemplar.QueryResult{SeriesLabels: r.SeriesLabels, Exemplars: es})
+		}
+	}
+	return out, nil
+}
+
+func (m *memStorage) Metadata(ctx context.Context, metric string) (map[string][]metadata.Metadata, error) {
+	if h := m.selectHook; h != nil {
+		if err := h(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string][]metadata.Metadata{}
+	for name, ms := range m.metadata {
+		if metric == "" || metric == name {
+			out[name] = slices.Clone(ms)
+		}
+	}
+	return out, nil
 }
 
 func (m *memStorage) Querier(int64, int64) (storage.Querier, error) { return memQuerier{m}, nil }
 
 type memQuerier struct{ m *memStorage }
 
-func (q memQuerier) Select(ctx context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+func (q memQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	q.m.selects.Add(1)
+	q.m.hints.Store(hints)
 	if h := q.m.selectHook; h != nil {
 		if err := h(ctx); err != nil {
 			return storage.ErrSeriesSet(err)
@@ -60,12 +115,44 @@ func matchAll(ms []*labels.Matcher, lbls labels.Labels) bool {
 	return true
 }
 
-func (memQuerier) LabelValues(context.Context, string, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errors.New("not implemented")
+// LabelValues answers the values of name, sorted and merged, as a storage
+// does.
+func (q memQuerier) LabelValues(ctx context.Context, name string, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	var out []string
+	err := q.each(ctx, ms, func(lbls labels.Labels) {
+		if v := lbls.Get(name); v != "" {
+			out = append(out, v)
+		}
+	})
+	slices.Sort(out)
+	return slices.Compact(out), nil, err
 }
 
-func (memQuerier) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	return nil, nil, errors.New("not implemented")
+// LabelNames answers the names of the series' labels, sorted and merged,
+// as a storage does.
+func (q memQuerier) LabelNames(ctx context.Context, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	var out []string
+	err := q.each(ctx, ms, func(lbls labels.Labels) {
+		lbls.Range(func(l labels.Label) { out = append(out, l.Name) })
+	})
+	slices.Sort(out)
+	return slices.Compact(out), nil, err
+}
+
+// each calls fn with the labels of every series ms match (every series
+// without matchers).
+func (q memQuerier) each(ctx context.Context, ms []*labels.Matcher, fn func(labels.Labels)) error {
+	if h := q.m.selectHook; h != nil {
+		if err := h(ctx); err != nil {
+			return err
+		}
+	}
+	for _, s := range q.m.series {
+		if matchAll(ms, s.Labels()) {
+			fn(s.Labels())
+		}
+	}
+	return nil
 }
 
 func (memQuerier) Close() error { return nil }
@@ -113,7 +200,7 @@ func testSeries() *memStorage {
 }
 
 // startAPI serves the query endpoints of an engine with cfg over st.
-func startAPI(t *testing.T, cfg Config, st storage.Queryable) (*httptest.Server, *prometheus.Registry) {
+func startAPI(t *testing.T, cfg Config, st Storage) (*httptest.Server, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	e := NewEngine(cfg, log.NewNopLogger(), reg)
@@ -123,6 +210,11 @@ func startAPI(t *testing.T, cfg Config, st storage.Queryable) (*httptest.Server,
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/query", api.Query)
 	mux.HandleFunc("/api/v1/query_range", api.QueryRange)
+	mux.HandleFunc("/api/v1/labels", api.Labels)
+	mux.HandleFunc("/api/v1/label/{name}/values", api.LabelValues)
+	mux.HandleFunc("/api/v1/series", api.Series)
+	mux.HandleFunc("/api/v1/metadata", api.Metadata)
+	mux.HandleFunc("/api/v1/query_exemplars", api.QueryExemplars)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	return ts, reg

@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -341,4 +343,89 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendStringArray appends ss as a JSON array, [] when empty.
+func appendStringArray(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendLabelSets appends the answer of /api/v1/series: an array of label
+// objects, [] when empty.
+func appendLabelSets(b []byte, sets []labels.Labels) []byte {
+	b = append(b, '[')
+	for i, lbls := range sets {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendLabels(b, lbls)
+	}
+	return append(b, ']')
+}
+
+// appendMetadata appends the answer of /api/v1/metadata: an object of
+// families in the order of names, each an array of its metadata in
+// Prometheus's field order:
+//
+//	{"up":[{"type":"gauge","unit":"","help":"..."}]}
+func appendMetadata(b []byte, names []string, families map[string][]metadata.Metadata) []byte {
+	b = append(b, '{')
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+		b = append(b, ':', '[')
+		for j, m := range families[name] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = appendString(b, string(m.Type))
+			b = append(b, `,"unit":`...)
+			b = appendString(b, m.Unit)
+			b = append(b, `,"help":`...)
+			b = appendString(b, m.Help)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendExemplars appends the answer of /api/v1/query_exemplars, [] when
+// empty:
+//
+//	[{"seriesLabels":{...},"exemplars":[{"labels":{...},"value":"1.5","timestamp":1700000000.123}]}]
+func appendExemplars(b []byte, results []exemplar.QueryResult) []byte {
+	b = append(b, '[')
+	for i, r := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"seriesLabels":`...)
+		b = appendLabels(b, r.SeriesLabels)
+		b = append(b, `,"exemplars":[`...)
+		for j, e := range r.Exemplars {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"labels":`...)
+			b = appendLabels(b, e.Labels)
+			b = append(b, `,"value":`...)
+			b = appendFloat(b, e.Value)
+			b = append(b, `,"timestamp":`...)
+			b = appendTimestamp(b, e.Ts)
+			b = append(b, '}')
+		}
+		b = append(b, ']', '}')
+	}
+	return append(b, ']')
 }
