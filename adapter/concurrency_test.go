@@ -133,7 +133,8 @@ func TestWriteRefusedUnreadWhenPoolFull(t *testing.T) {
 	srv, ts := startAdapter(t, fmt.Sprintf("databases:\n  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 1, batch: {max_points: 1}, timeout: 30s}}\n", fake.URL))
 	url := ts.URL + "/api/v1/write"
 	for i := range 2 {
-		go postOverload(http.DefaultClient, url, writeV1Body(t, series("held", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: int64(i)})))
+		body := writeV1Body(t, series("held", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: int64(i)}))
+		go func() { _, _ = postOverload(http.DefaultClient, url, body) }()
 	}
 	waitFor(t, 5*time.Second, "both batches of the pool in memory", func() bool {
 		return srv.state.Load().pools["db0"].Admit() != nil
