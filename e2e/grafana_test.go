@@ -88,37 +88,73 @@ remote_write:
     queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
 `, addr, target, pf.addr), "--enable-feature=exemplar-storage")
 
-	// Prometheus's API handlers get series of their own once used: use
-	// each before the comparison, so that both servers hold them.
-	now := promTime(time.Now())
-	for _, path := range []string{"/api/v1/labels", "/api/v1/label/job/values", "/api/v1/series", "/api/v1/metadata", "/api/v1/query_exemplars", "/api/v1/query_range", "/api/v1/query"} {
-		resp, err := http.PostForm("http://"+prom.addr+path, url.Values{"match[]": {"up"}, "query": {"up"}, "start": {now}, "end": {now}, "step": {"1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+	// Prometheus's API handlers get series of their own once used: send
+	// each request before the comparison, so that both servers hold them.
+	now := time.Now().Unix() / grafanaStep * grafanaStep
+	for _, r := range grafanaRequests(now-10, now, true) {
+		grafanaAnswer(t, prom.addr, r)
 	}
 	// Long enough that the ranges of the window begin 20s after the
 	// series: Prometheus 2.42 and the engine of Prometheus 3 extrapolate
 	// rate() differently near the start of a series.
 	time.Sleep(45 * time.Second)
 
-	// Grafana aligns start and end down to a multiple of the step. The
-	// window ends in the past, so that all of it has been written.
-	const step = 2
-	end := time.Now().Add(-3*time.Second).Unix() / step * step
+	// The window ends in the past, so that all of it has been written.
+	end := time.Now().Add(-3*time.Second).Unix() / grafanaStep * grafanaStep
 	start := end - 16
-	window := url.Values{"start": {fmt.Sprint(start)}, "end": {fmt.Sprint(end)}}
-	with := func(kv ...string) url.Values {
-		v := url.Values{}
-		for k, vs := range window {
-			v[k] = vs
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			v.Add(kv[i], kv[i+1])
-		}
-		return v
+	withRate := !sampleAtWholeSecond(t, prom.addr, end)
+	if !withRate {
+		// A range query's ranges include their start in 2.42, not in the
+		// engine of Prometheus 3: a sample at a whole second makes rate()
+		// differ.
+		t.Log("a target is scraped at a whole second: range queries of rate() left out")
 	}
+	requests := grafanaRequests(start, end, withRate)
+
+	// promflux answers once it holds what Prometheus remote-wrote.
+	pending := requests
+	for deadline := time.Now().Add(60 * time.Second); len(pending) > 0; time.Sleep(time.Second) {
+		var diffs []string
+		var still []grafanaRequest
+		for _, r := range pending {
+			want, got := grafanaAnswer(t, prom.addr, r), grafanaAnswer(t, pf.addr, r)
+			if want != got {
+				still = append(still, r)
+				diffs = append(diffs, fmt.Sprintf("%s: %s %s %v:\nPrometheus %.3000s\npromflux   %.3000s", r.what, r.method, r.path, r.params, want, got))
+			}
+		}
+		pending = still
+		if len(pending) > 0 && time.Now().After(deadline) {
+			t.Fatalf("promflux never answered as Prometheus:\n%s", strings.Join(diffs, "\n"))
+		}
+	}
+
+	// The comparisons prove something: Prometheus had what Grafana shows.
+	with := func(kv ...string) url.Values { return inWindow(start, end, kv...) }
+	for _, c := range []struct {
+		r    grafanaRequest
+		want string
+	}{
+		{grafanaRequest{"metric names", "GET", "/api/v1/label/__name__/values", with()}, `"demo_requests_total"`},
+		{grafanaRequest{"metadata", "GET", "/api/v1/metadata", url.Values{"metric": {"demo_latency_seconds"}}}, `{"help":"Latency of the requests.","type":"histogram","unit":"seconds"}`},
+		{grafanaRequest{"exemplars", "POST", "/api/v1/query_exemplars", with("query", `demo_latency_seconds_bucket`)}, `"trace_id":"lat-`},
+		{grafanaRequest{"range query", "POST", "/api/v1/query_range", with("query", `demo_requests_total`, "step", "2")}, `"demo_requests_total"`},
+	} {
+		if got := grafanaAnswer(t, prom.addr, c.r); !strings.Contains(got, c.want) {
+			t.Errorf("%s: Prometheus's answer lacks %s, the comparison proves nothing: %.1000s", c.r.what, c.want, got)
+		}
+	}
+}
+
+// grafanaStep is the step of the range queries, in seconds.
+const grafanaStep = 2
+
+// grafanaRequests are the requests Grafana's Prometheus data source sends
+// for a dashboard over [start, end] (Unix seconds, aligned to
+// grafanaStep, as Grafana aligns them), range queries of rate() only
+// withRate.
+func grafanaRequests(start, end int64, withRate bool) []grafanaRequest {
+	with := func(kv ...string) url.Values { return inWindow(start, end, kv...) }
 	requests := []grafanaRequest{
 		// The metric browser and the query editor.
 		{"label names", "GET", "/api/v1/labels", with()},
@@ -142,57 +178,30 @@ remote_write:
 		// "Save & test".
 		{"save and test", "GET", "/api/v1/query", url.Values{"query": {"1+1"}, "time": {fmt.Sprint(end)}}},
 	}
-	rangeQueries := []string{
+	queries := []string{
 		`up`,
 		`sum by (job) (up)`,
 		`demo_requests_total`,
-		`rate(demo_requests_total[5s])`,
-		`histogram_quantile(0.9, sum by (le) (rate(demo_latency_seconds_bucket[5s])))`,
 		`sum by (handler) (prometheus_http_requests_total{handler=~"/api/v1/.*"})`,
 	}
-	if sampleAtWholeSecond(t, prom.addr, end) {
-		// A range query's ranges include their start in 2.42, not in the
-		// engine of Prometheus 3: a sample at a whole second makes rate()
-		// differ.
-		t.Log("a target is scraped at a whole second: range queries of rate() left out")
-		rangeQueries = rangeQueries[:3]
+	if withRate {
+		queries = append(queries,
+			`rate(demo_requests_total[5s])`,
+			`histogram_quantile(0.9, sum by (le) (rate(demo_latency_seconds_bucket[5s])))`)
 	}
-	for _, q := range rangeQueries {
-		requests = append(requests, grafanaRequest{"range query " + q, "POST", "/api/v1/query_range", with("query", q, "step", fmt.Sprint(step))})
+	for _, q := range queries {
+		requests = append(requests, grafanaRequest{"range query " + q, "POST", "/api/v1/query_range", with("query", q, "step", fmt.Sprint(grafanaStep))})
 	}
+	return requests
+}
 
-	// promflux answers once it holds what Prometheus remote-wrote.
-	pending := requests
-	for deadline := time.Now().Add(60 * time.Second); len(pending) > 0; time.Sleep(time.Second) {
-		var diffs []string
-		var still []grafanaRequest
-		for _, r := range pending {
-			want, got := grafanaAnswer(t, prom.addr, r), grafanaAnswer(t, pf.addr, r)
-			if want != got {
-				still = append(still, r)
-				diffs = append(diffs, fmt.Sprintf("%s: %s %s %v:\nPrometheus %.3000s\npromflux   %.3000s", r.what, r.method, r.path, r.params, want, got))
-			}
-		}
-		pending = still
-		if len(pending) > 0 && time.Now().After(deadline) {
-			t.Fatalf("promflux never answered as Prometheus:\n%s", strings.Join(diffs, "\n"))
-		}
+// inWindow is the parameters start and end, and the pairs of kv.
+func inWindow(start, end int64, kv ...string) url.Values {
+	v := url.Values{"start": {fmt.Sprint(start)}, "end": {fmt.Sprint(end)}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
 	}
-
-	// The comparisons prove something: Prometheus had what Grafana shows.
-	for _, c := range []struct {
-		r    grafanaRequest
-		want string
-	}{
-		{grafanaRequest{"metric names", "GET", "/api/v1/label/__name__/values", with()}, `"demo_requests_total"`},
-		{grafanaRequest{"metadata", "GET", "/api/v1/metadata", url.Values{"metric": {"demo_latency_seconds"}}}, `{"help":"Latency of the requests.","type":"histogram","unit":"seconds"}`},
-		{grafanaRequest{"exemplars", "POST", "/api/v1/query_exemplars", with("query", `demo_latency_seconds_bucket`)}, `"trace_id":"lat-`},
-		{grafanaRequest{"range query", "POST", "/api/v1/query_range", with("query", `demo_requests_total`, "step", "2")}, `"demo_requests_total"`},
-	} {
-		if got := grafanaAnswer(t, prom.addr, c.r); !strings.Contains(got, c.want) {
-			t.Errorf("%s: Prometheus's answer lacks %s, the comparison proves nothing: %.1000s", c.r.what, c.want, got)
-		}
-	}
+	return v
 }
 
 // sampleAtWholeSecond reports whether a sample of up in the minute before
