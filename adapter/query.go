@@ -18,21 +18,15 @@ import (
 	"github.com/promflux/promflux/remote"
 )
 
-// handleQuery serves /api/v1/query, Prometheus's instant queries, over
-// the read path (promapi answers them, with a queryable of the running
-// configuration).
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.Query(w, r)
-}
-
-// handleQueryRange serves /api/v1/query_range, Prometheus's range
-// queries, as handleQuery.
-func (s *Server) handleQueryRange(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.QueryRange(w, r)
+// queryAPI serves one endpoint of Prometheus's query API: promapi answers
+// it, with the queryable of the running configuration, over the read path.
+// A form body is bounded like a remote-read body.
+func (s *Server) queryAPI(endpoint func(*promapi.API, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st := s.state.Load()
+		remote.LimitBodyRate(w, r, st.cfg.Limits)
+		endpoint(st.query, w, r)
+	}
 }
 
 // queryable is the storage of the query API (promapi.Storage): each

@@ -3,7 +3,6 @@ package adapter
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -14,44 +13,7 @@ import (
 
 	"github.com/promflux/promflux/influxworker"
 	"github.com/promflux/promflux/mapping"
-	"github.com/promflux/promflux/remote"
 )
-
-// handleLabels serves /api/v1/labels, the label names of Prometheus's API
-// (promapi answers it, with the queryable of the running configuration).
-func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.Labels(w, r)
-}
-
-// handleLabelValues serves /api/v1/label/{name}/values, as handleLabels.
-func (s *Server) handleLabelValues(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.LabelValues(w, r)
-}
-
-// handleSeries serves /api/v1/series, as handleLabels.
-func (s *Server) handleSeries(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.Series(w, r)
-}
-
-// handleMetadata serves /api/v1/metadata, as handleLabels.
-func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.Metadata(w, r)
-}
-
-// handleQueryExemplars serves /api/v1/query_exemplars, as handleLabels.
-func (s *Server) handleQueryExemplars(w http.ResponseWriter, r *http.Request) {
-	st := s.state.Load()
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	st.query.QueryExemplars(w, r)
-}
 
 // LabelNames answers the label names of the series ms match in the
 // querier's time range, found as a remote read finds them (plan), or

@@ -266,18 +266,16 @@ func (s *Server) Handler() http.Handler {
 	// its users only change the host.
 	handle("POST /write", "write", s.handleWrite)
 	handle("POST /read", "read", s.handleRead)
-	handle("GET /api/v1/query", "query", s.handleQuery)
-	handle("POST /api/v1/query", "query", s.handleQuery)
-	handle("GET /api/v1/query_range", "query_range", s.handleQueryRange)
-	handle("POST /api/v1/query_range", "query_range", s.handleQueryRange)
-	// Prometheus takes GET alone for label values and metadata; a POST
-	// with a form body is answered the same.
+	// Prometheus's query API. Prometheus takes GET alone for label
+	// values and metadata; a POST with a form body is answered the same.
 	for _, method := range []string{"GET ", "POST "} {
-		handle(method+"/api/v1/labels", "labels", s.handleLabels)
-		handle(method+"/api/v1/label/{name}/values", "label_values", s.handleLabelValues)
-		handle(method+"/api/v1/series", "series", s.handleSeries)
-		handle(method+"/api/v1/metadata", "metadata", s.handleMetadata)
-		handle(method+"/api/v1/query_exemplars", "query_exemplars", s.handleQueryExemplars)
+		handle(method+"/api/v1/query", "query", s.queryAPI((*promapi.API).Query))
+		handle(method+"/api/v1/query_range", "query_range", s.queryAPI((*promapi.API).QueryRange))
+		handle(method+"/api/v1/labels", "labels", s.queryAPI((*promapi.API).Labels))
+		handle(method+"/api/v1/label/{name}/values", "label_values", s.queryAPI((*promapi.API).LabelValues))
+		handle(method+"/api/v1/series", "series", s.queryAPI((*promapi.API).Series))
+		handle(method+"/api/v1/metadata", "metadata", s.queryAPI((*promapi.API).Metadata))
+		handle(method+"/api/v1/query_exemplars", "query_exemplars", s.queryAPI((*promapi.API).QueryExemplars))
 	}
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
