@@ -38,15 +38,24 @@
 // per gauge, and checks that the gauges stayed flat: the largest value of
 // the last third within a ratio and a slack of the middle third's.
 //
+// bench influx-cost writes the same points, encoded as promflux encodes
+// them and in the order its pool receives them, to InfluxDB 1.x's /write
+// in several ways (lines per request, concurrent writers, line order
+// within a request, precision, tag order, gzip), each into a fresh
+// influxd (--influxd) or a fresh database (--url, --pid), runs interleaved,
+// and reports the median CPU seconds influxd spent per million points.
+//
 //	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=10000 --labels=10 --duration=10s --concurrency=1,2,4,8 --pid=$(pidof promflux) --csv=out.csv --svg=out.svg
 //	go run ./bench read --url=http://127.0.0.1:9201/api/v1/read --type=streamed --pid=$(pidof promflux)
 //	go run ./bench sink --listen=127.0.0.1:18087 --validate
 //	go run ./bench clients --url=http://127.0.0.1:9201 --idle=2000 --writers=200 --duration=60s
 //	go run ./bench watch --url=http://127.0.0.1:9201/metrics --every=10s --csv=gauges.csv
+//	go run ./bench influx-cost --influxd=/usr/bin/influxd --series=10000 --labels=10 --runs=5
 //
-// scripts/bench-write.sh and scripts/bench-read.sh run the comparisons of
-// docs/benchmarks.md from scratch, scripts/bench-clients.sh the hostile
-// clients. The load generator shares the machine's
+// scripts/bench-write.sh, scripts/bench-read.sh and
+// scripts/bench-influx-cost.sh run the comparisons of docs/benchmarks.md
+// from scratch, scripts/bench-clients.sh and scripts/soak.sh the hostile
+// clients and the long run. The load generator shares the machine's
 // cores with the targets: the numbers depend on the machine; compare ratios
 // measured in one run, never figures from different runs.
 package main

@@ -66,6 +66,24 @@ func main() {
 	sink.Flag("no-version-header", "Do not send X-Influxdb-Version, so that clients take the fake for another server (promflux then sends plain bodies).").BoolVar(&s.noVersion)
 	sink.Flag("quiet", "Report only the totals on exit, not lines/s every second.").BoolVar(&s.quiet)
 
+	cost := app.Command("influx-cost", "Write the same generated points to an InfluxDB 1.x /write in several ways (lines per request, writers, line order, precision, tag order, gzip), each into a fresh influxd or database, and compare the CPU time its influxd spends per point.")
+	genFlags(cost)
+	var c costOptions
+	cost.Flag("influxd", "influxd binary to start afresh, with empty storage on loopback ports, for every measurement (then no --url or --pid).").StringVar(&c.influxd)
+	cost.Flag("index", "index-version of the influxd that --influxd starts: inmem or tsi1.").Default("inmem").EnumVar(&c.index, "inmem", "tsi1")
+	cost.Flag("url", "Base URL of a running InfluxDB 1.x, e.g. http://127.0.0.1:8086, whose databases are created and dropped.").StringVar(&c.url)
+	cost.Flag("pid", "PID of the influxd behind --url, whose CPU time is measured.").IntVar(&c.pid)
+	cost.Flag("samples", "Samples per series.").Default("100").IntVar(&c.samples)
+	cost.Flag("shards", "Prometheus shards whose requests follow one another in the stream of lines.").Default("4").IntVar(&c.shards)
+	cost.Flag("request-samples", "Samples per remote-write request (Prometheus's max_samples_per_send).").Default("2000").IntVar(&c.reqSamples)
+	cost.Flag("variant", "A variant: base, or changes to it (lines=10000, bytes=0, writers=1, order=sent, precision=ms, tags=sorted, gzip=false) as key=value,...; repeatable or ';'-separated. The first is the baseline. Default: base and each change the command knows.").StringsVar(&c.variants)
+	cost.Flag("runs", "Runs of every variant, interleaved.").Default("3").IntVar(&c.runs)
+	cost.Flag("warmup", "Warm influxd up, unmeasured: with --url, write all points as the first variant before the runs; with --influxd, a quarter of them as base before each measurement.").Default("true").BoolVar(&c.warmup)
+	cost.Flag("settle", "Longest wait for influxd to be idle, before and after each variant.").Default("30s").DurationVar(&c.settle)
+	cost.Flag("idle-cpu", "influxd is idle below this fraction of a core over a second.").Default("0.03").Float64Var(&c.idleCPU)
+	cost.Flag("csv", "Append every run to this CSV file.").StringVar(&c.csvPath)
+	cost.Flag("timeout", "Timeout of one request.").Default("2m").DurationVar(&c.timeout)
+
 	plot := app.Command("plot", "Print the rows of bench CSV files as a table, with ratios to a baseline target, and plot them.")
 	var p plotOptions
 	plot.Flag("csv", "CSV file written by bench write --csv.").Required().StringVar(&p.csvPath)
@@ -129,6 +147,8 @@ func main() {
 		err = runWatch(&wo)
 	case plotSeries.FullCommand():
 		err = runPlotSeries(&ps)
+	case cost.FullCommand():
+		err = runInfluxCost(&g, &c)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

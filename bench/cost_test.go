@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCostTable(t *testing.T) {
+	variants := []costVariant{{name: "base"}, {name: "lines=2000"}, {name: "none"}}
+	runs := []costRun{
+		// The machine is slower in run 2: per-run ratios cancel it.
+		{variant: "base", run: 1, points: 2e6, writes: 200, bytes: 200 << 10, cpuAck: 8, cpuAll: 10, wall: 4},
+		{variant: "lines=2000", run: 1, points: 2e6, writes: 1000, bytes: 200 << 10, cpuAck: 6, cpuAll: 8, wall: 2},
+		{variant: "base", run: 2, points: 2e6, writes: 200, bytes: 200 << 10, cpuAck: 16, cpuAll: 20, wall: 8},
+		{variant: "lines=2000", run: 2, points: 2e6, writes: 1000, bytes: 200 << 10, cpuAck: 12, cpuAll: 15, wall: 4},
+		{variant: "base", run: 3, points: 2e6, writes: 200, bytes: 200 << 10, cpuAck: 10, cpuAll: 10, wall: 5},
+		{variant: "lines=2000", run: 3, points: 2e6, writes: 1000, bytes: 200 << 10, cpuAck: 9, cpuAll: 9, wall: 5},
+	}
+	got := costTable(variants, runs)
+	want := []string{
+		"| variant | lines/write | KiB/write | influxd CPU s per M points | vs base | until idle | vs base | wall s | points/s |",
+		"|---|---|---|---|---|---|---|---|---|",
+		"| base | 10000 | 1 | 5.00 (4.00-8.00) | 1.00 | 5.00 (5.00-10.00) | 1.00 | 5.0 (4.0-8.0) | 400k |",
+		// ack ratios 0.75, 0.75, 0.9; until idle 0.8, 0.75, 0.9.
+		"| lines=2000 | 2000 | 0 | 4.50 (3.00-6.00) | 0.75 | 4.50 (4.00-7.50) | 0.80 | 4.0 (2.0-5.0) | 500k |",
+		"",
+	}
+	if got != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tc.xs); got != tc.want {
+			t.Errorf("median(%v) = %g, want %g", tc.xs, got, tc.want)
+		}
+	}
+}
+
+func TestParseProcStatBusy(t *testing.T) {
+	b := []byte("cpu  100 5 50 1000 20 3 2 10 0 0\ncpu0 50 2 25 500 10 1 1 5 0 0\n")
+	if got, want := parseProcStatBusy(b), float64(100+5+50+3+2+10)/100; got != want {
+		t.Errorf("busy = %g, want %g", got, want)
+	}
+	if got := parseProcStatBusy([]byte("intr 1 2 3\n")); got != 0 {
+		t.Errorf("no cpu line: %g", got)
+	}
+}
