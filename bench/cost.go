@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/promflux/promflux/internal/oneline"
 )
 
 type costOptions struct {
@@ -40,6 +42,7 @@ type costOptions struct {
 	settle     time.Duration
 	idleCPU    float64
 	csvPath    string
+	fromCSV    string
 	timeout    time.Duration
 }
 
@@ -68,6 +71,8 @@ type costRun struct {
 	// others is the CPU the rest of the machine (neither influxd nor this
 	// process) used meanwhile, in cores: what the measurement competed with.
 	others float64
+	// err is why the run failed, "" when it did not.
+	err string
 }
 
 // costRunner writes the same lines into a fresh database of one influxd
@@ -82,6 +87,15 @@ type costRunner struct {
 }
 
 func runInfluxCost(g *generator, o *costOptions) error {
+	if o.fromCSV != "" {
+		variants, runs, err := readCostCSV(o.fromCSV)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("# influx-cost: %s; medians (min-max); vs %s: median of the runs' ratios\n", o.fromCSV, variants[0].name)
+		fmt.Print(costTable(variants, runs))
+		return nil
+	}
 	if err := g.validate(); err != nil {
 		return err
 	}
@@ -133,10 +147,14 @@ func runInfluxCost(g *generator, o *costOptions) error {
 		for k := range variants {
 			cr, err := r.measureFresh(&variants[k], run, k)
 			if err != nil {
-				return fmt.Errorf("variant %s, run %d: %w", variants[k].name, run, err)
+				// One failure (InfluxDB's write timeout on a slow
+				// machine, say) does not spoil the other runs.
+				fmt.Fprintf(os.Stderr, "run %d %-24s failed: %v\n", run, variants[k].name, err)
+				cr = costRun{variant: variants[k].name, run: run, err: oneline.Of(err.Error())}
+			} else {
+				fmt.Fprintf(os.Stderr, "run %d %-24s %d writes of %.0f lines: influxd %.2f s CPU (%.2f s until idle), %.2f s wall, %.2f s CPU per M points; other processes %.2f cores\n",
+					run, cr.variant, cr.writes, float64(cr.points)/float64(cr.writes), cr.cpuAck, cr.cpuAll, cr.wall, cr.cpuAck/float64(cr.points)*1e6, cr.others)
 			}
-			fmt.Fprintf(os.Stderr, "run %d %-24s %d writes of %.0f lines: influxd %.2f s CPU (%.2f s until idle), %.2f s wall, %.2f s CPU per M points; other processes %.2f cores\n",
-				run, cr.variant, cr.writes, float64(cr.points)/float64(cr.writes), cr.cpuAck, cr.cpuAll, cr.wall, cr.cpuAck/float64(cr.points)*1e6, cr.others)
 			runs = append(runs, cr)
 			if o.csvPath != "" {
 				if err := appendCostCSV(o.csvPath, cr); err != nil {
@@ -400,7 +418,7 @@ func (r *costRunner) waitIdle() (cpu float64, idle bool) {
 	}
 }
 
-var costCSVHeader = []string{"variant", "run", "points", "writes", "bytes", "cpu_ack_s", "cpu_idle_s", "wall_s", "others_cores"}
+var costCSVHeader = []string{"variant", "run", "points", "writes", "bytes", "cpu_ack_s", "cpu_idle_s", "wall_s", "others_cores", "error"}
 
 func appendCostCSV(path string, cr costRun) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -417,13 +435,75 @@ func appendCostCSV(path string, cr costRun) error {
 		w.Write(costCSVHeader)
 	}
 	w.Write([]string{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
-		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64)})
+		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64), cr.err})
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
+}
+
+// readCostCSV reads the runs of --csv files and the variants they name, in
+// the order they first appear.
+func readCostCSV(path string) ([]costVariant, []costRun, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(recs) == 0 {
+		return nil, nil, fmt.Errorf("%s: empty", path)
+	}
+	col := map[string]int{}
+	for k, name := range recs[0] {
+		col[name] = k
+	}
+	for _, name := range costCSVHeader[:8] {
+		if _, ok := col[name]; !ok {
+			return nil, nil, fmt.Errorf("%s: no column %q", path, name)
+		}
+	}
+	var (
+		variants []costVariant
+		runs     []costRun
+	)
+	for line, rec := range recs[1:] {
+		get := func(name string) string {
+			if k, ok := col[name]; ok && k < len(rec) {
+				return rec[k]
+			}
+			return ""
+		}
+		num := func(name string) float64 {
+			v, perr := strconv.ParseFloat(get(name), 64)
+			if perr != nil && err == nil && get("error") == "" {
+				err = fmt.Errorf("%s:%d: %s: %w", path, line+2, name, perr)
+			}
+			return v
+		}
+		r := costRun{
+			variant: get("variant"), run: int(num("run")), points: int(num("points")), writes: int(num("writes")), bytes: int(num("bytes")),
+			cpuAck: num("cpu_ack_s"), cpuAll: num("cpu_idle_s"), wall: num("wall_s"), err: get("error"),
+		}
+		if get("others_cores") != "" {
+			r.others = num("others_cores")
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !slices.ContainsFunc(variants, func(v costVariant) bool { return v.name == r.variant }) {
+			variants = append(variants, costVariant{name: r.variant})
+		}
+		runs = append(runs, r)
+	}
+	return variants, runs, nil
 }
 
 // costTable formats the runs as a Markdown table, one row per variant in
@@ -433,7 +513,12 @@ func appendCostCSV(path string, cr costRun) error {
 // of the machine between runs cancels), and wall time.
 func costTable(variants []costVariant, runs []costRun) string {
 	byVariant := map[string][]costRun{}
+	failed := map[string]int{}
 	for _, cr := range runs {
+		if cr.err != "" {
+			failed[cr.variant]++
+			continue
+		}
 		byVariant[cr.variant] = append(byVariant[cr.variant], cr)
 	}
 	base := map[int]costRun{}
@@ -445,7 +530,14 @@ func costTable(variants []costVariant, runs []costRun) string {
 	sb.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, v := range variants {
 		crs := byVariant[v.name]
+		name := v.name
+		if n := failed[v.name]; n > 0 {
+			name = fmt.Sprintf("%s (%d of %d runs failed)", v.name, n, n+len(crs))
+		}
 		if len(crs) == 0 {
+			if failed[v.name] > 0 {
+				fmt.Fprintf(&sb, "| %s | | | | | | | | |\n", name)
+			}
 			continue
 		}
 		var ack, all, wall, pps, rAck, rAll []float64
@@ -462,7 +554,7 @@ func costTable(variants []costVariant, runs []costRun) string {
 		}
 		cr := crs[0]
 		fmt.Fprintf(&sb, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %.0fk |\n",
-			v.name, float64(cr.points)/float64(cr.writes), float64(cr.bytes)/float64(cr.writes)/1024,
+			name, float64(cr.points)/float64(cr.writes), float64(cr.bytes)/float64(cr.writes)/1024,
 			medianRange(ack, 2), ratio(rAck), medianRange(all, 2), ratio(rAll), medianRange(wall, 1), median(pps)/1e3)
 	}
 	return sb.String()
@@ -524,6 +616,8 @@ bind-address = "127.0.0.1:%d"
   wal-dir = "%[2]s/wal"
   index-version = "%[3]s"
   query-log-enabled = false
+[coordinator]
+  write-timeout = "60s"
 [monitor]
   store-enabled = false
 [http]

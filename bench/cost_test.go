@@ -50,3 +50,35 @@ func TestParseProcStatBusy(t *testing.T) {
 		t.Errorf("no cpu line: %g", got)
 	}
 }
+
+func TestCostCSVRoundTrip(t *testing.T) {
+	path := t.TempDir() + "/runs.csv"
+	in := []costRun{
+		{variant: "base", run: 1, points: 1000, writes: 10, bytes: 2048, cpuAck: 1.25, cpuAll: 1.5, wall: 2.125, others: 0.5},
+		{variant: "lines=2000,bytes=1MiB", run: 1, points: 1000, writes: 1, bytes: 2048, cpuAck: 2, cpuAll: 2, wall: 1, others: 1.25},
+		{variant: "base", run: 2, err: "write: 500 Internal Server Error: timeout"},
+	}
+	for _, cr := range in {
+		if err := appendCostCSV(path, cr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	variants, out, err := readCostCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(variants) != 2 || variants[0].name != "base" || variants[1].name != "lines=2000,bytes=1MiB" {
+		t.Errorf("variants %+v", variants)
+	}
+	if len(out) != len(in) {
+		t.Fatalf("%d runs, want %d", len(out), len(in))
+	}
+	for k := range in {
+		if out[k] != in[k] {
+			t.Errorf("run %d: %+v, want %+v", k, out[k], in[k])
+		}
+	}
+	if table := costTable(variants, out); !strings.Contains(table, "| base (1 of 2 runs failed) | 100 | 0 | 1250.00 (1250.00-1250.00) | 1.00 |") {
+		t.Errorf("table:\n%s", table)
+	}
+}

@@ -83,6 +83,7 @@ func main() {
 	cost.Flag("idle-cpu", "influxd is idle below this fraction of a core over a second.").Default("0.03").Float64Var(&c.idleCPU)
 	cost.Flag("csv", "Append every run to this CSV file.").StringVar(&c.csvPath)
 	cost.Flag("timeout", "Timeout of one request.").Default("2m").DurationVar(&c.timeout)
+	cost.Flag("from-csv", "Measure nothing: print the table of the runs in this --csv file.").StringVar(&c.fromCSV)
 
 	plot := app.Command("plot", "Print the rows of bench CSV files as a table, with ratios to a baseline target, and plot them.")
 	var p plotOptions
