@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +72,10 @@ type costRun struct {
 	// others is the CPU the rest of the machine (neither influxd nor this
 	// process) used meanwhile, in cores: what the measurement competed with.
 	others float64
+	// alloc and mallocs are the bytes and objects influxd allocated, gcs
+	// its garbage collections, until it was idle: the work of the variant
+	// without the machine's noise (from its /debug/vars; 0 when unknown).
+	alloc, mallocs, gcs float64
 	// err is why the run failed, "" when it did not.
 	err string
 }
@@ -242,6 +247,7 @@ func (r *costRunner) measure(v *costVariant, run, k, n int) (costRun, error) {
 	if err != nil {
 		return costRun{}, err
 	}
+	mem0, memErr := r.memstats()
 	busy0, self0 := machineBusy(), selfCPU()
 	t0 := time.Now()
 	var (
@@ -281,10 +287,14 @@ func (r *costRunner) measure(v *costVariant, run, k, n int) (costRun, error) {
 	if !idle {
 		fmt.Fprintf(os.Stderr, "influx-cost: influxd still busy %v after run %d of %s\n", r.o.settle, run, v.name)
 	}
-	return costRun{
+	cr := costRun{
 		variant: v.name, run: run, points: points, writes: len(bodies), bytes: size,
 		cpuAck: cpu1 - cpu0, cpuAll: cpu2 - cpu0, wall: wall, others: max(others, 0),
-	}, nil
+	}
+	if mem1, err := r.memstats(); err == nil && memErr == nil {
+		cr.alloc, cr.mallocs, cr.gcs = mem1.TotalAlloc-mem0.TotalAlloc, mem1.Mallocs-mem0.Mallocs, mem1.NumGC-mem0.NumGC
+	}
+	return cr, nil
 }
 
 // bodies builds the request bodies of v for the batches that start among
@@ -391,6 +401,34 @@ func selfCPU() float64 {
 	return c
 }
 
+// influxMem is the part of Go's runtime.MemStats that influxd publishes in
+// /debug/vars that bench uses.
+type influxMem struct {
+	TotalAlloc, Mallocs, NumGC float64
+}
+
+// memstats reads influxd's allocation counters from /debug/vars.
+func (r *costRunner) memstats() (influxMem, error) {
+	resp, err := r.client.Get(r.url + "/debug/vars")
+	if err != nil {
+		return influxMem{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return influxMem{}, fmt.Errorf("/debug/vars: %s", resp.Status)
+	}
+	var vars struct {
+		Memstats *influxMem `json:"memstats"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		return influxMem{}, fmt.Errorf("/debug/vars: %w", err)
+	}
+	if vars.Memstats == nil {
+		return influxMem{}, errors.New("/debug/vars: no memstats")
+	}
+	return *vars.Memstats, nil
+}
+
 // idleWindow is how long influxd must stay under --idle-cpu to count as
 // idle.
 const idleWindow = time.Second
@@ -418,7 +456,7 @@ func (r *costRunner) waitIdle() (cpu float64, idle bool) {
 	}
 }
 
-var costCSVHeader = []string{"variant", "run", "points", "writes", "bytes", "cpu_ack_s", "cpu_idle_s", "wall_s", "others_cores", "error"}
+var costCSVHeader = []string{"variant", "run", "points", "writes", "bytes", "cpu_ack_s", "cpu_idle_s", "wall_s", "others_cores", "error", "alloc_bytes", "mallocs", "gcs"}
 
 func appendCostCSV(path string, cr costRun) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -435,7 +473,8 @@ func appendCostCSV(path string, cr costRun) error {
 		w.Write(costCSVHeader)
 	}
 	w.Write([]string{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
-		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64), cr.err})
+		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64), cr.err,
+		strconv.FormatFloat(cr.alloc, 'f', -1, 64), strconv.FormatFloat(cr.mallocs, 'f', -1, 64), strconv.FormatFloat(cr.gcs, 'f', -1, 64)})
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
@@ -492,8 +531,11 @@ func readCostCSV(path string) ([]costVariant, []costRun, error) {
 			variant: get("variant"), run: int(num("run")), points: int(num("points")), writes: int(num("writes")), bytes: int(num("bytes")),
 			cpuAck: num("cpu_ack_s"), cpuAll: num("cpu_idle_s"), wall: num("wall_s"), err: get("error"),
 		}
-		if get("others_cores") != "" {
-			r.others = num("others_cores")
+		// Columns that older files lack.
+		for name, dst := range map[string]*float64{"others_cores": &r.others, "alloc_bytes": &r.alloc, "mallocs": &r.mallocs, "gcs": &r.gcs} {
+			if get(name) != "" {
+				*dst = num(name)
+			}
 		}
 		if err != nil {
 			return nil, nil, err
@@ -526,8 +568,8 @@ func costTable(variants []costVariant, runs []costRun) string {
 		base[cr.run] = cr
 	}
 	var sb strings.Builder
-	sb.WriteString("| variant | lines/write | KiB/write | influxd CPU s per M points | vs " + variants[0].name + " | until idle | vs " + variants[0].name + " | wall s | points/s |\n")
-	sb.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| variant | lines/write | KiB/write | influxd CPU s per M points | vs " + variants[0].name + " | until idle | vs " + variants[0].name + " | allocated B/point | allocs/point | wall s | points/s |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, v := range variants {
 		crs := byVariant[v.name]
 		name := v.name
@@ -536,13 +578,17 @@ func costTable(variants []costVariant, runs []costRun) string {
 		}
 		if len(crs) == 0 {
 			if failed[v.name] > 0 {
-				fmt.Fprintf(&sb, "| %s | | | | | | | | |\n", name)
+				fmt.Fprintf(&sb, "| %s | | | | | | | | | | |\n", name)
 			}
 			continue
 		}
-		var ack, all, wall, pps, rAck, rAll []float64
+		var ack, all, wall, pps, rAck, rAll, alloc, mallocs []float64
 		for _, cr := range crs {
 			m := float64(cr.points) / 1e6
+			if cr.mallocs > 0 {
+				alloc = append(alloc, cr.alloc/float64(cr.points))
+				mallocs = append(mallocs, cr.mallocs/float64(cr.points))
+			}
 			ack = append(ack, cr.cpuAck/m)
 			all = append(all, cr.cpuAll/m)
 			wall = append(wall, cr.wall)
@@ -553,9 +599,15 @@ func costTable(variants []costVariant, runs []costRun) string {
 			}
 		}
 		cr := crs[0]
-		fmt.Fprintf(&sb, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %.0fk |\n",
+		allocs := ""
+		if len(alloc) > 0 {
+			allocs = fmt.Sprintf("%.0f | %.1f", median(alloc), median(mallocs))
+		} else {
+			allocs = " | "
+		}
+		fmt.Fprintf(&sb, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %.0fk |\n",
 			name, float64(cr.points)/float64(cr.writes), float64(cr.bytes)/float64(cr.writes)/1024,
-			medianRange(ack, 2), ratio(rAck), medianRange(all, 2), ratio(rAll), medianRange(wall, 1), median(pps)/1e3)
+			medianRange(ack, 2), ratio(rAck), medianRange(all, 2), ratio(rAll), allocs, medianRange(wall, 1), median(pps)/1e3)
 	}
 	return sb.String()
 }
