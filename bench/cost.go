@@ -149,7 +149,7 @@ func runInfluxCost(g *generator, o *costOptions) error {
 	}
 	var runs []costRun
 	for run := 1; run <= o.runs; run++ {
-		for k := range variants {
+		for _, k := range runOrder(len(variants), run) {
 			cr, err := r.measureFresh(&variants[k], run, k)
 			if err != nil {
 				// One failure (InfluxDB's write timeout on a slow
@@ -168,10 +168,24 @@ func runInfluxCost(g *generator, o *costOptions) error {
 			}
 		}
 	}
-	fmt.Printf("# influx-cost: %d series x %d samples = %d points, %.0f bytes a line; %d runs, interleaved; medians (min-max); vs %s: median of the runs' ratios\n",
+	fmt.Printf("# influx-cost: %d series x %d samples = %d points, %.0f bytes a line; %d runs, interleaved (in reverse order in even runs); medians (min-max); vs %s: median of the runs' ratios\n",
 		g.series, o.samples, lines.len(), float64(len(lines.buf))/float64(lines.len()), o.runs, variants[0].name)
 	fmt.Print(costTable(variants, runs))
 	return nil
+}
+
+// runOrder is the order of the variants in run number run (from 1): as
+// given in odd runs, reversed in even ones, so that no variant always comes
+// first, or right after the same other.
+func runOrder(n, run int) []int {
+	order := make([]int, n)
+	for k := range order {
+		order[k] = k
+		if run%2 == 0 {
+			order[k] = n - 1 - k
+		}
+	}
+	return order
 }
 
 // splitVariants splits the specs given as "a;b" into one each.

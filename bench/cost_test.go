@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,17 @@ func TestCostCSVRoundTrip(t *testing.T) {
 	}
 	if table := costTable(variants, out); !strings.Contains(table, "| base (1 of 2 runs failed) | 100 | 0 | 1250.00 (1250.00-1250.00) | 1.00 |") {
 		t.Errorf("table:\n%s", table)
+	}
+}
+
+func TestRunOrder(t *testing.T) {
+	if got := runOrder(3, 1); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Errorf("run 1: %v", got)
+	}
+	if got := runOrder(3, 2); !slices.Equal(got, []int{2, 1, 0}) {
+		t.Errorf("run 2: %v", got)
+	}
+	if got := runOrder(1, 4); !slices.Equal(got, []int{0}) {
+		t.Errorf("one variant: %v", got)
 	}
 }
