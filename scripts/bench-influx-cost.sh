@@ -6,12 +6,13 @@
 # and writes all of them to /write once per variant, each time into a
 # throwaway influxd that it starts with empty storage on loopback ports and
 # warms up with a quarter of the points, measuring influxd's CPU time
-# (utime + stime) per million points.
+# (utime + stime) and the bytes and objects it allocated, per point.
 # Variants differ from "base" (10000 lines per /write, one writer, lines
-# as sent, precision=ms, tags sorted, plain bodies) in one respect each;
-# every variant runs RUNS times, interleaved.
+# as sent, precision=ms, tags sorted, plain bodies) in one respect each,
+# but "lines=10000", which is base again: the noise. Every variant runs
+# RUNS times, interleaved, in reverse order every other run.
 #
-#   scripts/bench-influx-cost.sh                            # about 15 minutes
+#   scripts/bench-influx-cost.sh                            # 10 to 40 minutes, with the machine's other load
 #   RUNS=5 SAMPLES=200 scripts/bench-influx-cost.sh
 #   VARIANTS="base;lines=50000;order=key" RUNS=3 scripts/bench-influx-cost.sh
 #   INDEX=tsi1 scripts/bench-influx-cost.sh                 # influxd's disk-based index
