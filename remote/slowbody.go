@@ -16,10 +16,12 @@ import (
 // when it sends its next byte.
 //
 // It replaces r.Body and must be called before the body is read. Where the
+// request has no body (net/http then already reads ahead on the
+// connection, and a deadline would end the request's context), the
 // connection has no read deadline to set (a ResponseWriter that does not
 // support it), or cfg sets no timeout or rate, the body is left as it is.
 func LimitBodyRate(w http.ResponseWriter, r *http.Request, cfg Config) {
-	if cfg.BodyTimeout <= 0 || cfg.MinBodyRate <= 0 {
+	if cfg.BodyTimeout <= 0 || cfg.MinBodyRate <= 0 || r.Body == nil || r.Body == http.NoBody {
 		return
 	}
 	rc := http.NewResponseController(w)
