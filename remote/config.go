@@ -66,8 +66,9 @@ type Config struct {
 //     request;
 //   - labels per series: 25 times VictoriaMetrics' -maxLabelsPerTimeseries
 //     (40), which some Kubernetes series pass;
-//   - label names and values: InfluxDB 1.x's longest series key (65535
-//     bytes), past which it cannot store the series anyway;
+//   - label names and values: 65535 bytes, the most a 16-bit length
+//     holds, far above any label a target exposes (the storage behind
+//     may refuse a long series sooner; that is its caller's concern);
 //   - queries per read: Prometheus's remote-read client sends one; 100;
 //   - matchers per query: a selector names a few labels; 1000.
 var DefaultConfig = Config{
