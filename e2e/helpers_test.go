@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -244,4 +248,36 @@ func postWrite(ctx context.Context, client *http.Client, url string, body []byte
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(b.String()), nil
+}
+
+// startHistogramTarget serves a native histogram, demo_latency_seconds,
+// observed every 20 ms until the test ends, and returns the target's
+// host:port. With exemplars, every observation carries one (trace_id)
+// and the target speaks OpenMetrics, which carries them.
+func startHistogramTarget(t *testing.T, exemplars bool) string {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "demo_latency_seconds", Help: "A native histogram.", NativeHistogramBucketFactor: 1.1,
+	})
+	reg.MustRegister(h)
+	stop := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				v := float64(i%50) / 100
+				if exemplars {
+					h.(prometheus.ExemplarObserver).ObserveWithExemplar(v, prometheus.Labels{"trace_id": strconv.Itoa(i)})
+				} else {
+					h.Observe(v)
+				}
+			}
+		}
+	}()
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: exemplars}))
+	t.Cleanup(func() { close(stop); srv.Close() })
+	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/gogo/protobuf/proto"
 	"github.com/golang/snappy"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
@@ -37,28 +34,10 @@ func TestNativeHistogramsEndToEnd(t *testing.T) {
 	influx := influxtest.Start(t)
 	pf := startPromflux(t, influxConfig(influx.URL(), "e2e"))
 
-	reg := prometheus.NewRegistry()
-	h := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "demo_latency_seconds", Help: "A native histogram.", NativeHistogramBucketFactor: 1.1,
-	})
-	reg.MustRegister(h)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				h.Observe(float64(i%50) / 100)
-			}
-		}
-	}()
-	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer target.Close()
+	target := startHistogramTarget(t, false)
 
 	a := startPrometheus(t, "prometheus", freeAddr(t),
-		scraperConfig("target", strings.TrimPrefix(target.URL, "http://"), pf.addr, "send_native_histograms: true"),
+		scraperConfig("target", target, pf.addr, "send_native_histograms: true"),
 		"--enable-feature=native-histograms")
 
 	deadline := time.Now().Add(60 * time.Second)

@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/promflux/promflux/influxworker/influxtest"
 )
@@ -48,25 +44,7 @@ func TestPrometheus3RemoteWrite2(t *testing.T) {
 	influx := influxtest.Start(t)
 	pf := startPromflux(t, influxConfig(influx.URL(), "rw2"))
 
-	reg := prometheus.NewRegistry()
-	h := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "demo_latency_seconds", Help: "A native histogram.", NativeHistogramBucketFactor: 1.1,
-	})
-	reg.MustRegister(h)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				h.(prometheus.ExemplarObserver).ObserveWithExemplar(float64(i%50)/100, prometheus.Labels{"trace_id": fmt.Sprint(i)})
-			}
-		}
-	}()
-	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	defer target.Close()
+	target := startHistogramTarget(t, true)
 
 	aAddr, bAddr := freeAddr(t), freeAddr(t)
 	run := func(name, addr, config string, extra ...string) {
@@ -89,7 +67,7 @@ remote_write:
     send_native_histograms: true
     send_exemplars: true
     queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, aAddr, strings.TrimPrefix(target.URL, "http://"), pf.addr), "--enable-feature=exemplar-storage")
+`, aAddr, target, pf.addr), "--enable-feature=exemplar-storage")
 	run("prometheus-3-reader", bAddr, readerConfig(pf.addr))
 
 	deadline := time.Now().Add(60 * time.Second)

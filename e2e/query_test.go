@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/promflux/promflux/influxworker/influxtest"
 )
 
@@ -35,25 +32,7 @@ func TestQueryAPIEndToEnd(t *testing.T) {
 		fmt.Fprintln(w, `demo_gauge{kind="b"} 2.5`)
 	}))
 	defer gone.Close()
-	reg := prometheus.NewRegistry()
-	h := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "demo_latency_seconds", Help: "A native histogram.", NativeHistogramBucketFactor: 1.1,
-	})
-	reg.MustRegister(h)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				h.Observe(float64(i%50) / 100)
-			}
-		}
-	}()
-	native := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer native.Close()
+	native := startHistogramTarget(t, false)
 
 	addr := freeAddr(t)
 	a := startPrometheus(t, "prometheus A", addr, fmt.Sprintf(`global:
@@ -69,7 +48,7 @@ remote_write:
   - url: http://%s/api/v1/write
     send_native_histograms: true
     queue_config: {batch_send_deadline: 500ms, min_backoff: 100ms, max_backoff: 1s}
-`, addr, strings.TrimPrefix(gone.URL, "http://"), strings.TrimPrefix(native.URL, "http://"), pf.addr),
+`, addr, strings.TrimPrefix(gone.URL, "http://"), native, pf.addr),
 		"--enable-feature=native-histograms")
 
 	// A's API handlers get series of their own once used: use them before
