@@ -251,7 +251,7 @@ func (r *costRunner) measure(v *costVariant, run, k, n int) (costRun, error) {
 	if err := r.query("CREATE DATABASE " + db); err != nil {
 		return costRun{}, err
 	}
-	defer r.query("DROP DATABASE " + db)
+	defer func() { _ = r.query("DROP DATABASE " + db) }()
 	if _, idle := r.waitIdle(); !idle {
 		fmt.Fprintf(os.Stderr, "influx-cost: influxd still busy after %v before run %d of %s\n", r.o.settle, run, v.name)
 	}
@@ -334,7 +334,7 @@ func (r *costRunner) bodies(v *costVariant, n int, seed uint64) (bodies [][]byte
 			} else {
 				zw.Reset(&buf)
 			}
-			zw.Write(body)
+			_, _ = zw.Write(body) // into a bytes.Buffer: cannot fail
 			zw.Close()
 			body = buf.Bytes()
 		}
@@ -484,9 +484,9 @@ func appendCostCSV(path string, cr costRun) error {
 	}
 	w := csv.NewWriter(f)
 	if st.Size() == 0 {
-		w.Write(costCSVHeader)
+		_ = w.Write(costCSVHeader) // its error is w.Error, below
 	}
-	w.Write([]string{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
+	_ = w.Write([]string{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
 		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64), cr.err,
 		strconv.FormatFloat(cr.alloc, 'f', -1, 64), strconv.FormatFloat(cr.mallocs, 'f', -1, 64), strconv.FormatFloat(cr.gcs, 'f', -1, 64)})
 	w.Flush()
@@ -709,7 +709,7 @@ bind-address = "127.0.0.1:%d"
 		return nil, err
 	}
 	p := &influxdProc{cmd: cmd, dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d", ports[1]), pid: cmd.Process.Pid, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	client := &http.Client{Timeout: time.Second}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
@@ -735,11 +735,11 @@ bind-address = "127.0.0.1:%d"
 // stop ends influxd (SIGTERM, then SIGKILL after 10s) and removes its
 // data.
 func (p *influxdProc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
 	os.RemoveAll(p.dir)
