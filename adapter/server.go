@@ -277,6 +277,7 @@ func (s *Server) Handler() http.Handler {
 		handle(method+"/api/v1/metadata", "metadata", s.queryAPI((*promapi.API).Metadata))
 		handle(method+"/api/v1/query_exemplars", "query_exemplars", s.queryAPI((*promapi.API).QueryExemplars))
 	}
+	handle("GET /api/v1/status/buildinfo", "buildinfo", s.queryAPI((*promapi.API).BuildInfo))
 	handle("GET /-/healthy", "healthy", s.handleHealthy)
 	handle("GET /-/ready", "ready", s.handleReady)
 	handle("POST /-/reload", "reload", s.handleReload)

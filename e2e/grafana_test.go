@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -144,6 +145,34 @@ remote_write:
 			t.Errorf("%s: Prometheus's answer lacks %s, the comparison proves nothing: %.1000s", c.r.what, c.want, got)
 		}
 	}
+
+	// "Save & test" reads the version of the build information to choose
+	// the requests it sends: promflux answers with every field Prometheus
+	// has, version being a release of Prometheus.
+	want, got := buildInfo(t, prom.addr), buildInfo(t, pf.addr)
+	for key := range want {
+		if _, ok := got[key]; !ok {
+			t.Errorf("build information: no %q in promflux's %v (Prometheus's: %v)", key, got, want)
+		}
+	}
+	if v, _ := got["version"].(string); !regexp.MustCompile(`^[23]\.\d+\.\d+`).MatchString(v) {
+		t.Errorf("build information: version %q is no release of Prometheus", v)
+	}
+}
+
+// buildInfo is the data of the answer to /api/v1/status/buildinfo.
+func buildInfo(t *testing.T, addr string) map[string]any {
+	t.Helper()
+	var answer struct {
+		Status string         `json:"status"`
+		Data   map[string]any `json:"data"`
+	}
+	got := grafanaAnswer(t, addr, grafanaRequest{"build information", "GET", "/api/v1/status/buildinfo", nil})
+	status, body, _ := strings.Cut(got, " ")
+	if err := json.Unmarshal([]byte(body), &answer); status != "200" || err != nil || answer.Status != "success" {
+		t.Fatalf("build information from %s: %s", addr, got)
+	}
+	return answer.Data
 }
 
 // grafanaStep is the step of the range queries, in seconds.

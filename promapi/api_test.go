@@ -215,6 +215,7 @@ func startAPI(t *testing.T, cfg Config, st Storage) (*httptest.Server, *promethe
 	mux.HandleFunc("/api/v1/series", api.Series)
 	mux.HandleFunc("/api/v1/metadata", api.Metadata)
 	mux.HandleFunc("/api/v1/query_exemplars", api.QueryExemplars)
+	mux.HandleFunc("/api/v1/status/buildinfo", api.BuildInfo)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	return ts, reg
