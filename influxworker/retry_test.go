@@ -180,34 +180,36 @@ func TestRetryAttemptTimeout(t *testing.T) {
 func TestRetryRespectsCaller(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		ctx  func() (context.Context, context.CancelFunc)
+		// cancelInBackoff cancels the caller's context as the backoff
+		// starts; otherwise its deadline (a few seconds) is shorter than
+		// the backoff (a minute).
+		cancelInBackoff bool
 		// want503 is set when Write returns the last attempt's error, and
 		// not the caller's context error.
 		want503 bool
 	}{
-		{"deadline shorter than backoff", func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 200*time.Millisecond)
-		}, true},
-		{"canceled during backoff", func() (context.Context, context.CancelFunc) {
-			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(100*time.Millisecond, cancel)
-			return ctx, cancel
-		}, false},
+		{"deadline shorter than backoff", false, true},
+		{"canceled during backoff", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &flakyInflux{failures: 100, code: 503, wantBody: "m v=1 1\n"}
 			ts := httptest.NewServer(fake)
 			defer ts.Close()
 			p := newTestPool(t, ts.URL, nil, func(c *Config) {
-				c.Pool.Retry = RetryConfig{MaxAttempts: 5, MinBackoff: model.Duration(10 * time.Second), MaxBackoff: model.Duration(10 * time.Second)}
+				c.Pool.Retry = RetryConfig{MaxAttempts: 5, MinBackoff: model.Duration(time.Minute), MaxBackoff: model.Duration(time.Minute)}
 			})
-			p.jitter = func(ceil time.Duration) time.Duration { return ceil }
-			ctx, cancel := tc.ctx()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			p.jitter = func(ceil time.Duration) time.Duration {
+				if tc.cancelInBackoff {
+					cancel()
+				}
+				return ceil
+			}
 			start := time.Now()
 			err := p.Write(ctx, []byte("m v=1 1\n"))
-			if elapsed := time.Since(start); elapsed > 2*time.Second {
-				t.Fatalf("Write returned after %s, want before the 10s backoff", elapsed)
+			if elapsed := time.Since(start); elapsed > 30*time.Second {
+				t.Fatalf("Write returned after %s, want before the one-minute backoff", elapsed)
 			}
 			var e *Error
 			switch {
