@@ -13,7 +13,13 @@
 // generator alone; --rate sends a steady load below the target's capacity
 // instead of as much as it takes.
 //
-// bench read measures the remote-read throughput of any remote-read URL.
+// bench read measures the remote-read throughput of any remote-read URL,
+// or the latency of remote reads under a dashboard-like load.
+//
+// bench query plays the same dashboards on a Prometheus query API:
+// concurrent clients sending PromQL range queries, as Grafana's panels do,
+// reporting queries/s and latency percentiles; promflux's own API and a
+// Prometheus remote-reading promflux answer the same queries.
 //
 // bench sink is a fake InfluxDB 1.x: it answers /ping, CREATE DATABASE and
 // SHOW queries, and counts the lines written to /write at memory speed (or
@@ -47,12 +53,13 @@
 //
 //	go run ./bench write --url=http://127.0.0.1:9201/api/v1/write --series=10000 --labels=10 --duration=10s --concurrency=1,2,4,8 --pid=$(pidof promflux) --csv=out.csv --svg=out.svg
 //	go run ./bench read --url=http://127.0.0.1:9201/api/v1/read --type=streamed --pid=$(pidof promflux)
+//	go run ./bench query --url=http://127.0.0.1:9201 --fleet=50 --samples=240 --query='rate(node_cpu_seconds_total{cpu="0"}[5m])'
 //	go run ./bench sink --listen=127.0.0.1:18087 --validate
 //	go run ./bench clients --url=http://127.0.0.1:9201 --idle=2000 --writers=200 --duration=60s
 //	go run ./bench watch --url=http://127.0.0.1:9201/metrics --every=10s --csv=gauges.csv
 //	go run ./bench influx-cost --influxd=/usr/bin/influxd --series=10000 --labels=10 --runs=5
 //
-// scripts/bench-write.sh, scripts/bench-read.sh and
+// scripts/bench-write.sh, scripts/bench-read.sh, scripts/bench-query.sh and
 // scripts/bench-influx-cost.sh run the comparisons of docs/benchmarks.md
 // from scratch, scripts/bench-clients.sh and scripts/soak.sh the hostile
 // clients and the long run. The load generator shares the machine's

@@ -59,6 +59,19 @@ func main() {
 	r.procs.register(read)
 	read.Flag("csv", "Append the result to this CSV file.").StringVar(&r.csvPath)
 
+	query := app.Command("query", "Play dashboards on a Prometheus query API: concurrent clients sending PromQL range queries over the range written until --duration has passed; reports queries/s and latency percentiles.")
+	genFlags(query)
+	var q queryOptions
+	query.Flag("url", "Root URL of the query API, http://host:port: /api/v1/query_range is under it.").Required().StringVar(&q.url)
+	query.Flag("query", "PromQL of a panel; repeat it for several, which each client sends in turn.").Required().StringsVar(&q.queries)
+	query.Flag("samples", "Samples per series written; sets the end of the queried range.").Default("100").IntVar(&q.samples)
+	query.Flag("step", "Step of the range queries.").Default("15s").DurationVar(&q.step)
+	query.Flag("concurrency", "Concurrent clients.").Default("16").IntVar(&q.concurrency)
+	query.Flag("duration", "How long to query.").Default("60s").DurationVar(&q.duration)
+	query.Flag("label", "Name of this measurement in the output.").Default("").StringVar(&q.label)
+	q.procs.register(query)
+	query.Flag("csv", "Append the result to this CSV file.").StringVar(&q.csvPath)
+
 	sink := app.Command("sink", "Run a fake InfluxDB 1.x that counts the lines written to it, to measure a remote-write adapter alone. It stores nothing.")
 	var s sinkOptions
 	sink.Flag("listen", "Address to listen on.").Default("127.0.0.1:8086").StringVar(&s.listen)
@@ -138,6 +151,8 @@ func main() {
 		err = runWrite(&g, &w)
 	case read.FullCommand():
 		err = runRead(&g, &r)
+	case query.FullCommand():
+		err = runQuery(&g, &q)
 	case sink.FullCommand():
 		err = runSink(&s)
 	case plot.FullCommand():

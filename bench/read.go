@@ -152,70 +152,98 @@ func peakRSS(usage []procUsage) string {
 // k-th) until o.duration has passed, and prints reads/s and the latency
 // percentiles of all reads.
 func runDashboard(client *http.Client, o *readOptions, bodies [][]byte, pids []int, names []string) error {
-	ws, err := watchProcs(pids, names)
+	l, err := playLoad(o.concurrency, o.duration, len(bodies), pids, names, func(i int) (int, error) {
+		_, n, err := readOnce(client, o.url, bodies[i])
+		return n, err
+	})
 	if err != nil {
 		return err
 	}
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		samples   int64
-		errs      = map[string]int{}
-	)
-	deadline := time.Now().Add(o.duration)
+	return l.report(o.label, o.respType, "dashboard-"+o.respType, o.csvPath)
+}
+
+// load is what playLoad measured: the latencies of the requests that
+// succeeded, in order, the samples they returned and the failures by the
+// first word of their error.
+type load struct {
+	concurrency int
+	latencies   []time.Duration
+	samples     int64
+	errs        map[string]int
+	elapsed     time.Duration
+	usage       []procUsage
+}
+
+// playLoad runs concurrency clients, client k sending request k, k+1, ...
+// (modulo n) with do until duration has passed (at least one each), while
+// watching the processes pids.
+func playLoad(concurrency int, duration time.Duration, n int, pids []int, names []string, do func(i int) (samples int, err error)) (*load, error) {
+	ws, err := watchProcs(pids, names)
+	if err != nil {
+		return nil, err
+	}
+	l := &load{concurrency: max(1, concurrency), errs: map[string]int{}}
+	var mu sync.Mutex
+	deadline := time.Now().Add(duration)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	for k := 0; k < max(1, o.concurrency); k++ {
+	for k := 0; k < l.concurrency; k++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := k; time.Now().Before(deadline) || i == k; i++ {
 				t := time.Now()
-				_, n, err := readOnce(client, o.url, bodies[i%len(bodies)])
+				samples, err := do(i % n)
 				d := time.Since(t)
 				mu.Lock()
 				if err != nil {
-					errs[firstWord(err.Error())]++
+					l.errs[firstWord(err.Error())]++
 				} else {
-					latencies = append(latencies, d)
-					samples += int64(n)
+					l.latencies = append(l.latencies, d)
+					l.samples += int64(samples)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(t0)
-	usage, err := ws.finish()
-	if err != nil {
-		return err
+	l.elapsed = time.Since(t0)
+	if l.usage, err = ws.finish(); err != nil {
+		return nil, err
 	}
-	if len(latencies) == 0 {
-		return fmt.Errorf("no read succeeded: %v", errs)
+	if len(l.latencies) == 0 {
+		return nil, fmt.Errorf("no request succeeded: %v", l.errs)
 	}
-	slices.Sort(latencies)
-	p50, p99 := percentile(latencies, 0.5), percentile(latencies, 0.99)
+	slices.Sort(l.latencies)
+	return l, nil
+}
+
+// report prints a row of the load (label, kind, concurrency, requests,
+// requests/s, p50 and p99 in ms, errors, peak RSS) and appends it to the
+// CSV file at csvPath, if any, as protocol.
+func (l *load) report(label, kind, protocol, csvPath string) error {
+	p50, p99 := percentile(l.latencies, 0.5), percentile(l.latencies, 0.99)
 	errText := "0"
-	if len(errs) > 0 {
-		errText = formatPairs(errs, strconv.Itoa)
+	if len(l.errs) > 0 {
+		errText = formatPairs(l.errs, strconv.Itoa)
 	}
-	fmt.Printf("%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\n", o.label, o.respType, o.concurrency, len(latencies),
-		float64(len(latencies))/elapsed.Seconds(), millis(p50), millis(p99), errText, peakRSS(usage))
-	if o.csvPath == "" {
+	fmt.Printf("%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s\t%s\n", label, kind, l.concurrency, len(l.latencies),
+		float64(len(l.latencies))/l.elapsed.Seconds(), millis(p50), millis(p99), errText, peakRSS(l.usage))
+	if csvPath == "" {
 		return nil
 	}
-	return appendCSV(o.csvPath, []result{{
-		Target:      o.label,
-		Protocol:    "dashboard-" + o.respType,
-		Concurrency: o.concurrency,
-		Samples:     samples,
-		Seconds:     elapsed.Seconds(),
-		SamplesPerS: float64(samples) / elapsed.Seconds(),
-		RequestsPS:  float64(len(latencies)) / elapsed.Seconds(),
+	return appendCSV(csvPath, []result{{
+		Target:      label,
+		Protocol:    protocol,
+		Concurrency: l.concurrency,
+		Samples:     l.samples,
+		Seconds:     l.elapsed.Seconds(),
+		SamplesPerS: float64(l.samples) / l.elapsed.Seconds(),
+		RequestsPS:  float64(len(l.latencies)) / l.elapsed.Seconds(),
 		P50ms:       millis(p50),
 		P99ms:       millis(p99),
-		Errors:      errs,
-		Procs:       usage,
+		Errors:      l.errs,
+		Procs:       l.usage,
 	}})
 }
 
