@@ -50,24 +50,14 @@ func (a *API) serveLabels(w http.ResponseWriter, r *http.Request, name string) {
 	if !a.parseForm(w, r) {
 		return
 	}
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		a.respondError(w, invalidParam(err, "limit"))
+	l, ok := a.parseLookup(w, r, func(err error) *apiError { return &apiError{errorBadData, err} })
+	if !ok {
 		return
 	}
-	start, end, apiErr := parseRange(r)
-	if apiErr != nil {
-		a.respondError(w, apiErr)
-		return
-	}
-	matcherSets, err := a.parseMatchers(r.Form["match[]"])
-	if err != nil {
-		a.respondError(w, &apiError{errorBadData, err})
-		return
-	}
+	limit, matcherSets := l.limit, l.matcherSets
 	ctx, cancel := a.context(r)
 	defer cancel()
-	q, err := a.storage.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
+	q, err := a.storage.Querier(timestamp.FromTime(l.start), timestamp.FromTime(l.end))
 	if err != nil {
 		a.respondError(w, execError(ctx, err))
 		return
@@ -130,21 +120,11 @@ func (a *API) Series(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, &apiError{errorBadData, errors.New("no match[] parameter provided")})
 		return
 	}
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		a.respondError(w, invalidParam(err, "limit"))
+	l, ok := a.parseLookup(w, r, func(err error) *apiError { return invalidParam(err, "match[]") })
+	if !ok {
 		return
 	}
-	start, end, apiErr := parseRange(r)
-	if apiErr != nil {
-		a.respondError(w, apiErr)
-		return
-	}
-	matcherSets, err := a.parseMatchers(r.Form["match[]"])
-	if err != nil {
-		a.respondError(w, invalidParam(err, "match[]"))
-		return
-	}
+	limit, start, end, matcherSets := l.limit, l.start, l.end, l.matcherSets
 	ctx, cancel := a.context(r)
 	defer cancel()
 	q, err := a.storage.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
@@ -186,6 +166,35 @@ func (a *API) Series(w http.ResponseWriter, r *http.Request) {
 	}
 	warnings.Merge(set.Warnings())
 	a.respond(w, r, appendLabelSets(a.dataPrefix(), result), warnings)
+}
+
+// lookup is the parameters of the label and series lookups.
+type lookup struct {
+	limit       int
+	start, end  time.Time
+	matcherSets [][]*labels.Matcher
+}
+
+// parseLookup reads limit, start, end and match[] in Prometheus's order,
+// answers the first that is wrong (match[] with the error badMatch makes
+// of it) and returns false then.
+func (a *API) parseLookup(w http.ResponseWriter, r *http.Request, badMatch func(error) *apiError) (lookup, bool) {
+	var l lookup
+	var err error
+	if l.limit, err = parseLimit(r.FormValue("limit")); err != nil {
+		a.respondError(w, invalidParam(err, "limit"))
+		return l, false
+	}
+	var apiErr *apiError
+	if l.start, l.end, apiErr = parseRange(r); apiErr != nil {
+		a.respondError(w, apiErr)
+		return l, false
+	}
+	if l.matcherSets, err = a.parseMatchers(r.Form["match[]"]); err != nil {
+		a.respondError(w, badMatch(err))
+		return l, false
+	}
+	return l, true
 }
 
 // parseForm reads the parameters of the URL and of a form body (at most
