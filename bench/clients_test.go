@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,10 +18,17 @@ import (
 type fakeTarget struct {
 	writeCode   int
 	healthDelay time.Duration
-	closeConns  bool          // answer every request with Connection: close
-	idleTimeout time.Duration // the server's; 0: none
-	writes      atomic.Int64
+	closeConns  bool // answer every request with Connection: close
+	// dropIdle closes an idle connection of bench clients (User-Agent
+	// promflux-bench) at its second request, unanswered, as a target's
+	// idle timeout would have closed it.
+	dropIdle bool
+	writes   atomic.Int64
 }
+
+// connRequests is the key of a connection's request count in the context
+// of its requests.
+type connRequests struct{}
 
 func (f *fakeTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.closeConns {
@@ -27,6 +36,13 @@ func (f *fakeTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/-/healthy":
+		n := r.Context().Value(connRequests{}).(*atomic.Int64).Add(1)
+		if f.dropIdle && r.UserAgent() == "promflux-bench" && n > 1 {
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
 		time.Sleep(f.healthDelay)
 		fmt.Fprintln(w, "healthy")
 	case "/metrics":
@@ -42,7 +58,9 @@ func (f *fakeTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func runFakeClients(t *testing.T, f *fakeTarget, maxHealth time.Duration) (string, error) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(f)
-	srv.Config.IdleTimeout = f.idleTimeout
+	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, connRequests{}, new(atomic.Int64))
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	o := &clientsOptions{
@@ -85,8 +103,9 @@ func TestClientsFailures(t *testing.T) {
 		{"backpressure is fine", &fakeTarget{writeCode: http.StatusServiceUnavailable}, time.Second, ""},
 		{"slow health", &fakeTarget{writeCode: http.StatusNoContent, healthDelay: 30 * time.Millisecond}, 10 * time.Millisecond, "took longer than 10ms"},
 		{"idle connections closed", &fakeTarget{writeCode: http.StatusNoContent, closeConns: true}, time.Second, "idle connections could not be opened"},
-		// The connections idle for 100ms between their requests.
-		{"idle timeout", &fakeTarget{writeCode: http.StatusNoContent, idleTimeout: 30 * time.Millisecond}, time.Second, "20 idle connections were closed or broken"},
+		// Every idle connection sends a second request, at the end if not
+		// before.
+		{"idle connections dropped", &fakeTarget{writeCode: http.StatusNoContent, dropIdle: true}, time.Second, "20 idle connections were closed or broken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runFakeClients(t, tc.target, tc.maxHealth)
