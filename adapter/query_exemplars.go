@@ -73,9 +73,9 @@ func (e *exemplarQuerier) Select(start, end int64, selectors ...[]*labels.Matche
 					if n++; n > e.maxSamples {
 						return promql.ErrTooManySamples("exemplar query")
 					}
-					value, _ := cell(c, 0, i)
-					special, _ := cell(c, 1, i)
-					_, text := cell(c, 2, i)
+					value, _ := c.Cell(0, i)
+					special, _ := c.Cell(1, i)
+					_, text := c.Cell(2, i)
 					v, elbls, err := mapping.ReadExemplar(value, special, text)
 					if err != nil {
 						return fmt.Errorf("%w: database %q: measurement %q at %d: %w", errStoredValue, rp.name, c.Name, t, err)
@@ -123,9 +123,9 @@ func (q *queryable) Metadata(ctx context.Context, metric string) (map[string][]m
 	for _, rp := range pools {
 		err := rp.pool.QueryStream(ctx, mapping.MetadataQuery(rp.rp, metric), func(c *influxworker.SeriesChunk) error {
 			for i := range c.Times {
-				_, typ := cell(c, 0, i)
-				_, help := cell(c, 1, i)
-				_, unit := cell(c, 2, i)
+				_, typ := c.Cell(0, i)
+				_, help := c.Cell(1, i)
+				_, unit := c.Cell(2, i)
 				name, md, err := mapping.ReadMetadata(c.Tags[mapping.MetadataTag], typ, help, unit)
 				if err != nil {
 					return fmt.Errorf("%w: database %q: %w", errStoredValue, rp.name, err)

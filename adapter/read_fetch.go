@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/prometheus/prometheus/prompb"
 
@@ -322,7 +321,7 @@ func fetchSource(ctx context.Context, sel *mapping.Selection, src readSource) ([
 		}
 		for i, t := range c.Times {
 			for col := range nums {
-				nums[col], text[col] = cell(c, col, i)
+				nums[col], text[col] = c.Cell(col, i)
 			}
 			h, ok, err := mapping.DecodeHistogram(t, nums, text)
 			if err != nil {
@@ -365,29 +364,12 @@ func mergeSamples(a, b []readSample) []readSample {
 	return out
 }
 
-// cell is value column col of row i of a chunk, as a number (NaN when null
-// or not a number) and as text ("" when not a string).
-func cell(c *influxworker.SeriesChunk, col, i int) (float64, string) {
-	num := math.NaN()
-	switch {
-	case col == 0:
-		num = c.Values[i]
-	case col-1 < len(c.Extra):
-		num = c.Extra[col-1][i]
-	}
-	var text string
-	if col < len(c.Text) {
-		text = c.Text[col][i]
-	}
-	return num, text
-}
-
 // chunkValues appends to dst the sample value of every row of a fetched
 // chunk (mapping.SampleValue of its two columns).
 func chunkValues(c *influxworker.SeriesChunk, dst []float64) ([]float64, error) {
 	for i := range c.Times {
-		value, _ := cell(c, 0, i)
-		special, _ := cell(c, 1, i)
+		value, _ := c.Cell(0, i)
+		special, _ := c.Cell(1, i)
 		v, err := mapping.SampleValue(value, special)
 		if err != nil {
 			return dst, fmt.Errorf("%w: measurement %q at %d: %w", errStoredValue, c.Name, c.Times[i], err)

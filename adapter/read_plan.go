@@ -133,7 +133,7 @@ func discover(ctx context.Context, q string, pool *influxworker.Pool, rp string,
 			return nil
 		}
 		for i := range firsts {
-			firsts[i], _ = cell(c, i, 0)
+			firsts[i], _ = c.Cell(i, 0)
 		}
 		d := mapping.ReadDiscovery(firsts)
 		return found(readSource{pool: pool, rp: rp, measurement: c.Name, histograms: d.Histograms}, c.Tags)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,6 +63,24 @@ type SeriesChunk struct {
 	Keys []string
 	// Partial is set when more rows of the series follow in the next chunk.
 	Partial bool
+}
+
+// Cell is value column col (0 being Values) of row i, as a number (NaN
+// when null or not a number, or past the chunk's columns) and as text (""
+// when not a string).
+func (c *SeriesChunk) Cell(col, i int) (float64, string) {
+	num := math.NaN()
+	switch {
+	case col == 0:
+		num = c.Values[i]
+	case col-1 < len(c.Extra):
+		num = c.Extra[col-1][i]
+	}
+	var text string
+	if col < len(c.Text) {
+		text = c.Text[col][i]
+	}
+	return num, text
 }
 
 // QueryStream runs the read-only InfluxQL q and calls fn for every series

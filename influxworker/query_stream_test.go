@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,5 +165,31 @@ func TestQueryStreamCancelStalled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("QueryStream did not return after its context ended")
+	}
+}
+
+// TestSeriesChunkCell: column 0 is Values, the others Extra; past them a
+// cell is NaN; text cells come from Text, "" without it.
+func TestSeriesChunkCell(t *testing.T) {
+	c := &SeriesChunk{
+		Times:  []int64{1, 2},
+		Values: []float64{1.5, math.NaN()},
+		Extra:  [][]float64{{2.5, 3.5}},
+		Text:   [][]string{{"", "a"}, {"", ""}},
+	}
+	for _, tc := range []struct {
+		col, row int
+		num      float64
+		text     string
+	}{
+		{0, 0, 1.5, ""}, {0, 1, math.NaN(), "a"}, {1, 0, 2.5, ""}, {1, 1, 3.5, ""}, {2, 0, math.NaN(), ""},
+	} {
+		num, text := c.Cell(tc.col, tc.row)
+		if math.Float64bits(num) != math.Float64bits(tc.num) && !(math.IsNaN(num) && math.IsNaN(tc.num)) || text != tc.text {
+			t.Errorf("Cell(%d, %d) = %v, %q; want %v, %q", tc.col, tc.row, num, text, tc.num, tc.text)
+		}
+	}
+	if num, text := (&SeriesChunk{Times: []int64{1}, Values: []float64{4}}).Cell(3, 0); !math.IsNaN(num) || text != "" {
+		t.Errorf("Cell past the columns, without Text = %v, %q; want NaN, \"\"", num, text)
 	}
 }
