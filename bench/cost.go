@@ -473,28 +473,9 @@ func (r *costRunner) waitIdle() (cpu float64, idle bool) {
 var costCSVHeader = []string{"variant", "run", "points", "writes", "bytes", "cpu_ack_s", "cpu_idle_s", "wall_s", "others_cores", "error", "alloc_bytes", "mallocs", "gcs"}
 
 func appendCostCSV(path string, cr costRun) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	w := csv.NewWriter(f)
-	if st.Size() == 0 {
-		_ = w.Write(costCSVHeader) // its error is w.Error, below
-	}
-	_ = w.Write([]string{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
+	return appendRecords(path, costCSVHeader, [][]string{{cr.variant, strconv.Itoa(cr.run), strconv.Itoa(cr.points), strconv.Itoa(cr.writes), strconv.Itoa(cr.bytes),
 		strconv.FormatFloat(cr.cpuAck, 'f', 2, 64), strconv.FormatFloat(cr.cpuAll, 'f', 2, 64), strconv.FormatFloat(cr.wall, 'f', 3, 64), strconv.FormatFloat(cr.others, 'f', 2, 64), cr.err,
-		strconv.FormatFloat(cr.alloc, 'f', -1, 64), strconv.FormatFloat(cr.mallocs, 'f', -1, 64), strconv.FormatFloat(cr.gcs, 'f', -1, 64)})
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		strconv.FormatFloat(cr.alloc, 'f', -1, 64), strconv.FormatFloat(cr.mallocs, 'f', -1, 64), strconv.FormatFloat(cr.gcs, 'f', -1, 64)}})
 }
 
 // readCostCSV reads the runs of --csv files and the variants they name, in

@@ -162,6 +162,16 @@ func parseRecord(rec []string) (result, error) {
 // when the file is new or empty, so that runs against several targets
 // accumulate in one file.
 func appendCSV(path string, rows []result) error {
+	records := make([][]string, len(rows))
+	for i := range rows {
+		records[i] = rows[i].record()
+	}
+	return appendRecords(path, csvHeader, records)
+}
+
+// appendRecords appends records to the CSV file at path, whose first row
+// must be header: it is written first when the file is new or empty.
+func appendRecords(path string, header []string, records [][]string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -173,13 +183,13 @@ func appendCSV(path string, rows []result) error {
 	}
 	w := csv.NewWriter(f)
 	if st.Size() == 0 {
-		_ = w.Write(csvHeader)
-	} else if head, err := csv.NewReader(f).Read(); err != nil || !slices.Equal(head, csvHeader) {
+		_ = w.Write(header) // its error is w.Error, below
+	} else if head, err := csv.NewReader(f).Read(); err != nil || !slices.Equal(head, header) {
 		f.Close()
-		return fmt.Errorf("cannot append to %s: its header is not bench's (%q)", path, head)
+		return fmt.Errorf("cannot append to %s: its header is not %q but %q", path, header, head)
 	}
-	for i := range rows {
-		_ = w.Write(rows[i].record())
+	for _, rec := range records {
+		_ = w.Write(rec)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
