@@ -106,11 +106,20 @@ func TestScaleOutBehindNginx(t *testing.T) {
 		t.Fatalf("Prometheus holds %d samples of %v: too few to compare", samples, metrics)
 	}
 
-	// Read back through nginx, by a Prometheus with no data of its own.
+	// Read back through nginx, by a Prometheus with no data of its own. A
+	// scrape that started before until may be appended (and sent) after
+	// want was taken: both are read again until they agree.
 	readerAddr := freeAddr(t)
 	startPrometheus(t, "reader", readerAddr, readerConfig(lbAddr))
-	if diff := compareRaw(want, promRaw(t, readerAddr, selector, until)); diff != "" {
-		t.Errorf("remote read through nginx: %s", diff)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		diff := compareRaw(want, promRaw(t, readerAddr, selector, until))
+		if diff == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remote read through nginx: %s", diff)
+		}
+		want = promRaw(t, promAddr, selector, until)
 	}
 	t.Logf("%d series, %d samples in InfluxDB and read back exactly through nginx", len(want), samples)
 }
