@@ -163,7 +163,7 @@ func runDashboard(client *http.Client, o *readOptions, bodies [][]byte, pids []i
 }
 
 // load is what playLoad measured: the latencies of the requests that
-// succeeded, in order, the samples they returned and the failures by the
+// succeeded, sorted, the samples they returned and the failures by the
 // first word of their error.
 type load struct {
 	concurrency int
