@@ -245,6 +245,21 @@ func postForm(t *testing.T, ts *httptest.Server, path string, params url.Values)
 	return readAnswer(t, resp)
 }
 
+// askBoth sends params to path by GET and by form POST and checks that
+// each is answered status and body, as JSON.
+func askBoth(t *testing.T, ts *httptest.Server, path string, params url.Values, status int, body string) {
+	t.Helper()
+	for method, ask := range map[string]func(*testing.T, *httptest.Server, string, url.Values) answer{"GET": get, "POST": postForm} {
+		got := ask(t, ts, path, params)
+		if got.status != status || got.body != body {
+			t.Errorf("%s: %d %s\nwant %d %s", method, got.status, got.body, status, body)
+		}
+		if got.contentType != "application/json" {
+			t.Errorf("%s: Content-Type %q", method, got.contentType)
+		}
+	}
+}
+
 func readAnswer(t *testing.T, resp *http.Response) answer {
 	t.Helper()
 	defer resp.Body.Close()
@@ -307,15 +322,7 @@ func TestQueryAPI(t *testing.T) {
 			`{"status":"error","errorType":"execution","error":"invalid regular expression in label_replace(): ("}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for method, ask := range map[string]func(*testing.T, *httptest.Server, string, url.Values) answer{"GET": get, "POST": postForm} {
-				got := ask(t, ts, tc.path, tc.params)
-				if got.status != tc.status || got.body != tc.body {
-					t.Errorf("%s: %d %s\nwant %d %s", method, got.status, got.body, tc.status, tc.body)
-				}
-				if got.contentType != "application/json" {
-					t.Errorf("%s: Content-Type %q", method, got.contentType)
-				}
-			}
+			askBoth(t, ts, tc.path, tc.params, tc.status, tc.body)
 		})
 	}
 }

@@ -117,15 +117,7 @@ func TestMetadataEndpoints(t *testing.T) {
 			`{"status":"error","errorType":"bad_data","error":"invalid parameter \"start\": invalid time value for 'start': cannot parse \"a\" to a valid timestamp"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for method, ask := range map[string]func(*testing.T, *httptest.Server, string, url.Values) answer{"GET": get, "POST": postForm} {
-				got := ask(t, ts, tc.path, tc.params)
-				if got.status != tc.status || got.body != tc.body {
-					t.Errorf("%s: %d %s\nwant %d %s", method, got.status, got.body, tc.status, tc.body)
-				}
-				if got.contentType != "application/json" {
-					t.Errorf("%s: Content-Type %q", method, got.contentType)
-				}
-			}
+			askBoth(t, ts, tc.path, tc.params, tc.status, tc.body)
 		})
 	}
 }
