@@ -347,25 +347,24 @@ func appendString(b []byte, s string) []byte {
 
 // appendStringArray appends ss as a JSON array, [] when empty.
 func appendStringArray(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
+	return appendArray(b, ss, appendString)
 }
 
 // appendLabelSets appends the answer of /api/v1/series: an array of label
 // objects, [] when empty.
 func appendLabelSets(b []byte, sets []labels.Labels) []byte {
+	return appendArray(b, sets, appendLabels)
+}
+
+// appendArray appends xs as a JSON array, [] when empty, each element as
+// appendOne writes it.
+func appendArray[T any](b []byte, xs []T, appendOne func([]byte, T) []byte) []byte {
 	b = append(b, '[')
-	for i, lbls := range sets {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendLabels(b, lbls)
+		b = appendOne(b, x)
 	}
 	return append(b, ']')
 }
