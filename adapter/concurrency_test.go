@@ -119,23 +119,11 @@ func TestWriteBodyCutOff(t *testing.T) {
 // write is answered as overloaded before its body is read: a request whose
 // body never arrives gets its answer.
 func TestWriteRefusedUnreadWhenPoolFull(t *testing.T) {
-	release := make(chan struct{})
-	// A fake InfluxDB (named so: it stands in for a slow server) that holds
-	// every write until released.
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/write" {
-			<-release
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer fake.Close()
-	defer close(release)
-	srv, ts := startAdapter(t, fmt.Sprintf("databases:\n  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 1, batch: {max_points: 1}, timeout: 30s}}\n", fake.URL))
+	held, release := newHeldInflux(t)
+	defer release()
+	srv, ts := startAdapter(t, fmt.Sprintf("databases:\n  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 1, batch: {max_points: 1}, timeout: 30s}}\n", held.URL))
 	url := ts.URL + "/api/v1/write"
-	for i := range 2 {
-		body := writeV1Body(t, series("held", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: int64(i)}))
-		go func() { _, _ = postOverload(http.DefaultClient, url, body) }()
-	}
+	fillPool(t, srv, url, "db0")
 	waitFor(t, 5*time.Second, "both batches of the pool in memory", func() bool {
 		return srv.state.Load().pools["db0"].Admit() != nil
 	})
@@ -155,5 +143,89 @@ func TestWriteRefusedUnreadWhenPoolFull(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
 		!strings.Contains(string(body), "all 2 batches allowed (pool.workers 1 + pool.queue 1) are in memory and full") {
 		t.Fatalf("write to a full pool: %d %q, want 503 with Retry-After saying why", resp.StatusCode, body)
+	}
+}
+
+// newHeldInflux starts a fake InfluxDB (named so: it stands in for a slow
+// server) that holds every write until release is called. The test defers
+// release, so that the writes end before the cleanups close promflux.
+func newHeldInflux(t *testing.T) (held *httptest.Server, release func()) {
+	ch := make(chan struct{})
+	held = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/write" {
+			<-ch
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(held.Close)
+	return held, func() { close(ch) }
+}
+
+// fillPool sends two writes of {job="x"} in the background: against
+// newHeldInflux and a pool of 1 worker, 1 queued batch and 1 point per
+// batch, they hold every batch the pool db may hold.
+func fillPool(t *testing.T, srv *Server, url, db string) {
+	t.Helper()
+	for i := range 2 {
+		body := writeV1Body(t, series("held", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: int64(i)}))
+		go func() { _, _ = postOverload(http.DefaultClient, url, body) }()
+	}
+	waitFor(t, 5*time.Second, "every batch of pool "+db+" in memory", func() bool {
+		return srv.state.Load().pools[db].Saturated()
+	})
+}
+
+// TestWriteOneAtATimeWhileAPoolIsSaturated: while a database's pool holds
+// every batch it may, requests are decoded one at a time, whatever
+// write.max_concurrency (the pool refuses what is decoded for it, and
+// decoding more at once would only take the CPU everything else needs);
+// a request for another database still gets its turn and is stored.
+func TestWriteOneAtATimeWhileAPoolIsSaturated(t *testing.T) {
+	held, release := newHeldInflux(t)
+	defer release()
+	other := newFakeInflux(t)
+	srv, ts := startAdapter(t, fmt.Sprintf(`databases:
+  - {name: db0, url: %q, database: p, pool: {workers: 1, queue: 1, batch: {max_points: 1}, timeout: 30s}}
+  - {name: db1, url: %q, database: q}
+routes:
+  - {match: '{job="other"}', database: db1}
+default_database: db0
+write: {max_concurrency: 4}
+`, held.URL, other.URL))
+	url := ts.URL + "/api/v1/write"
+	fillPool(t, srv, url, "db0")
+
+	// The one request decoded at a time while db0 is saturated.
+	st := srv.state.Load()
+	st.congestedSlot <- struct{}{}
+	answer := make(chan response, 1)
+	body := writeV1Body(t, series("other", []string{"job", "other"}, prompb.Sample{Value: 3, Timestamp: 3000}))
+	go func() {
+		r, err := postOverload(http.DefaultClient, url, body)
+		if err != nil {
+			r.body = err.Error()
+		}
+		answer <- r
+	}()
+	waitFor(t, 5*time.Second, "the request to wait for its turn", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
+	if n := len(st.writeSlots); n != 1 {
+		t.Errorf("%d of the 4 write slots taken, want 1: the waiting request's", n)
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case r := <-answer:
+		t.Fatalf("request answered %d while another was decoded and db0 saturated", r.status)
+	default:
+	}
+
+	<-st.congestedSlot
+	if r := <-answer; r.status != http.StatusNoContent {
+		t.Fatalf("write for db1: status %d (%s), want 204", r.status, r.body)
+	}
+	if got, want := other.written(), []string{"other,job=other value=3 3000"}; !slices.Equal(got, want) {
+		t.Errorf("db1 got %q, want %q", got, want)
+	}
+	if len(st.writeSlots) != 0 || len(st.congestedSlot) != 0 {
+		t.Errorf("slots still taken after the answer: %d write, %d congested", len(st.writeSlots), len(st.congestedSlot))
 	}
 }

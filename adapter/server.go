@@ -64,6 +64,9 @@ type state struct {
 	// writeSlots holds a token per remote-write request being read,
 	// decoded or encoded (write.max_concurrency).
 	writeSlots chan struct{}
+	// congestedSlot holds the token of the one request decoded at a time
+	// while a database's pool is saturated, on top of its writeSlots token.
+	congestedSlot chan struct{}
 	// readSlots holds one token per read request being answered, and per
 	// selector of a query being read.
 	readSlots chan struct{}
@@ -211,7 +214,7 @@ func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker
 		}
 		pools[dbc.Name] = p
 	}
-	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency()), readSlots: make(chan struct{}, cfg.Read.MaxConcurrency)}, nil
+	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency()), congestedSlot: make(chan struct{}, 1), readSlots: make(chan struct{}, cfg.Read.MaxConcurrency)}, nil
 }
 
 // ensureDatabases creates the databases configured with create_database.

@@ -125,28 +125,61 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 
 // takeWriteSlot waits for the turn of a request to be decoded and
 // encoded: these take all the CPU they get and several times the body's
-// memory, so at most write.max_concurrency requests do it at once. It
-// gives up after write.max_wait with an overload error, or when ctx ends
-// (the sender left).
-func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
+// memory, so at most write.max_concurrency requests do it at once, and
+// only one while a database's pool is saturated (congested). It gives up
+// after write.max_wait with an overload error, or when ctx ends (the
+// sender left). release ends the turn.
+func (s *Server) takeWriteSlot(ctx context.Context, st *state) (release func(), err error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	if err := s.waitTurn(ctx, st, st.writeSlots, &timer); err != nil {
+		return nil, err
+	}
+	if !st.congested() {
+		return func() { <-st.writeSlots }, nil
+	}
+	// A saturated pool refuses most of what is decoded for it: decoding
+	// more requests at once would only refuse them sooner, with the CPU
+	// that InfluxDB and everything else on the machine need (a flood of
+	// senders that do not back off). Requests for the other databases
+	// still get through, one at a time.
+	if err := s.waitTurn(ctx, st, st.congestedSlot, &timer); err != nil {
+		<-st.writeSlots
+		return nil, err
+	}
+	return func() { <-st.congestedSlot; <-st.writeSlots }, nil
+}
+
+// waitTurn puts a token into slots (st.writeSlots or st.congestedSlot),
+// waiting until write.max_wait after the first wait of the request
+// (*timer, started then) at most.
+func (s *Server) waitTurn(ctx context.Context, st *state, slots chan struct{}, timer **time.Timer) error {
 	select {
-	case st.writeSlots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	default:
 	}
 	s.metrics.writesWaiting.Inc()
 	defer s.metrics.writesWaiting.Dec()
 	wait := time.Duration(st.cfg.Write.MaxWait)
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	if *timer == nil {
+		*timer = time.NewTimer(wait)
+	}
 	select {
-	case st.writeSlots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return unavailable("gave up waiting to be decoded: " + ctx.Err().Error())
-	case <-timer.C:
-		return overloaded(st.cfg.Write.OverloadStatus, fmt.Sprintf(
-			"overloaded, retry later: waited %s for one of the %d requests decoded at once (write.max_concurrency)", wait, cap(st.writeSlots)))
+	case <-(*timer).C:
+		turn := fmt.Sprintf("one of the %d requests decoded at once (write.max_concurrency)", cap(st.writeSlots))
+		if slots == st.congestedSlot {
+			turn = "the one request decoded at a time while a database's pool is saturated"
+		}
+		return overloaded(st.cfg.Write.OverloadStatus, fmt.Sprintf("overloaded, retry later: waited %s for %s", wait, turn))
 	}
 }
 
@@ -156,10 +189,11 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) error {
 // dbWrites hold no reference to the decoded request, which is released
 // before they are stored: requests waiting for InfluxDB keep only lines.
 func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.WriteBody, queryDB string, out *writeOutcome) (map[string]*dbWrite, error) {
-	if err := s.takeWriteSlot(ctx, st); err != nil {
+	release, err := s.takeWriteSlot(ctx, st)
+	if err != nil {
 		return nil, err
 	}
-	defer func() { <-st.writeSlots }()
+	defer release()
 	req, err := body.Decode()
 	if err != nil {
 		return nil, s.decodeError(err)
@@ -411,6 +445,17 @@ func (st *state) admit(queryDB string) error {
 		return nil
 	}
 	return st.pools[queryDB].Admit()
+}
+
+// congested reports whether a database's pool is saturated: it refuses
+// most writes.
+func (st *state) congested() bool {
+	for _, p := range st.pools {
+		if p.Saturated() {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *state) names() []string {

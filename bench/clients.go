@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type clientsOptions struct {
 	maxHealthLatency time.Duration
 	sampleEvery      time.Duration
 	batch            int
+	bodies           int // requests per writer, sent over and over
 	protocol         string
 	timeout          time.Duration // of one write request
 	csvPath          string        // the target's gauges at every scrape
@@ -48,6 +50,8 @@ func (o *clientsOptions) validate() error {
 		return errors.New("--idle-refresh, --health-every and --sample-every must be > 0")
 	case o.batch <= 0:
 		return fmt.Errorf("--batch must be > 0, got %d", o.batch)
+	case o.bodies <= 0:
+		return fmt.Errorf("--bodies must be > 0, got %d", o.bodies)
 	}
 	return nil
 }
@@ -105,8 +109,9 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	}
 	gauges := newGaugeWatch(u.String()+"/metrics", csvOut)
 	probe := &healthProbe{
-		url:    u.String() + "/-/healthy",
-		client: &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
+		url:        u.String() + "/-/healthy",
+		maxLatency: o.maxHealthLatency,
+		client:     &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
 	}
 	// The target as it is before this run's connections.
 	_ = gauges.scrape()
@@ -123,6 +128,7 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	go func() { defer bg.Done(); idle.keep(o.idleRefresh, stop) }()
 	time.Sleep(o.idleHold)
 
+	probe.loadStart = time.Now()
 	probe.loaded.Store(true)
 	wr := runWriters(g, o, u.String()+"/api/v1/write")
 	close(stop)
@@ -310,10 +316,15 @@ func (s *idleSet) keep(interval time.Duration, stop <-chan struct{}) {
 type healthProbe struct {
 	url    string
 	client *http.Client
-	// loaded is set once the writers started.
-	loaded atomic.Bool
-	// The latencies of the probes answered 200 before the writers started
-	// (the idle connections alone), and after.
+	// loaded is set once the writers started, at loadStart (written
+	// before loaded is set).
+	loaded    atomic.Bool
+	loadStart time.Time
+	// slow holds the probes over maxLatency after the writers started.
+	maxLatency time.Duration
+	slow       []slowProbe
+	// The latencies of the probes answered 200, sent before the writers
+	// started (the idle connections alone), and after.
 	idleLat, loadLat []time.Duration
 	failed           int
 	failErr          error // the first
@@ -330,6 +341,7 @@ func (p *healthProbe) run(every time.Duration, stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
+		loaded := p.loaded.Load()
 		t0 := time.Now()
 		err := p.once()
 		d := time.Since(t0)
@@ -338,8 +350,11 @@ func (p *healthProbe) run(every time.Duration, stop <-chan struct{}) {
 			p.failErr = firstError(p.failErr, err)
 			continue
 		}
-		if p.loaded.Load() {
+		if loaded {
 			p.loadLat = append(p.loadLat, d)
+			if d > p.maxLatency {
+				p.slow = append(p.slow, slowProbe{at: t0.Sub(p.loadStart), took: d})
+			}
 		} else {
 			p.idleLat = append(p.idleLat, d)
 		}
@@ -358,6 +373,13 @@ func (p *healthProbe) once() error {
 	}
 	return err
 }
+
+// maxSlowListed is how many slow probes the report lists.
+const maxSlowListed = 20
+
+// slowProbe is a health probe that took too long: sent at after the
+// writers started, answered after took.
+type slowProbe struct{ at, took time.Duration }
 
 // writerStats is what the remote-write senders of bench clients saw.
 type writerStats struct {
@@ -389,6 +411,7 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 		labels[i] = g.labelSet(i)
 	}
 	shards := newShards(g.series, o.writers, 0, -1)
+	bodies := encodeRings(g, labels, shards, o)
 	ctype, version := contentType(o.protocol)
 	var (
 		mu       sync.Mutex
@@ -405,7 +428,7 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 			return fmt.Sprintf("clients: %d writers, %.0fs, %d requests", o.writers, time.Since(begin).Seconds(), requests.Load())
 		})
 	}()
-	for _, sh := range shards {
+	for _, ring := range bodies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -414,15 +437,11 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 				Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true},
 			}
 			defer client.CloseIdleConnections()
-			enc := newEncoder(g, labels, o.batch, o.protocol)
 			codes := map[int]int{}
 			var samples int64
 			maxBody, maxRaw := 0, 0
-			for time.Now().Before(deadline) {
-				r, ok := enc.next(sh)
-				if !ok {
-					break
-				}
+			for i := 0; time.Now().Before(deadline); i++ {
+				r := ring[i%len(ring)]
 				maxBody, maxRaw = max(maxBody, len(r.body)), max(maxRaw, r.raw)
 				code := postCode(client, url, ctype, version, r.body)
 				requests.Add(1)
@@ -445,6 +464,34 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 	close(stop)
 	<-progDone
 	return st
+}
+
+// encodeRings encodes, in parallel, o.bodies requests of each shard: the
+// ring its writer sends over and over, so that during the run this
+// process spends its CPU sending, not encoding, and its health probe
+// measures the target rather than this process.
+func encodeRings(g *generator, labels [][]prompb.Label, shards []*shard, o *clientsOptions) [][]request {
+	rings := make([][]request, len(shards))
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := newEncoder(g, labels, o.batch, o.protocol)
+			for i := int(next.Add(1) - 1); i < len(shards); i = int(next.Add(1) - 1) {
+				for range o.bodies {
+					r, ok := enc.next(shards[i])
+					if !ok {
+						break
+					}
+					rings[i] = append(rings[i], r)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return slices.DeleteFunc(rings, func(r []request) bool { return len(r) == 0 })
 }
 
 // report prints the run's figures, as text and then as key=value lines,
@@ -496,6 +543,17 @@ func report(w io.Writer, o *clientsOptions, nofile uint64, idle *idleSet, wr *wr
 	}
 	if probe.failed > 0 {
 		fail("%d health probes failed, the first: %v", probe.failed, probe.failErr)
+	}
+	if len(probe.slow) > 0 {
+		fmt.Fprintf(w, "  over %v, sent after the writers started:", o.maxHealthLatency)
+		for i, sp := range probe.slow {
+			if i == maxSlowListed {
+				fmt.Fprintf(w, " and %d more", len(probe.slow)-i)
+				break
+			}
+			fmt.Fprintf(w, " %.1fs (%.0f ms)", sp.at.Seconds(), millis(sp.took))
+		}
+		fmt.Fprintln(w)
 	}
 	if over > 0 {
 		fail("%d health probes took longer than %v (max %v)", over, o.maxHealthLatency, maxLat.Round(time.Millisecond))

@@ -66,7 +66,7 @@ func runFakeClients(t *testing.T, f *fakeTarget, maxHealth time.Duration) (strin
 	o := &clientsOptions{
 		url: srv.URL, idle: 20, writers: 3, duration: 300 * time.Millisecond,
 		idleRefresh: 100 * time.Millisecond, healthEvery: 20 * time.Millisecond, maxHealthLatency: maxHealth,
-		sampleEvery: 50 * time.Millisecond, batch: 100, protocol: "1", timeout: 5 * time.Second,
+		sampleEvery: 50 * time.Millisecond, batch: 100, bodies: 2, protocol: "1", timeout: 5 * time.Second,
 	}
 	var out bytes.Buffer
 	err := runClients(&generator{series: 300, start: 1700000000000, interval: 15000}, o, &out)
@@ -98,14 +98,15 @@ func TestClientsFailures(t *testing.T) {
 		target    *fakeTarget
 		maxHealth time.Duration
 		want      string
+		report    string // text the report must hold, if any
 	}{
-		{"write answered 500", &fakeTarget{writeCode: http.StatusInternalServerError}, time.Second, "answered other than 204, 503 or 429"},
-		{"backpressure is fine", &fakeTarget{writeCode: http.StatusServiceUnavailable}, time.Second, ""},
-		{"slow health", &fakeTarget{writeCode: http.StatusNoContent, healthDelay: 30 * time.Millisecond}, 10 * time.Millisecond, "took longer than 10ms"},
-		{"idle connections closed", &fakeTarget{writeCode: http.StatusNoContent, closeConns: true}, time.Second, "idle connections could not be opened"},
+		{"write answered 500", &fakeTarget{writeCode: http.StatusInternalServerError}, time.Second, "answered other than 204, 503 or 429", ""},
+		{"backpressure is fine", &fakeTarget{writeCode: http.StatusServiceUnavailable}, time.Second, "", ""},
+		{"slow health", &fakeTarget{writeCode: http.StatusNoContent, healthDelay: 30 * time.Millisecond}, 10 * time.Millisecond, "took longer than 10ms", "over 10ms, sent after the writers started: 0.0s (3"},
+		{"idle connections closed", &fakeTarget{writeCode: http.StatusNoContent, closeConns: true}, time.Second, "idle connections could not be opened", ""},
 		// Every idle connection sends a second request, at the end if not
 		// before.
-		{"idle connections dropped", &fakeTarget{writeCode: http.StatusNoContent, dropIdle: true}, time.Second, "20 idle connections were closed or broken"},
+		{"idle connections dropped", &fakeTarget{writeCode: http.StatusNoContent, dropIdle: true}, time.Second, "20 idle connections were closed or broken", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runFakeClients(t, tc.target, tc.maxHealth)
@@ -114,6 +115,9 @@ func TestClientsFailures(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("error %v, want one saying %q\n%s", err, tc.want, out)
+			}
+			if !strings.Contains(out, tc.report) {
+				t.Errorf("the report lacks %q:\n%s", tc.report, out)
 			}
 		})
 	}

@@ -117,6 +117,7 @@ func main() {
 	clients.Flag("max-health-latency", "Fail when a probe of /-/healthy takes longer.").Default("100ms").DurationVar(&cl.maxHealthLatency)
 	clients.Flag("sample-every", "Scrape the target's /metrics this often, on a connection of its own.").Default("1s").DurationVar(&cl.sampleEvery)
 	clients.Flag("batch", "Samples per write request (Prometheus's max_samples_per_send).").Default("2000").IntVar(&cl.batch)
+	clients.Flag("bodies", "Requests each writer encodes before the writers start, then sends over and over (the same samples again): this process spends its CPU sending, not encoding.").Default("4").IntVar(&cl.bodies)
 	clients.Flag("protocol", "Remote-write protocol version: 1 or 2.").Default("1").EnumVar(&cl.protocol, "1", "2")
 	clients.Flag("timeout", "Timeout of one write request.").Default("1m").DurationVar(&cl.timeout)
 	clients.Flag("csv", "Write the target's gauges at every scrape to this CSV file (the columns of bench watch).").StringVar(&cl.csvPath)

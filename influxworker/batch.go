@@ -207,23 +207,44 @@ func planPieces(lines []byte, lim batchLimits, open bool, size, points int, add 
 	}
 }
 
-// Admit fails, like a Write that would be refused whatever its size, with
-// an *Error wrapping ErrOverloaded (and counted as one), when every batch
-// the pool may hold is in memory and none is open to more lines: a caller
-// can then refuse work before it spends CPU on it. It returns nil
-// otherwise, and for UDP pools.
-func (p *Pool) Admit() error {
+// Full reports whether every batch the pool may hold is in memory and
+// none is open to more lines: a write now would be refused whatever its
+// size. A UDP pool is never full.
+func (p *Pool) Full() bool {
+	open, saturated := p.room()
+	return saturated && !open
+}
+
+// Saturated reports whether every batch the pool may hold is in memory: a
+// write now is refused unless it fits what is left of the open batch, if
+// there is one. A UDP pool is never saturated.
+func (p *Pool) Saturated() bool {
+	_, saturated := p.room()
+	return saturated
+}
+
+// room reports whether a batch is open to more lines, and whether every
+// batch the pool may hold is in memory.
+func (p *Pool) room() (open, saturated bool) {
 	if p.udp != nil {
-		return nil
+		return true, false
 	}
 	lim := p.batchLimits()
 	b := &p.batches
 	b.mu.Lock()
-	full := b.open == nil && b.alive >= lim.batches
-	b.mu.Unlock()
-	if !full {
+	defer b.mu.Unlock()
+	return b.open != nil, b.alive >= lim.batches
+}
+
+// Admit fails, like a Write that would be refused whatever its size, with
+// an *Error wrapping ErrOverloaded (and counted as one), when the pool is
+// Full: a caller can then refuse work before it spends CPU on it. It
+// returns nil otherwise.
+func (p *Pool) Admit() error {
+	if !p.Full() {
 		return nil
 	}
+	lim := p.batchLimits()
 	err := &Error{
 		Op: OpWrite, Name: p.cfg.Name, Err: ErrOverloaded,
 		Message: fmt.Sprintf("overloaded: all %d batches allowed (pool.workers %d + pool.queue %d) are in memory and full",

@@ -2,6 +2,7 @@ package influxworker
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,5 +96,47 @@ func TestQueueBound(t *testing.T) {
 	}
 	if got := value(t, p.metrics.queued); got != 0 {
 		t.Errorf("queue length %v after the burst, want 0", got)
+	}
+}
+
+// TestSaturatedThenFull: a pool is Saturated once every batch it may hold
+// is in memory, while the last one is still open to lines (a write that
+// fits it is taken), and Full, refusing writes before they are made
+// (Admit), once that one is closed too.
+func TestSaturatedThenFull(t *testing.T) {
+	release := make(chan struct{})
+	// A fake InfluxDB (named so: it stands in for a slow server) that holds
+	// every write until released.
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer fake.Close()
+	defer close(release)
+	p := newTestPool(t, fake.URL, nil, func(c *Config) {
+		c.Pool.Workers, c.Pool.Queue = 1, 1
+		c.Pool.Batch.MaxPoints = 2
+	})
+	state := func() string { return fmt.Sprintf("saturated %v, full %v, admit %v", p.Saturated(), p.Full(), p.Admit()) }
+	if p.Saturated() || p.Full() {
+		t.Fatalf("idle pool: %s", state())
+	}
+	write := func(line string) {
+		go func() { _ = p.Write(context.Background(), []byte(line)) }()
+	}
+	write("m value=1 1\n") // sent, held by the fake
+	waitFor(t, "the first batch sent", func() bool { return batchesAlive(p) == 1 && openPoints(p) == 0 })
+	if p.Saturated() {
+		t.Fatalf("one of two batches in memory: %s", state())
+	}
+	write("m value=2 2\n") // opens the second batch, 1 of its 2 lines
+	waitFor(t, "the second batch open", func() bool { return openPoints(p) == 1 })
+	if !p.Saturated() || p.Full() || p.Admit() != nil {
+		t.Fatalf("both batches in memory, the second open: %s; want saturated, not full", state())
+	}
+	write("m value=3 3\n") // fills and closes the second batch
+	waitFor(t, "the second batch closed", func() bool { return openPoints(p) == 0 && batchesAlive(p) == 2 })
+	if !p.Saturated() || !p.Full() || !IsOverloaded(p.Admit()) {
+		t.Fatalf("both batches in memory and closed: %s; want saturated and full", state())
 	}
 }

@@ -3,10 +3,15 @@
 # array pids (processes to stop on exit).
 
 # free_port: a loopback port nothing listens on (a refused connection),
-# from the range above the usual ephemeral ports' start.
+# below the kernel's ephemeral range: a client connection's local port
+# there, even one in TIME-WAIT after a run with thousands of connections,
+# would keep a server from binding it.
 free_port() {
+  local lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 11000 ] || lo=32768
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
