@@ -117,7 +117,9 @@ func TestSaturatedThenFull(t *testing.T) {
 		c.Pool.Workers, c.Pool.Queue = 1, 1
 		c.Pool.Batch.MaxPoints = 2
 	})
-	state := func() string { return fmt.Sprintf("saturated %v, full %v, admit %v", p.Saturated(), p.Full(), p.Admit()) }
+	state := func() string {
+		return fmt.Sprintf("saturated %v, full %v, admit %v", p.Saturated(), p.Full(), p.Admit())
+	}
 	if p.Saturated() || p.Full() {
 		t.Fatalf("idle pool: %s", state())
 	}
