@@ -122,6 +122,30 @@ func (p *Pool) batchLimits() batchLimits {
 	}
 }
 
+// minSpreadBytes is the smallest piece spread cuts a write into: about
+// 1000 lines of 10-label series. InfluxDB's cost per request would show
+// below it.
+const minSpreadBytes = 192 << 10
+
+// spread lowers lim.maxBytes for a write of n bytes that finds the pool
+// idle, so that it goes out as up to workers pieces of at least
+// minSpreadBytes in parallel: InfluxDB stores one write request on one
+// core, and a sender whose requests come one at a time (a Prometheus
+// with one shard) would otherwise wait for one core while the others
+// idle. A loaded pool is never idle, and its writes are coalesced
+// instead. With a linger the operator chose coalescing: lim is kept.
+func (lim batchLimits) spread(n, workers int) batchLimits {
+	parts := min(workers, n/minSpreadBytes)
+	if lim.linger > 0 || parts < 2 {
+		return lim
+	}
+	// A sixteenth more, so that whole lines of n/parts bytes or so fill
+	// parts pieces, not one more.
+	per := n/parts + n/(16*parts)
+	lim.maxBytes = min(lim.maxBytes, per)
+	return lim
+}
+
 // enqueue copies lines into batches on behalf of w, cutting them as they
 // fill, and hands the sendable ones to free workers. It fails at once, with
 // nothing of lines queued, with ErrOverloaded when lines do not fit into
@@ -132,6 +156,9 @@ func (p *Pool) enqueue(ctx context.Context, w *waiter, lines []byte) error {
 	b := &p.batches
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.alive == 0 {
+		lim = lim.spread(len(lines), p.cfg.Pool.Workers)
+	}
 	size, points := 0, 0
 	if b.open != nil {
 		size, points = len(b.open.buf), b.open.points

@@ -240,6 +240,84 @@ func TestBatchLinger(t *testing.T) {
 	}
 }
 
+// TestBatchSpreadsOverIdleWorkers: a large write to an idle pool goes out
+// as pieces of at least minSpreadBytes, one per worker that is free, all
+// in flight at once; a smaller one, or one under a linger, goes whole.
+func TestBatchSpreadsOverIdleWorkers(t *testing.T) {
+	line := "node_cpu_seconds_total,cpu=0,instance=host-0001:9100,job=node,mode=user value=1 1700000000000\n"
+	for _, tc := range []struct {
+		name   string
+		bytes  int
+		linger time.Duration
+		pieces int
+	}{
+		{"spread over 2", 5 * minSpreadBytes / 2, 0, 2},
+		{"spread over 3", 7 * minSpreadBytes / 2, 0, 3},
+		{"smaller: whole", 2*minSpreadBytes - len(line), 0, 1},
+		{"linger: whole", 5 * minSpreadBytes / 2, time.Hour, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu       sync.Mutex
+				bodies   []string
+				together = make(chan struct{})
+			)
+			// A fake InfluxDB (named so) that holds every write until
+			// tc.pieces of them are in flight at once.
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, err := readBody(r)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				mu.Lock()
+				bodies = append(bodies, string(b))
+				if len(bodies) == tc.pieces {
+					close(together)
+				}
+				mu.Unlock()
+				select {
+				case <-together:
+				case <-time.After(5 * time.Second):
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer ts.Close()
+			p := newTestPool(t, ts.URL, nil, func(c *Config) {
+				c.Pool.Workers = 4
+				c.Pool.Batch.Linger = model.Duration(tc.linger)
+			})
+			in := strings.Repeat(line, tc.bytes/len(line))
+			if tc.linger > 0 {
+				// The write ends the batch: it is cut when full, or sent
+				// once it lingered; a write of max_points lines is.
+				p.cfg.Pool.Batch.MaxPoints = strings.Count(in, "\n")
+			}
+			start := time.Now()
+			if err := p.Write(context.Background(), []byte(in)); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("the write took %v: its pieces were not in flight together", d)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(bodies) != tc.pieces {
+				t.Fatalf("%d write requests, want %d", len(bodies), tc.pieces)
+			}
+			slices.Sort(bodies) // the pieces arrive in any order; the lines are all the same
+			if got := strings.Join(bodies, ""); got != in {
+				t.Errorf("the pieces hold %d bytes, want the write's %d", len(got), len(in))
+			}
+			for _, b := range bodies {
+				if tc.pieces > 1 && (len(b) < minSpreadBytes || len(b) > len(in)/tc.pieces+len(in)/(8*tc.pieces)) {
+					t.Errorf("a piece of %d bytes, want about %d and at least %d", len(b), len(in)/tc.pieces, minSpreadBytes)
+				}
+			}
+		})
+	}
+}
+
 func TestBatchCallerStopsWaiting(t *testing.T) {
 	h, url := newHoldingInflux(t, nil)
 	p := newTestPool(t, url, nil, func(c *Config) { c.Pool.Workers = 1 })
