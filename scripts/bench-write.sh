@@ -15,12 +15,15 @@
 # and the tables into $OUT and prints promflux's throughput relative to
 # InfluxDB's own endpoint per concurrency.
 #
-#   scripts/bench-write.sh                                   # defaults, about 3 minutes
+#   scripts/bench-write.sh                                   # defaults, about 5 minutes
 #   SERIES=1000 DURATION=3s CONCURRENCY=1,4 scripts/bench-write.sh
 #   VM=1 PROTOCOL=2 scripts/bench-write.sh
 #
-# Knobs: SERIES (10000), LABELS per series (10), DURATION per step (5s) or
-# SAMPLES per series per step (instead of DURATION), WARMUP (2s),
+# Knobs: SERIES (10000), LABELS per series (10), DURATION per step (15s:
+# influxd's compactions come every few seconds, and 5-s steps of the same
+# target varied by 10 to 40 %) or SAMPLES per series per step (instead of
+# DURATION), WARMUP (2s), PRECOMPUTE (1GiB: memory for the request bodies
+# encoded before each step, enough for 15 s at 1.2M samples/s),
 # CONCURRENCY (1,2,4,8), PROTOCOL of promflux's writes (1 or 2; InfluxDB's
 # and VictoriaMetrics' endpoints always get RW 1.0), WORKERS, QUEUE and GZIP
 # (promflux's pool), SINK_VALIDATE=1 (the fake parses every line), VM=1,
@@ -30,9 +33,10 @@ cd "$(dirname "$0")/.."
 
 SERIES=${SERIES:-10000}
 LABELS=${LABELS:-10}
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-15s}
 SAMPLES=${SAMPLES:-}
 WARMUP=${WARMUP:-2s}
+PRECOMPUTE=${PRECOMPUTE:-1GiB}
 CONCURRENCY=${CONCURRENCY:-1,2,4,8}
 PROTOCOL=${PROTOCOL:-1}
 WORKERS=${WORKERS:-8}
@@ -125,7 +129,7 @@ if [ -n "$vm_bin" ]; then
   wait_http "http://127.0.0.1:$vm_port/health" vm
 fi
 
-gen=(--series="$SERIES" --labels="$LABELS" --concurrency="$CONCURRENCY" --warmup="$WARMUP")
+gen=(--series="$SERIES" --labels="$LABELS" --concurrency="$CONCURRENCY" --warmup="$WARMUP" --precompute="$PRECOMPUTE")
 if [ -n "$SAMPLES" ]; then gen+=(--samples="$SAMPLES"); else gen+=(--duration="$DURATION"); fi
 amount=${SAMPLES:+$SAMPLES samples per series}
 amount=${amount:-$DURATION}
