@@ -97,6 +97,7 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	if need := uint64(o.idle + o.writers + 64); nofile < need {
 		return fmt.Errorf("this process may open %d files (RLIMIT_NOFILE, raised to its hard limit), it needs about %d", nofile, need)
 	}
+	rings := encodeRings(g, o)
 
 	var csvOut io.Writer
 	if o.csvPath != "" {
@@ -130,7 +131,7 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 
 	probe.loadStart = time.Now()
 	probe.loaded.Store(true)
-	wr := runWriters(g, o, u.String()+"/api/v1/write")
+	wr := runWriters(rings, o, u.String()+"/api/v1/write")
 	close(stop)
 	bg.Wait()
 	// The idle connections must have lasted the whole run: one more
@@ -377,8 +378,8 @@ func (p *healthProbe) once() error {
 // maxSlowListed is how many slow probes the report lists.
 const maxSlowListed = 20
 
-// slowProbe is a health probe that took too long: sent at after the
-// writers started, answered after took.
+// slowProbe is a health probe that took too long: sent at (after the
+// writers started), answered took later.
 type slowProbe struct{ at, took time.Duration }
 
 // writerStats is what the remote-write senders of bench clients saw.
@@ -396,22 +397,16 @@ func acceptedWriteCode(code int) bool {
 	return code == http.StatusNoContent || code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests
 }
 
-// runWriters runs o.writers senders, each with a connection of its own and
-// a shard of the generator's series, sending requests one after the other
-// as fast as they are answered until o.duration has passed.
-func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
+// runWriters runs a sender per ring of requests (encodeRings), each with a
+// connection of its own, sending them over and over, one after the other
+// as fast as they are answered, until o.duration has passed.
+func runWriters(rings [][]request, o *clientsOptions, url string) *writerStats {
 	st := &writerStats{codes: map[int]int{}}
-	if o.writers == 0 {
+	if len(rings) == 0 {
 		time.Sleep(o.duration) // the idle connections alone
 		st.seconds = o.duration.Seconds()
 		return st
 	}
-	labels := make([][]prompb.Label, g.series)
-	for i := range labels {
-		labels[i] = g.labelSet(i)
-	}
-	shards := newShards(g.series, o.writers, 0, -1)
-	bodies := encodeRings(g, labels, shards, o)
 	ctype, version := contentType(o.protocol)
 	var (
 		mu       sync.Mutex
@@ -428,7 +423,7 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 			return fmt.Sprintf("clients: %d writers, %.0fs, %d requests", o.writers, time.Since(begin).Seconds(), requests.Load())
 		})
 	}()
-	for _, ring := range bodies {
+	for _, ring := range rings {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -466,11 +461,20 @@ func runWriters(g *generator, o *clientsOptions, url string) *writerStats {
 	return st
 }
 
-// encodeRings encodes, in parallel, o.bodies requests of each shard: the
-// ring its writer sends over and over, so that during the run this
-// process spends its CPU sending, not encoding, and its health probe
+// encodeRings splits the generator's series into o.writers shards and
+// encodes, in parallel, o.bodies requests of each: the ring its writer
+// sends over and over. It runs before anything is measured, so that this
+// process then spends its CPU sending, not encoding, and its health probe
 // measures the target rather than this process.
-func encodeRings(g *generator, labels [][]prompb.Label, shards []*shard, o *clientsOptions) [][]request {
+func encodeRings(g *generator, o *clientsOptions) [][]request {
+	if o.writers == 0 {
+		return nil
+	}
+	labels := make([][]prompb.Label, g.series)
+	for i := range labels {
+		labels[i] = g.labelSet(i)
+	}
+	shards := newShards(g.series, o.writers, 0, -1)
 	rings := make([][]request, len(shards))
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
