@@ -12,21 +12,35 @@ import (
 	"time"
 )
 
+// heldInflux is a fake InfluxDB (named so: it stands in for a slow
+// server) that holds every request until release, and counts those it
+// answered.
+type heldInflux struct {
+	*httptest.Server
+	release func()
+	served  atomic.Int64
+}
+
+func newHeldInflux(t *testing.T) *heldInflux {
+	ch := make(chan struct{})
+	h := &heldInflux{release: sync.OnceFunc(func() { close(ch) })}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-ch
+		h.served.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	// Cleanups run last in, first out: release, then close.
+	t.Cleanup(h.Close)
+	t.Cleanup(h.release)
+	return h
+}
+
 // TestQueueBound: with pool.workers batches being sent and pool.queue
 // more waiting, a write that needs one more batch is refused at once as
 // overloaded, without being sent, and Admit says so beforehand; the
 // waiting ones are served once workers free up.
 func TestQueueBound(t *testing.T) {
-	release := make(chan struct{})
-	var served atomic.Int64
-	// A fake InfluxDB (named so: it stands in for a slow server) that holds
-	// every write until released.
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		served.Add(1)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer fake.Close()
+	fake := newHeldInflux(t)
 	p := newTestPool(t, fake.URL, nil, func(c *Config) {
 		c.Pool.Workers, c.Pool.Queue = 2, 3
 		c.Pool.Batch.MaxPoints = 1 // a batch per write
@@ -77,7 +91,7 @@ func TestQueueBound(t *testing.T) {
 		t.Errorf("write_errors_total{reason=overloaded} = %v after two refused writes and a refusal by Admit, want 3", got)
 	}
 
-	close(release)
+	fake.release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -85,7 +99,7 @@ func TestQueueBound(t *testing.T) {
 			t.Errorf("queued write: %v", err)
 		}
 	}
-	if n := served.Load(); n != 5 {
+	if n := fake.served.Load(); n != 5 {
 		t.Errorf("the server got %d writes, want 5 (the refused ones never sent)", n)
 	}
 	if err := p.Admit(); err != nil {
@@ -104,15 +118,8 @@ func TestQueueBound(t *testing.T) {
 // fits it is taken), and Full, refusing writes before they are made
 // (Admit), once that one is closed too.
 func TestSaturatedThenFull(t *testing.T) {
-	release := make(chan struct{})
-	// A fake InfluxDB (named so: it stands in for a slow server) that holds
-	// every write until released.
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer fake.Close()
-	defer close(release)
+	fake := newHeldInflux(t)
+	defer fake.release()
 	p := newTestPool(t, fake.URL, nil, func(c *Config) {
 		c.Pool.Workers, c.Pool.Queue = 1, 1
 		c.Pool.Batch.MaxPoints = 2
