@@ -132,8 +132,9 @@ const minSpreadBytes = 192 << 10
 // minSpreadBytes in parallel: InfluxDB stores one write request on one
 // core, and a sender whose requests come one at a time (a Prometheus
 // with one shard) would otherwise wait for one core while the others
-// idle. A loaded pool is never idle, and its writes are coalesced
-// instead. With a linger the operator chose coalescing: lim is kept.
+// idle. A pool with a batch in memory is not idle: writes are coalesced
+// there instead. With a linger the operator chose coalescing: lim is
+// kept.
 func (lim batchLimits) spread(n, workers int) batchLimits {
 	parts := min(workers, n/minSpreadBytes)
 	if lim.linger > 0 || parts < 2 {
