@@ -381,21 +381,21 @@ func appendMetadata(b []byte, names []string, families map[string][]metadata.Met
 			b = append(b, ',')
 		}
 		b = appendString(b, name)
-		b = append(b, ':', '[')
-		for j, m := range families[name] {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"type":`...)
-			b = appendString(b, string(m.Type))
-			b = append(b, `,"unit":`...)
-			b = appendString(b, m.Unit)
-			b = append(b, `,"help":`...)
-			b = appendString(b, m.Help)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = append(b, ':')
+		b = appendArray(b, families[name], appendOneMetadata)
 	}
+	return append(b, '}')
+}
+
+// appendOneMetadata appends one metadata object, in Prometheus's field
+// order.
+func appendOneMetadata(b []byte, m metadata.Metadata) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, string(m.Type))
+	b = append(b, `,"unit":`...)
+	b = appendString(b, m.Unit)
+	b = append(b, `,"help":`...)
+	b = appendString(b, m.Help)
 	return append(b, '}')
 }
 
@@ -404,27 +404,22 @@ func appendMetadata(b []byte, names []string, families map[string][]metadata.Met
 //
 //	[{"seriesLabels":{...},"exemplars":[{"labels":{...},"value":"1.5","timestamp":1700000000.123}]}]
 func appendExemplars(b []byte, results []exemplar.QueryResult) []byte {
-	b = append(b, '[')
-	for i, r := range results {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	return appendArray(b, results, func(b []byte, r exemplar.QueryResult) []byte {
 		b = append(b, `{"seriesLabels":`...)
 		b = appendLabels(b, r.SeriesLabels)
-		b = append(b, `,"exemplars":[`...)
-		for j, e := range r.Exemplars {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"labels":`...)
-			b = appendLabels(b, e.Labels)
-			b = append(b, `,"value":`...)
-			b = appendFloat(b, e.Value)
-			b = append(b, `,"timestamp":`...)
-			b = appendTimestamp(b, e.Ts)
-			b = append(b, '}')
-		}
-		b = append(b, ']', '}')
-	}
-	return append(b, ']')
+		b = append(b, `,"exemplars":`...)
+		b = appendArray(b, r.Exemplars, appendExemplar)
+		return append(b, '}')
+	})
+}
+
+// appendExemplar appends one exemplar: its labels, value and timestamp.
+func appendExemplar(b []byte, e exemplar.Exemplar) []byte {
+	b = append(b, `{"labels":`...)
+	b = appendLabels(b, e.Labels)
+	b = append(b, `,"value":`...)
+	b = appendFloat(b, e.Value)
+	b = append(b, `,"timestamp":`...)
+	b = appendTimestamp(b, e.Ts)
+	return append(b, '}')
 }
