@@ -24,6 +24,29 @@ func holdWriteSlot(srv *Server) func() {
 	return func() { <-slots }
 }
 
+// writeWaiting posts body to url in the background, waits until it waits
+// for its turn to be decoded (the only request to), checks that it is
+// still unanswered a moment later, and returns where its answer comes.
+func writeWaiting(t *testing.T, srv *Server, url string, body []byte) <-chan response {
+	t.Helper()
+	answer := make(chan response, 1)
+	go func() {
+		r, err := postOverload(http.DefaultClient, url, body)
+		if err != nil {
+			r.body = err.Error()
+		}
+		answer <- r
+	}()
+	waitFor(t, 5*time.Second, "the request to wait for its turn", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case r := <-answer:
+		t.Fatalf("request answered %d (%s) while it should wait for its turn", r.status, r.body)
+	default:
+	}
+	return answer
+}
+
 // TestWriteMaxConcurrency holds the only write slot (write.max_concurrency
 // 1): a request waits, counted in promflux_write_requests_waiting, and is
 // stored once the slot is free.
@@ -33,22 +56,7 @@ func TestWriteMaxConcurrency(t *testing.T) {
 	url := ts.URL + "/api/v1/write"
 	release := holdWriteSlot(srv)
 
-	second := make(chan response, 1)
-	secondBody := writeV1Body(t, series("second", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000}))
-	go func() {
-		r, err := postOverload(http.DefaultClient, url, secondBody)
-		if err != nil {
-			r.body = err.Error()
-		}
-		second <- r
-	}()
-	waitFor(t, 5*time.Second, "the second request to wait", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
-	time.Sleep(50 * time.Millisecond)
-	select {
-	case r := <-second:
-		t.Fatalf("second request answered %d while the only slot was taken", r.status)
-	default:
-	}
+	second := writeWaiting(t, srv, url, writeV1Body(t, series("second", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000})))
 
 	release()
 	if r := <-second; r.status != http.StatusNoContent {
@@ -198,24 +206,9 @@ write: {max_concurrency: 4}
 	// The one request decoded at a time while db0 is saturated.
 	st := srv.state.Load()
 	st.congestedSlot <- struct{}{}
-	answer := make(chan response, 1)
-	body := writeV1Body(t, series("other", []string{"job", "other"}, prompb.Sample{Value: 3, Timestamp: 3000}))
-	go func() {
-		r, err := postOverload(http.DefaultClient, url, body)
-		if err != nil {
-			r.body = err.Error()
-		}
-		answer <- r
-	}()
-	waitFor(t, 5*time.Second, "the request to wait for its turn", func() bool { return testutil.ToFloat64(srv.metrics.writesWaiting) == 1 })
+	answer := writeWaiting(t, srv, url, writeV1Body(t, series("other", []string{"job", "other"}, prompb.Sample{Value: 3, Timestamp: 3000})))
 	if n := len(st.writeSlots); n != 1 {
 		t.Errorf("%d of the 4 write slots taken, want 1: the waiting request's", n)
-	}
-	time.Sleep(50 * time.Millisecond)
-	select {
-	case r := <-answer:
-		t.Fatalf("request answered %d while another was decoded and db0 saturated", r.status)
-	default:
 	}
 
 	<-st.congestedSlot
