@@ -345,17 +345,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendStringArray appends ss as a JSON array, [] when empty.
-func appendStringArray(b []byte, ss []string) []byte {
-	return appendArray(b, ss, appendString)
-}
-
-// appendLabelSets appends the answer of /api/v1/series: an array of label
-// objects, [] when empty.
-func appendLabelSets(b []byte, sets []labels.Labels) []byte {
-	return appendArray(b, sets, appendLabels)
-}
-
 // appendArray appends xs as a JSON array, [] when empty, each element as
 // appendOne writes it.
 func appendArray[T any](b []byte, xs []T, appendOne func([]byte, T) []byte) []byte {

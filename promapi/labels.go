@@ -106,7 +106,7 @@ func (a *API) serveLabels(w http.ResponseWriter, r *http.Request, name string) {
 		result = result[:limit]
 		warnings = warnings.Add(errTruncated)
 	}
-	a.respond(w, r, appendStringArray(a.dataPrefix(), result), warnings)
+	a.respond(w, r, appendArray(a.dataPrefix(), result, appendString), warnings)
 }
 
 // Series serves /api/v1/series, GET or POST with a form body: the labels
@@ -165,7 +165,7 @@ func (a *API) Series(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	warnings.Merge(set.Warnings())
-	a.respond(w, r, appendLabelSets(a.dataPrefix(), result), warnings)
+	a.respond(w, r, appendArray(a.dataPrefix(), result, appendLabels), warnings)
 }
 
 // lookup is the parameters of the label and series lookups.
