@@ -335,7 +335,7 @@ func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
 	}
 	for i := range lbls {
 		l := &lbls[i]
-		if l.Name == "" || i > 0 && lbls[i-1].Name >= l.Name {
+		if l.Name == "" || i > 0 && !before(lbls[i-1].Name, l.Name) {
 			return dst, false
 		}
 		// Names of labels not stored are checked too, so that whether a
@@ -367,6 +367,16 @@ func appendKeyInOrder(dst []byte, lbls []prompb.Label) ([]byte, bool) {
 		}
 	}
 	return dst, true
+}
+
+// before reports whether a sorts before b. Sorted label names mostly
+// differ in their first byte, which decides without the runtime's string
+// comparison.
+func before(a, b string) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 // tagSorter orders labels by their stored tag key, pooled so that the slow

@@ -356,3 +356,41 @@ func TestDecodeWriteWireEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeLabelMatchesGogo holds decodeLabel, whose fast path takes the
+// shape every sender uses, to the generated unmarshaller on that shape and
+// on those next to it: fields swapped, repeated, missing or unknown, long
+// lengths, bytes left over.
+func TestDecodeLabelMatchesGogo(t *testing.T) {
+	long := strings.Repeat("x", 200)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"name then value", []byte("\x0a\x03job\x12\x04node")},
+		{"empty name and value", []byte("\x0a\x00\x12\x00")},
+		{"value then name", []byte("\x12\x04node\x0a\x03job")},
+		{"name only", []byte("\x0a\x03job")},
+		{"value only", []byte("\x12\x04node")},
+		{"name twice", []byte("\x0a\x03job\x0a\x03env\x12\x04node")},
+		{"value twice", []byte("\x0a\x03job\x12\x04node\x12\x04prod")},
+		{"unknown field after", []byte("\x0a\x03job\x12\x04node\x18\x01")},
+		{"long value", append([]byte("\x0a\x03job\x12\xc8\x01"), long...)},
+		{"long name", append(append([]byte("\x0a\xc8\x01"), long...), "\x12\x01v"...)},
+		{"value length past the end", []byte("\x0a\x03job\x12\x05node")},
+		{"value length short of the end", []byte("\x0a\x03job\x12\x03node")},
+		{"name length past the value", []byte("\x0a\x09job\x12\x04node")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want prompb.Label
+			wantErr := want.Unmarshal(tc.msg)
+			name, value, err := decodeLabel(tc.msg)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("decodeLabel error %v, generated code's %v", err, wantErr)
+			}
+			if err == nil && (name != want.Name || value != want.Value) {
+				t.Fatalf("decodeLabel = %q, %q; generated code: %q, %q", name, value, want.Name, want.Value)
+			}
+		})
+	}
+}
