@@ -50,19 +50,18 @@ func nodeSeries(n int) []prompb.TimeSeries {
 }
 
 // countingSink is a fake InfluxDB for benchmarks: it counts the lines of
-// each /write at memory speed, through a reused buffer, and stores nothing.
-// With identify set it sends InfluxDB's version header, which makes the pool
-// gzip its bodies.
-func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64) {
-	var lines atomic.Int64
+// each /write at memory speed, through a reused buffer, and the gzipped
+// bodies, and stores nothing. It sends InfluxDB's version header, without
+// which the pool never gzips.
+func countingSink(b *testing.B) (srv *httptest.Server, lines, gzipped *atomic.Int64) {
+	lines, gzipped = new(atomic.Int64), new(atomic.Int64)
 	bufs := sync.Pool{New: func() any { return new([64 << 10]byte) }}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if identify {
-			w.Header().Set("X-Influxdb-Version", "fake-sink")
-		}
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Influxdb-Version", "fake-sink")
 		if r.URL.Path == "/write" {
 			var rd io.Reader = r.Body
 			if r.Header.Get("Content-Encoding") == "gzip" {
+				gzipped.Add(1)
 				zr, err := gzip.NewReader(r.Body)
 				if err != nil {
 					w.WriteHeader(http.StatusBadRequest)
@@ -87,7 +86,7 @@ func countingSink(b *testing.B, identify bool) (*httptest.Server, *atomic.Int64)
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	b.Cleanup(srv.Close)
-	return srv, &lines
+	return srv, lines, gzipped
 }
 
 // BenchmarkWritePipeline measures a remote-write request of 2000 samples
@@ -105,8 +104,8 @@ func BenchmarkWritePipeline(b *testing.B) {
 	})
 
 	b.Run("decode-encode", func(b *testing.B) {
-		sink, _ := countingSink(b, false)
-		srv := benchServer(b, sink.URL)
+		sink, _, _ := countingSink(b)
+		srv := benchServer(b, sink.URL, "")
 		st := srv.state.Load()
 		decodeParallel(b, body, func(req *remote.WriteRequest) {
 			var out writeOutcome
@@ -116,14 +115,16 @@ func BenchmarkWritePipeline(b *testing.B) {
 		})
 	})
 
-	for _, identify := range []bool{false, true} {
+	// The sink listens on loopback, where the pool's gzip is off unless
+	// the configuration turns it on.
+	for _, gzip := range []bool{false, true} {
 		name := "pipeline-plain"
-		if identify {
+		if gzip {
 			name = "pipeline-gzip"
 		}
 		b.Run(name, func(b *testing.B) {
-			sink, lines := countingSink(b, identify)
-			h := benchHandler(b, sink.URL)
+			sink, lines, gzipped := countingSink(b)
+			h := benchServer(b, sink.URL, fmt.Sprintf("    pool: {gzip: %t}\n", gzip)).Handler()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			b.ResetTimer()
@@ -141,6 +142,9 @@ func BenchmarkWritePipeline(b *testing.B) {
 			b.StopTimer()
 			if got, want := lines.Load(), int64(b.N)*pipelineSamples; got < want {
 				b.Fatalf("sink received %d lines, want at least %d", got, want)
+			}
+			if got := gzipped.Load(); (got > 0) != gzip {
+				b.Fatalf("sink received %d gzipped bodies with pool.gzip %t", got, gzip)
 			}
 			reportPerSample(b)
 		})
@@ -175,15 +179,11 @@ func benchRequest(body []byte) *http.Request {
 	return r
 }
 
-// benchHandler is promflux's handler with one database at sinkURL.
-func benchHandler(b *testing.B, sinkURL string) http.Handler {
-	return benchServer(b, sinkURL).Handler()
-}
-
-// benchServer is a promflux server with one database at sinkURL.
-func benchServer(b *testing.B, sinkURL string) *Server {
+// benchServer is a promflux server with one database at sinkURL, whose
+// configuration ends with the lines of dbConfig.
+func benchServer(b *testing.B, sinkURL, dbConfig string) *Server {
 	path := filepath.Join(b.TempDir(), "promflux.yml")
-	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n", sinkURL)
+	config := fmt.Sprintf("databases:\n  - name: default\n    url: %s\n    database: bench\n%s", sinkURL, dbConfig)
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}
