@@ -100,17 +100,22 @@ func BenchmarkWritePipeline(b *testing.B) {
 	body := writeV1Body(b, nodeSeries(pipelineSamples)...)
 
 	b.Run("decode-only", func(b *testing.B) {
-		decodeParallel(b, body, func(*remote.WriteRequest) {})
+		decodeParallel(b, body, func() (remote.SeriesHandler, func(*remote.WriteRequest)) {
+			return discardSeries{}, func(*remote.WriteRequest) {}
+		})
 	})
 
 	b.Run("decode-encode", func(b *testing.B) {
 		sink, _, _ := countingSink(b)
 		srv := benchServer(b, sink.URL, "")
 		st := srv.state.Load()
-		decodeParallel(b, body, func(req *remote.WriteRequest) {
-			var out writeOutcome
-			for _, bt := range srv.encode(st, req, "", &out) {
-				releaseDBWrite(bt)
+		decodeParallel(b, body, func() (remote.SeriesHandler, func(*remote.WriteRequest)) {
+			e := newEncoder(srv, st, "", &writeOutcome{})
+			return e, func(req *remote.WriteRequest) {
+				for _, dw := range e.finish(req.Metadata) {
+					releaseDBWrite(dw)
+				}
+				e.release()
 			}
 		})
 	})
@@ -151,21 +156,33 @@ func BenchmarkWritePipeline(b *testing.B) {
 	}
 }
 
-// decodeParallel decodes body in parallel, shards per core, hands each
-// request to use and releases it.
-func decodeParallel(b *testing.B, body []byte, use func(*remote.WriteRequest)) {
+// discardSeries takes series and does nothing with them.
+type discardSeries struct{}
+
+func (discardSeries) Series(*remote.Series) error { return nil }
+
+// decodeParallel decodes body in parallel, shards per core, as the write
+// handler does: for each request, start gives the handler of its series
+// and the function the decoded request goes to, before it is released.
+func decodeParallel(b *testing.B, body []byte, start func() (remote.SeriesHandler, func(*remote.WriteRequest))) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	b.SetParallelism(shards)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, err := remote.DecodeWrite(benchRequest(body), remote.DefaultConfig)
+			wb, err := remote.ReadWriteBody(benchRequest(body), remote.DefaultConfig)
 			if err != nil {
 				b.Fatal(err)
 			}
-			use(req)
+			h, done := start()
+			req, err := wb.Decode(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			done(req)
 			req.Release()
+			wb.Release()
 		}
 	})
 	reportPerSample(b)

@@ -194,24 +194,57 @@ func (s *Server) decodeAndEncode(ctx context.Context, st *state, body *remote.Wr
 		return nil, err
 	}
 	defer release()
-	req, err := body.Decode()
+	// Each series is encoded as soon as it is decoded, while its bytes
+	// are in the processor's caches.
+	e := newEncoder(s, st, queryDB, out)
+	defer e.release()
+	req, err := body.Decode(e)
 	if err != nil {
+		e.drop()
+		*out = writeOutcome{}
 		return nil, s.decodeError(err)
 	}
 	defer req.Release()
-	return s.encode(st, req, queryDB, out), nil
+	return e.finish(req.Metadata), nil
 }
 
-// encode routes every series of req and appends its samples, histograms,
-// exemplars and changed metadata, as line protocol, to the dbWrite of its
-// database. queryDB, when set, is the database ?db= chose for the whole
-// request.
-func (s *Server) encode(st *state, req *remote.WriteRequest, queryDB string, out *writeOutcome) map[string]*dbWrite {
-	e := encoder{s: s, st: st, queryDB: queryDB, out: out, writes: make(map[string]*dbWrite, 1)}
-	for i := range req.Series {
-		e.series(&req.Series[i])
+// newEncoder starts the encoding of one request. queryDB, when set, is the
+// database ?db= chose for the whole request. The encoder goes back to its
+// pool with release.
+func newEncoder(s *Server, st *state, queryDB string, out *writeOutcome) *encoder {
+	e := encoderPool.Get().(*encoder)
+	*e = encoder{s: s, st: st, queryDB: queryDB, out: out, writes: make(map[string]*dbWrite, 1)}
+	return e
+}
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
+
+// release hands e back to encoderPool; the dbWrites finish returned are
+// the caller's.
+func (e *encoder) release() {
+	*e = encoder{}
+	encoderPool.Put(e)
+}
+
+// Series encodes ser (remote.SeriesHandler).
+func (e *encoder) Series(ser *remote.Series) error {
+	e.series(ser)
+	return nil
+}
+
+// drop hands back the dbWrites of a request that will not be written.
+func (e *encoder) drop() {
+	for _, dw := range e.writes {
+		releaseDBWrite(dw)
 	}
-	for _, m := range req.Metadata {
+}
+
+// finish encodes the request's Remote-Write 1.0 metadata, counts what
+// was skipped and refused, and returns the line protocol of every series
+// encoded, routed into one dbWrite per database.
+func (e *encoder) finish(metadata []prompb.MetricMetadata) map[string]*dbWrite {
+	s, out := e.s, e.out
+	for _, m := range metadata {
 		e.metadata(m)
 	}
 	for reason := range mapping.NumSkipReasons {

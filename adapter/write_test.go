@@ -508,3 +508,38 @@ func TestWriteRequestLimit(t *testing.T) {
 		t.Errorf("InfluxDB got %q, want nothing", got)
 	}
 }
+
+// TestWriteRefusedWholeAfterSeriesEncoded: series are encoded as they are
+// decoded, so a request refused by what comes after its first series (a
+// later series over a limit, bytes that are not protobuf) has had series
+// encoded already; none of them may reach InfluxDB.
+func TestWriteRefusedWholeAfterSeriesEncoded(t *testing.T) {
+	fake := newFakeInflux(t)
+	_, ts := startAdapter(t, strings.Replace(fakeConfig(fake.URL), "limits: {", "limits: {max_samples_per_series: 1, ", 1))
+	two := series("down", []string{"job", "x"}, prompb.Sample{Value: 0, Timestamp: 1000}, prompb.Sample{Value: 0, Timestamp: 2000})
+	r := writeV1(t, ts.URL+"/api/v1/write", upSample, two)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "series 1 \"down\": 2 samples, over limits.max_samples_per_series (1)") {
+		t.Errorf("a later series over a limit: %d %q, want 400 naming it", r.status, r.body)
+	}
+
+	raw, err := proto.Marshal(&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{upSample}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = append(raw, 0x0a, 0x7f, 0x0a) // a timeseries field 127 bytes long, cut short
+	r = post(t, ts.URL+"/api/v1/write", contentTypeV1, "snappy", snappy.Encode(nil, raw))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "cannot unmarshal") {
+		t.Errorf("a body cut after its first series: %d %q, want 400", r.status, r.body)
+	}
+	if got := fake.written(); len(got) != 0 {
+		t.Errorf("InfluxDB got %q, want nothing", got)
+	}
+
+	// The same server goes on writing good requests.
+	if r := writeV1(t, ts.URL+"/api/v1/write", upSample); r.status != http.StatusNoContent {
+		t.Fatalf("a good request after: %d %s", r.status, r.body)
+	}
+	if got := fake.written(); len(got) != 1 {
+		t.Errorf("InfluxDB got %q, want the one good line", got)
+	}
+}

@@ -29,6 +29,16 @@ type pooledRequest struct {
 	histograms []prompb.Histogram
 	metadata   []prompb.MetricMetadata
 
+	// each, when set, takes each series that passes the limits of cfg,
+	// a Remote-Write 1.0 one as soon as it is decoded, after which its
+	// memory is reused (WriteBody.Decode). refused is the first series
+	// over a limit, eachErr what each returned; seen counts the series
+	// met, handed out or not.
+	each             SeriesHandler
+	cfg              Config
+	refused, eachErr error
+	seen             int
+
 	// Remote-Write 2.0 only.
 	symbols []string
 	refs    []uint32 // label refs of the series being decoded
@@ -163,7 +173,7 @@ func carve[T any](arena []T, start int) []T {
 }
 
 // Release hands the memory of r back for reuse by later requests. r must
-// come from DecodeWrite or WriteBody.Decode, and Release must be called
+// come from WriteBody.Decode, and Release must be called
 // exactly once, when r is no longer needed. After Release, neither r nor
 // any string or slice obtained from it may be used: they will hold the data
 // of another request. A second Release panics unless the pool handed r's

@@ -26,14 +26,9 @@ func TestDecodeWriteAllocatesPerRequestOnly(t *testing.T) {
 			r, reader := benchRequest(body, bp.version)
 			decode := func() {
 				reader.Reset(body)
-				req, err := DecodeWrite(r, DefaultConfig)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n, _, _ := req.Counts(); n != bp.samples() {
+				if n := decodeCounting(t, r); n != bp.samples() {
 					t.Fatalf("decoded %d samples, want %d", n, bp.samples())
 				}
-				req.Release()
 			}
 			decode() // fills the pools
 			// A garbage collection may empty the pools mid-run, which costs
@@ -74,7 +69,7 @@ func TestDecodeWriteAliasesBody(t *testing.T) {
 				}
 			}
 			strings := 0
-			for _, s := range p.req.Series {
+			for _, s := range p.req.series {
 				for _, l := range s.Labels {
 					check("label", l.Name)
 					check("label value", l.Value)
@@ -124,7 +119,7 @@ func TestReuseCapsArenas(t *testing.T) {
 }
 
 func TestReleaseTwicePanics(t *testing.T) {
-	req, err := DecodeWrite(newWriteRequest(compress(t, sampleV1()), ""), DefaultConfig)
+	req, err := decodeWrite(newWriteRequest(compress(t, sampleV1()), ""), DefaultConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,13 +41,13 @@ func TestDecodeWriteLimits(t *testing.T) {
 				}
 			}
 			cfg := Config{MaxRequestBytes: tc.maxReq, MaxDecodedBytes: DefaultConfig.MaxDecodedBytes}
-			got, err := DecodeWrite(r, cfg)
+			got, err := decodeWrite(r, cfg)
 			if tc.wantKind == nil {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(got.Series) != 1 {
-					t.Fatalf("got %d series, want 1", len(got.Series))
+				if len(got.series) != 1 {
+					t.Fatalf("got %d series, want 1", len(got.series))
 				}
 				return
 			}
@@ -64,7 +64,7 @@ func TestDecodeWriteContentLengthCheckedBeforeReading(t *testing.T) {
 	// alone yields ErrTooLarge.
 	r := httptest.NewRequest(http.MethodPost, "/api/v1/write", iotest.ErrReader(errors.New("must not be read")))
 	r.ContentLength = 1 << 30
-	_, err := DecodeWrite(r, DefaultConfig)
+	_, err := decodeWrite(r, DefaultConfig)
 	assertKind(t, err, ErrTooLarge)
 }
 
@@ -85,7 +85,7 @@ func TestDecodeWriteDecodedLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Config{MaxRequestBytes: DefaultConfig.MaxRequestBytes, MaxDecodedBytes: tc.maxDecoded}
-			_, err := DecodeWrite(newWriteRequest(body, ""), cfg)
+			_, err := decodeWrite(newWriteRequest(body, ""), cfg)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -108,7 +108,7 @@ func TestDecodeWriteSnappyBombFailsFast(t *testing.T) {
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := DecodeWrite(newWriteRequest(bomb, ""), DefaultConfig)
+	_, err := decodeWrite(newWriteRequest(bomb, ""), DefaultConfig)
 	runtime.ReadMemStats(&after)
 
 	assertKind(t, err, ErrInvalid)
@@ -135,7 +135,7 @@ func TestDecodeWriteCorruptBody(t *testing.T) {
 		{name: "garbage protobuf", body: snappy.Encode(nil, []byte{0x0a, 0xff, 0x01}), wantErr: "cannot unmarshal prometheus.WriteRequest from 3 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeWrite(newWriteRequest(tc.body, ""), DefaultConfig)
+			_, err := decodeWrite(newWriteRequest(tc.body, ""), DefaultConfig)
 			assertKind(t, err, ErrInvalid)
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %q does not contain %q", err, tc.wantErr)
@@ -153,7 +153,7 @@ func TestDecodeWriteReadError(t *testing.T) {
 	cause := errors.New("connection reset by peer")
 	r := httptest.NewRequest(http.MethodPost, "/api/v1/write", iotest.ErrReader(cause))
 	r.ContentLength = -1
-	_, err := DecodeWrite(r, DefaultConfig)
+	_, err := decodeWrite(r, DefaultConfig)
 	assertKind(t, err, ErrIncomplete)
 	if !errors.Is(err, cause) {
 		t.Fatalf("error %q does not wrap the read error", err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func canonical(r *WriteRequest) string {
 		}
 	}
 	fmt.Fprintf(&b, "version %s\n", r.Version)
-	for i, s := range r.Series {
+	for i, s := range r.series {
 		fmt.Fprintf(&b, "series %d ct %d metadata %d %q %q %q labels", i, s.CreatedTimestamp,
 			s.Metadata.Type, s.Metadata.MetricFamilyName, s.Metadata.Help, s.Metadata.Unit)
 		labels(s.Labels)
@@ -51,7 +52,9 @@ func canonical(r *WriteRequest) string {
 
 // decodeBoth decodes the protobuf body with the walk and with the gogo
 // reference and fails t unless both fail with ErrInvalid or both return the
-// same view. It returns the walk's error.
+// same view. The walk that hands series out one at a time (WriteBody.Decode's)
+// must give the same answer and the same series. It returns the walk's
+// error.
 func decodeBoth(t *testing.T, body []byte, version WriteVersion) error {
 	t.Helper()
 	reference := decodeV1Gogo
@@ -63,6 +66,14 @@ func decodeBoth(t *testing.T, body []byte, version WriteVersion) error {
 	p := getRequest(version, nil) // body is the caller's: nothing to pool
 	defer p.release()
 	err := p.decode(body)
+
+	streamed, streamErr := decodeStreamed(body, version)
+	switch {
+	case (err == nil) != (streamErr == nil) || err != nil && err.Error() != streamErr.Error():
+		t.Fatalf("walk error %v, handing series out: %v", err, streamErr)
+	case err == nil && canonical(streamed) != canonical(&p.req):
+		t.Fatalf("series handed out differ:\n%s\nwhole walk:\n%s", canonical(streamed), canonical(&p.req))
+	}
 
 	switch {
 	case err != nil && wantErr != nil:
@@ -82,6 +93,45 @@ func decodeBoth(t *testing.T, body []byte, version WriteVersion) error {
 		t.Fatalf("views differ:\nwalk:\n%s\nreference:\n%s", got, want)
 	}
 	return nil
+}
+
+// collector keeps a deep copy of every series handed to it.
+type collector struct{ series []Series }
+
+func (c *collector) Series(s *Series) error {
+	cp := *s
+	cp.Labels = slices.Clone(s.Labels)
+	cp.Samples = slices.Clone(s.Samples)
+	cp.Histograms = slices.Clone(s.Histograms)
+	cp.Exemplars = slices.Clone(s.Exemplars)
+	for i := range cp.Exemplars {
+		cp.Exemplars[i].Labels = slices.Clone(cp.Exemplars[i].Labels)
+	}
+	c.series = append(c.series, cp)
+	return nil
+}
+
+// decodeStreamed decodes body as WriteBody.Decode does, without limits, and
+// returns the series it handed out and the metadata.
+func decodeStreamed(body []byte, version WriteVersion) (*WriteRequest, error) {
+	p := getRequest(version, nil)
+	p.body = body
+	defer func() {
+		p.body = nil // the caller's: nothing to pool
+		p.release()
+	}()
+	c := &collector{}
+	var err error
+	if version == WriteV2 {
+		err = p.decodeThenEach(c)
+	} else {
+		p.each = c
+		err = p.decode(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &WriteRequest{Version: version, series: c.series, Metadata: slices.Clone(p.req.Metadata)}, nil
 }
 
 // richV1 exercises every field of a RW 1.0 request.

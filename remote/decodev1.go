@@ -35,7 +35,7 @@ func (p *pooledRequest) decodeV1(body []byte) error {
 		}
 		return newError(ErrInvalid, "cannot unmarshal %s from %d bytes: %w", ProtoWriteV1, len(body), err)
 	}
-	if len(p.req.Series) == 0 && len(p.req.Metadata) == 0 && unknown {
+	if p.seen == 0 && len(p.req.Metadata) == 0 && unknown {
 		if hint := misdirected(body, WriteV1); hint != "" {
 			return newError(ErrInvalid, "%s", hint)
 		}
@@ -61,8 +61,9 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 				return false, err
 			}
 			if err := p.seriesV1(msg); err != nil {
-				return false, fmt.Errorf("timeseries %d: %w", len(p.series), err)
+				return false, fmt.Errorf("timeseries %d: %w", p.seen, err)
 			}
+			p.seen++
 			i += n
 		case metadataFieldV1:
 			msg, n, err := message(b[i:], int(key&7), "metadata")
@@ -87,7 +88,7 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 			i += n
 		}
 	}
-	p.req.Series = p.series
+	p.req.series = p.series
 	p.req.Metadata = carve(p.metadata, 0)
 	return unknown, nil
 }
@@ -95,6 +96,7 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 // seriesV1 appends the prometheus.TimeSeries in b to p.series.
 func (p *pooledRequest) seriesV1(b []byte) error {
 	labels, samples, exemplars, histograms := len(p.labels), len(p.samples), len(p.exemplars), len(p.histograms)
+	exLabels := len(p.exLabels)
 	for i := 0; i < len(b); {
 		key, n, err := tag(b[i:])
 		if err != nil {
@@ -154,7 +156,21 @@ func (p *pooledRequest) seriesV1(b []byte) error {
 			i += n
 		}
 	}
-	_, err := p.appendSeries(labels, samples, exemplars, histograms)
+	ser, err := p.appendSeries(labels, samples, exemplars, histograms)
+	if err != nil || p.each == nil {
+		return err
+	}
+	err = p.handOut(ser)
+	// The next series takes the same memory, still in the caches. What
+	// points elsewhere is cleared, as release does.
+	clear(p.series)
+	clear(p.labels[labels:])
+	clear(p.exLabels[exLabels:])
+	clear(p.exemplars[exemplars:])
+	clear(p.histograms[histograms:])
+	p.series = p.series[:0]
+	p.labels, p.exLabels = p.labels[:labels], p.exLabels[:exLabels]
+	p.samples, p.exemplars, p.histograms = p.samples[:samples], p.exemplars[:exemplars], p.histograms[:histograms]
 	return err
 }
 

@@ -148,7 +148,7 @@ func (p *pooledRequest) walkV2(b []byte) (refErr, err error) {
 		series++
 		i += n
 	}
-	p.req.Series = p.series
+	p.req.series = p.series
 	return refErr, nil
 }
 

@@ -84,7 +84,7 @@ func TestDecodeWriteV2Conversion(t *testing.T) {
 	}
 	want := &WriteRequest{
 		Version: WriteV2,
-		Series: []Series{
+		series: []Series{
 			{
 				Labels:           []prompb.Label{{Name: "job", Value: "api"}, {Name: "__name__", Value: "http_requests_total"}, {Name: "code", Value: "200"}},
 				Samples:          []prompb.Sample{{Value: 10, Timestamp: 1000}, {Value: 11, Timestamp: 2000}, {Value: 12, Timestamp: 3000}},
@@ -126,22 +126,22 @@ func TestDecodeWriteV2Conversion(t *testing.T) {
 		},
 	}
 
-	got, err := DecodeWrite(newWriteRequest(compress(t, in), ContentTypeWriteV2), DefaultConfig)
+	got, err := decodeWrite(newWriteRequest(compress(t, in), ContentTypeWriteV2), DefaultConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Series) != len(want.Series) {
-		t.Fatalf("got %d series, want %d", len(got.Series), len(want.Series))
+	if len(got.series) != len(want.series) {
+		t.Fatalf("got %d series, want %d", len(got.series), len(want.series))
 	}
-	for i := range want.Series {
-		if !reflect.DeepEqual(got.Series[i], want.Series[i]) {
-			t.Errorf("series %d:\n got  %+v\n want %+v", i, got.Series[i], want.Series[i])
+	for i := range want.series {
+		if !reflect.DeepEqual(got.series[i], want.series[i]) {
+			t.Errorf("series %d:\n got  %+v\n want %+v", i, got.series[i], want.series[i])
 		}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("request differs:\n got  %+v\n want %+v", got, want)
 	}
-	if s, h, e := got.Counts(); s != 3 || h != 2 || e != 2 {
+	if s, h, e := counts(got); s != 3 || h != 2 || e != 2 {
 		t.Fatalf("Counts() = %d, %d, %d; want 3, 2, 2", s, h, e)
 	}
 }
@@ -156,14 +156,14 @@ func TestDecodeWriteV2LabelsDoNotAlias(t *testing.T) {
 			{LabelsRefs: []uint32{1, 3}, Samples: []writev2.Sample{{Value: 2}}},
 		},
 	}
-	got, err := DecodeWrite(newWriteRequest(compress(t, in), ContentTypeWriteV2), DefaultConfig)
+	got, err := decodeWrite(newWriteRequest(compress(t, in), ContentTypeWriteV2), DefaultConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = append(got.Series[0].Labels, prompb.Label{Name: "x", Value: "y"})
-	_ = append(got.Series[0].Samples, prompb.Sample{Value: 99})
-	if got.Series[1].Labels[0].Value != "b" || got.Series[1].Samples[0].Value != 2 {
-		t.Fatalf("appending to series 0 changed series 1: %+v", got.Series[1])
+	_ = append(got.series[0].Labels, prompb.Label{Name: "x", Value: "y"})
+	_ = append(got.series[0].Samples, prompb.Sample{Value: 99})
+	if got.series[1].Labels[0].Value != "b" || got.series[1].Samples[0].Value != 2 {
+		t.Fatalf("appending to series 0 changed series 1: %+v", got.series[1])
 	}
 }
 
@@ -205,7 +205,7 @@ func TestDecodeWriteV2Refs(t *testing.T) {
 		}, wantErr: "symbols table of 0 entries must start with the empty string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeWrite(newWriteRequest(compress(t, tc.req), ContentTypeWriteV2), DefaultConfig)
+			_, err := decodeWrite(newWriteRequest(compress(t, tc.req), ContentTypeWriteV2), DefaultConfig)
 			assertKind(t, err, ErrInvalid)
 			if got := err.Error(); !strings.HasPrefix(got, tc.wantErr) {
 				t.Fatalf("error %q, want prefix %q", got, tc.wantErr)

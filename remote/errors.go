@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Errors returned by DecodeWrite, ReadWriteBody, WriteBody.Decode and
+// Errors returned by ReadWriteBody, WriteBody.Decode and
 // DecodeRead (and by the response decoders), to be matched with errors.Is.
 // Every error they return wraps exactly one of them.
 var (

@@ -10,9 +10,9 @@ import (
 	"github.com/golang/snappy"
 )
 
-// FuzzDecodeWrite feeds arbitrary bodies to DecodeWrite as both versions,
+// FuzzDecodeWrite feeds arbitrary bodies to the decoder as both versions,
 // either as sent or snappy-compressed first (so that the fuzzer reaches the
-// protobuf decoders instead of stalling at snappy). DecodeWrite must never
+// protobuf decoders instead of stalling at snappy). Decoding must never
 // panic, every error must wrap exactly one sentinel, and a successful decode
 // must hold only resolvable data.
 func FuzzDecodeWrite(f *testing.F) {
@@ -32,7 +32,7 @@ func FuzzDecodeWrite(f *testing.F) {
 		if v2 {
 			r.Header.Set("Content-Type", ContentTypeWriteV2)
 		}
-		req, err := DecodeWrite(r, cfg)
+		req, err := decodeWrite(r, cfg)
 		if err != nil {
 			if kinds := sentinelsIn(err); len(kinds) != 1 {
 				t.Fatalf("error %q wraps %d sentinels, want exactly one", err, len(kinds))
@@ -42,7 +42,7 @@ func FuzzDecodeWrite(f *testing.F) {
 		if want := map[bool]WriteVersion{false: WriteV1, true: WriteV2}[v2]; req.Version != want {
 			t.Fatalf("decoded version %v, want %v", req.Version, want)
 		}
-		s, h, e := req.Counts()
+		s, h, e := counts(req)
 		if s < 0 || h < 0 || e < 0 {
 			t.Fatalf("negative counts %d, %d, %d", s, h, e)
 		}

@@ -29,12 +29,12 @@ func decodeV1Gogo(body []byte) (*WriteRequest, error) {
 	}
 	out := &WriteRequest{
 		Version:  WriteV1,
-		Series:   make([]Series, len(req.Timeseries)),
+		series:   make([]Series, len(req.Timeseries)),
 		Metadata: req.Metadata,
 	}
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
-		out.Series[i] = Series{
+		out.series[i] = Series{
 			Labels:     ts.Labels,
 			Samples:    ts.Samples,
 			Histograms: ts.Histograms,
@@ -79,10 +79,10 @@ func convertV2(req *writev2.Request) (*WriteRequest, error) {
 	labels := make([]prompb.Label, 0, nLabels)
 	samples := make([]prompb.Sample, 0, nSamples)
 
-	out := &WriteRequest{Version: WriteV2, Series: make([]Series, len(req.Timeseries))}
+	out := &WriteRequest{Version: WriteV2, series: make([]Series, len(req.Timeseries))}
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
-		s := &out.Series[i]
+		s := &out.series[i]
 
 		start := len(labels)
 		var err error

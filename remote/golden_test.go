@@ -37,7 +37,7 @@ func checkGolden(t *testing.T, golden, rendered string) {
 func renderWriteRequest(r *WriteRequest) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version %s\n", r.Version)
-	for _, s := range r.Series {
+	for _, s := range r.series {
 		b.WriteString("series {")
 		for i, l := range s.Labels {
 			if i > 0 {
@@ -76,14 +76,14 @@ func TestDecodeWritePrometheusGolden(t *testing.T) {
 			r.Header.Set("Content-Type", "application/x-protobuf")
 			r.Header.Set("Content-Encoding", "snappy")
 			r.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-			got, err := DecodeWrite(r, DefaultConfig)
+			got, err := decodeWrite(r, DefaultConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got.Series) != tc.wantSeries || len(got.Metadata) != tc.wantMetas {
-				t.Fatalf("got %d series and %d metadata, want %d and %d", len(got.Series), len(got.Metadata), tc.wantSeries, tc.wantMetas)
+			if len(got.series) != tc.wantSeries || len(got.Metadata) != tc.wantMetas {
+				t.Fatalf("got %d series and %d metadata, want %d and %d", len(got.series), len(got.Metadata), tc.wantSeries, tc.wantMetas)
 			}
-			for i, s := range got.Series {
+			for i, s := range got.series {
 				if !sort.SliceIsSorted(s.Labels, func(a, b int) bool { return s.Labels[a].Name < s.Labels[b].Name }) {
 					t.Errorf("series %d: labels not in the sorted order Prometheus sends: %v", i, s.Labels)
 				}

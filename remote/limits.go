@@ -9,20 +9,18 @@ import (
 // over reports whether n passes limit, 0 being no limit.
 func over(n, limit int) bool { return limit > 0 && n > limit }
 
-// checkWrite refuses a remote-write request over one of c's request limits,
-// naming the limit and the first series over it.
-func (c Config) checkWrite(req *WriteRequest) error {
-	if n := len(req.Series); over(n, c.MaxSeriesPerRequest) {
-		return newError(ErrInvalid, "%d series, over limits.max_series_per_request (%d)", n, c.MaxSeriesPerRequest)
+// seriesOver is the error of a request of n series, over limit.
+func seriesOver(n, limit int) error {
+	return newError(ErrInvalid, "%d series, over limits.max_series_per_request (%d)", n, limit)
+}
+
+// checkSeries refuses series number i, s, over one of c's series limits.
+func (c Config) checkSeries(i int, s *Series) error {
+	if n := len(s.Samples) + len(s.Histograms); over(n, c.MaxSamplesPerSeries) {
+		return newError(ErrInvalid, "series %d %s: %d samples, over limits.max_samples_per_series (%d)", i, labelsText(s.Labels), n, c.MaxSamplesPerSeries)
 	}
-	for i := range req.Series {
-		s := &req.Series[i]
-		if n := len(s.Samples) + len(s.Histograms); over(n, c.MaxSamplesPerSeries) {
-			return newError(ErrInvalid, "series %d %s: %d samples, over limits.max_samples_per_series (%d)", i, labelsText(s.Labels), n, c.MaxSamplesPerSeries)
-		}
-		if err := c.checkLabels(s.Labels); err != nil {
-			return newError(ErrInvalid, "series %d: %w", i, err)
-		}
+	if err := c.checkLabels(s.Labels); err != nil {
+		return newError(ErrInvalid, "series %d: %w", i, err)
 	}
 	return nil
 }

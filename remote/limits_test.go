@@ -41,6 +41,14 @@ func TestWriteRequestLimits(t *testing.T) {
 			want: `series 0: label name "abcdefghi": 9 bytes, over limits.max_label_name_length (8)`},
 		{name: "value length", series: []prompb.TimeSeries{{Labels: lbls("__name__", "a", "job", "123456"), Samples: one}},
 			want: `series 0: value of label "job": 6 bytes, over limits.max_label_value_length (5)`},
+		{name: "series after a series over a limit", series: []prompb.TimeSeries{
+			{Labels: lbls("__name__", "a", "b", "1", "c", "2", "d", "3"), Samples: one},
+			{Labels: lbls("__name__", "b"), Samples: one}, {Labels: lbls("__name__", "c"), Samples: one}},
+			want: "3 series, over limits.max_series_per_request (2)"},
+		{name: "the first series over a limit", series: []prompb.TimeSeries{
+			{Labels: lbls("__name__", "a"), Samples: one},
+			{Labels: lbls("__name__", "b", "job", "123456"), Samples: []prompb.Sample{{Timestamp: 1}, {Timestamp: 2}, {Timestamp: 3}}}},
+			want: `series 1 "b": 3 samples, over limits.max_samples_per_series (2)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v1 := &prompb.WriteRequest{Timeseries: tc.series}
@@ -69,13 +77,13 @@ func TestWriteRequestLimits(t *testing.T) {
 				body    []byte
 				ct      string
 			}{{"1.0", compress(t, v1), ContentTypeWriteV1}, {"2.0", compress(t, v2), ContentTypeWriteV2}} {
-				req, err := DecodeWrite(newWriteRequest(r.body, r.ct), small)
+				req, err := decodeWrite(newWriteRequest(r.body, r.ct), small)
 				if tc.want == "" {
 					if err != nil {
 						t.Fatalf("RW %s: %v", r.version, err)
 					}
-					if len(req.Series) != len(tc.series) {
-						t.Errorf("RW %s: %d series decoded, want %d", r.version, len(req.Series), len(tc.series))
+					if len(req.series) != len(tc.series) {
+						t.Errorf("RW %s: %d series decoded, want %d", r.version, len(req.series), len(tc.series))
 					}
 					req.Release()
 					continue

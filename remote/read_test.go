@@ -137,7 +137,7 @@ func TestDecodeWriteGetsReadRequest(t *testing.T) {
 	body := compress(t, sampleRead())
 	for _, ct := range []string{"", "application/x-protobuf", ContentTypeWriteV1, ContentTypeWriteV2} {
 		t.Run(ct, func(t *testing.T) {
-			_, err := DecodeWrite(newWriteRequest(body, ct), DefaultConfig)
+			_, err := decodeWrite(newWriteRequest(body, ct), DefaultConfig)
 			assertKind(t, err, ErrInvalid)
 			if want := "this is a remote-read request; send it to /api/v1/read"; err.Error() != want {
 				t.Fatalf("error %q, want %q", err, want)

@@ -83,3 +83,32 @@ func sampleV2() *writev2.Request {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// decodeWrite decodes r as a server does (ReadWriteBody, then Decode) and
+// returns the request with a copy of every series handed out, in order.
+// The caller must Release it.
+func decodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
+	body, err := ReadWriteBody(r, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Release()
+	c := &collector{}
+	req, err := body.Decode(c)
+	if err != nil {
+		return nil, err
+	}
+	req.series = c.series
+	return req, nil
+}
+
+// counts returns the float samples, histogram samples and exemplars of
+// req's series.
+func counts(req *WriteRequest) (samples, histograms, exemplars int) {
+	for _, s := range req.series {
+		samples += len(s.Samples)
+		histograms += len(s.Histograms)
+		exemplars += len(s.Exemplars)
+	}
+	return samples, histograms, exemplars
+}

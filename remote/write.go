@@ -8,7 +8,8 @@ import (
 )
 
 // WriteRequest is one decoded remote-write request: RW 1.0 and RW 2.0 in one
-// series view.
+// series view. WriteBody.Decode hands its series out one by one (Series);
+// what it returns holds the rest.
 //
 // Memory: a WriteRequest is pooled and aliases its decompressed body. Every
 // string in it (label names and values, exemplar labels, metadata help, unit
@@ -21,17 +22,19 @@ import (
 type WriteRequest struct {
 	// Version is the protocol the request was sent with.
 	Version WriteVersion
-	// Series holds the series in the order sent.
-	Series []Series
+	// series holds the series in the order sent while the request is
+	// decoded whole (Remote-Write 2.0).
+	series []Series
 	// Metadata is the request-level metadata of Remote-Write 1.0. Remote-Write
 	// 2.0 carries metadata per series instead (Series.Metadata), so it is
 	// empty for WriteV2.
 	Metadata []prompb.MetricMetadata
 }
 
-// Series is one time series of a write request. Its strings and slices
-// belong to the WriteRequest it came from: they are valid until that
-// request's Release (see WriteRequest).
+// Series is one time series of a write request, as WriteBody.Decode hands
+// it out. Its strings belong to the WriteRequest it came from and are valid
+// until that request's Release (see WriteRequest); its slices are valid
+// only during the call that got it.
 type Series struct {
 	// Labels are the series labels in the order sent (senders sort them by
 	// name, but remote does not rely on it).
@@ -51,33 +54,6 @@ type Series struct {
 	// per-series created_timestamp of earlier 2.0 senders, or as per-sample
 	// start timestamps, of which the first non-zero one is kept.
 	CreatedTimestamp int64
-}
-
-// Counts returns the number of float samples, histogram samples and
-// exemplars in the request, the figures the Remote-Write 2.0
-// X-Prometheus-Remote-Write-*-Written headers report when everything is stored.
-func (r *WriteRequest) Counts() (samples, histograms, exemplars int) {
-	for i := range r.Series {
-		samples += len(r.Series[i].Samples)
-		histograms += len(r.Series[i].Histograms)
-		exemplars += len(r.Series[i].Exemplars)
-	}
-	return samples, histograms, exemplars
-}
-
-// DecodeWrite decodes the remote-write request r within the limits of cfg:
-// ReadWriteBody and WriteBody.Decode in one call.
-//
-// The caller must call Release on the result when done with it; the strings
-// of the result alias its body (see WriteRequest). DecodeWrite does not
-// close r.Body.
-func DecodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
-	body, err := ReadWriteBody(r, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer body.Release()
-	return body.Decode()
 }
 
 // WriteBody is a remote-write request whose compressed body has arrived
@@ -110,31 +86,95 @@ func ReadWriteBody(r *http.Request, cfg Config) (WriteBody, error) {
 	return WriteBody{version: version, compressed: compressed, cfg: cfg}, nil
 }
 
-// Decode checks the decoded length announced by the snappy header against
-// the limit before decompressing, and unmarshals and converts the message.
-// Remote-Write 2.0 symbol references are resolved and bounds-checked. A
-// request over one of the request limits of its Config is refused whole.
+// SeriesHandler takes the series of a request from WriteBody.Decode.
+type SeriesHandler interface {
+	// Series takes one series; an error stops the decoding.
+	Series(*Series) error
+}
+
+// Decode decompresses the body, after checking the decoded length its
+// snappy header announces against the limit, and decodes the message,
+// handing each series to h in the order sent. It returns the request with
+// its Remote-Write 1.0 metadata; its Series is empty, the series having
+// gone to h.
 //
-// The caller must call Release on the result when done with it; the strings
-// of the result alias its decompressed body (see WriteRequest), not b,
-// which may be released first. Every error wraps ErrInvalid, or ErrTooLarge
-// when the decoded request would take too much memory, and has a one-line
-// message fit to return to the sender.
-func (b *WriteBody) Decode() (*WriteRequest, error) {
+// A Remote-Write 1.0 series is handed out as soon as it is decoded, and
+// its memory is then reused for the next one while it is still in the
+// processor's caches: a series and its slices are valid only during its
+// call. Remote-Write 2.0 requests are decoded whole first, their symbol
+// references resolved and bounds-checked.
+//
+// A request that is malformed or over one of the limits of b's Config is
+// refused whole: the answer is the decoding error, else too many series,
+// else the first series over a series limit, and comes only once the body
+// is decoded to its end. Series before the refusal may have been handed
+// out by then, and the caller must drop what it made of them. Every error
+// wraps ErrInvalid, or ErrTooLarge when the decoded request would take too
+// much memory, and has a one-line message fit to return to the sender. An
+// error of h stops the decoding and is returned as it is.
+//
+// The caller must call Release on the result when done with it; the
+// strings of the series and of the metadata alias the decompressed body
+// (see WriteRequest), not b, which may be released first.
+func (b *WriteBody) Decode(h SeriesHandler) (*WriteRequest, error) {
 	decoded, err := decodeSnappy(b.compressed, int64(b.cfg.MaxDecodedBytes))
 	if err != nil {
 		return nil, err
 	}
 	p := getRequest(b.version, decoded)
-	if err := p.decode(decoded); err != nil {
-		p.release()
-		return nil, err
+	p.cfg = b.cfg
+	if b.version == WriteV2 {
+		err = p.decodeThenEach(h)
+	} else {
+		p.each = h
+		err = p.decode(decoded)
 	}
-	if err := b.cfg.checkWrite(&p.req); err != nil {
+	switch {
+	case p.eachErr != nil:
+		err = p.eachErr
+	case err != nil:
+	case over(p.seen, b.cfg.MaxSeriesPerRequest):
+		err = seriesOver(p.seen, b.cfg.MaxSeriesPerRequest)
+	default:
+		err = p.refused
+	}
+	if err != nil {
 		p.release()
 		return nil, err
 	}
 	return &p.req, nil
+}
+
+// decodeThenEach decodes the Remote-Write 2.0 request in p whole, then
+// hands its series out.
+func (p *pooledRequest) decodeThenEach(h SeriesHandler) error {
+	if err := p.decode(p.body); err != nil {
+		return err
+	}
+	p.each = h
+	for i := range p.req.series {
+		if err := p.handOut(&p.req.series[i]); err != nil {
+			return err
+		}
+		p.seen++
+	}
+	p.req.series = nil
+	return nil
+}
+
+// handOut gives s, series number p.seen, to p.each if it passes the
+// series limits of p.cfg and no series before it failed them. Past a
+// refusal, and past limits.max_series_per_request, series are only
+// counted, so that the answer can name their number.
+func (p *pooledRequest) handOut(s *Series) error {
+	if p.refused != nil || over(p.seen+1, p.cfg.MaxSeriesPerRequest) {
+		return nil
+	}
+	if p.refused = p.cfg.checkSeries(p.seen, s); p.refused != nil {
+		return nil
+	}
+	p.eachErr = p.each.Series(s)
+	return p.eachErr
 }
 
 // Release returns b's buffer for reuse; b must not be used after.

@@ -27,13 +27,13 @@ func TestDecodeWriteV1(t *testing.T) {
 	}
 	for _, contentType := range []string{"", "application/x-protobuf", ContentTypeWriteV1} {
 		t.Run("content type "+contentType, func(t *testing.T) {
-			got, err := DecodeWrite(newWriteRequest(compress(t, in), contentType), DefaultConfig)
+			got, err := decodeWrite(newWriteRequest(compress(t, in), contentType), DefaultConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := &WriteRequest{
 				Version: WriteV1,
-				Series: []Series{
+				series: []Series{
 					{Labels: in.Timeseries[0].Labels, Samples: in.Timeseries[0].Samples, Exemplars: in.Timeseries[0].Exemplars},
 					{Labels: in.Timeseries[1].Labels, Histograms: in.Timeseries[1].Histograms},
 				},
@@ -42,7 +42,7 @@ func TestDecodeWriteV1(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("got  %+v\nwant %+v", got, want)
 			}
-			if s, h, e := got.Counts(); s != 2 || h != 1 || e != 1 {
+			if s, h, e := counts(got); s != 2 || h != 1 || e != 1 {
 				t.Fatalf("Counts() = %d, %d, %d; want 2, 1, 1", s, h, e)
 			}
 		})
@@ -61,12 +61,12 @@ func TestDecodeWriteEmptyRequests(t *testing.T) {
 		{name: "v2 symbols only", body: compress(t, sampleV2WithoutSeries()), contentType: ContentTypeWriteV2, want: WriteV2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeWrite(newWriteRequest(tc.body, tc.contentType), DefaultConfig)
+			got, err := decodeWrite(newWriteRequest(tc.body, tc.contentType), DefaultConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Version != tc.want || len(got.Series) != 0 {
-				t.Fatalf("got version %v with %d series, want %v with none", got.Version, len(got.Series), tc.want)
+			if got.Version != tc.want || len(got.series) != 0 {
+				t.Fatalf("got version %v with %d series, want %v with none", got.Version, len(got.series), tc.want)
 			}
 		})
 	}
@@ -95,7 +95,7 @@ func TestDecodeWriteMisdirected(t *testing.T) {
 			wantErr: "this is a remote-read request; send it to /api/v1/read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeWrite(newWriteRequest(tc.body, tc.contentType), DefaultConfig)
+			_, err := decodeWrite(newWriteRequest(tc.body, tc.contentType), DefaultConfig)
 			assertKind(t, err, ErrInvalid)
 			if !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("error %q, want prefix %q", err, tc.wantErr)
@@ -109,11 +109,11 @@ func TestDecodeWriteMisdirected(t *testing.T) {
 func TestDecodeWriteV1UnknownFieldsWithSeries(t *testing.T) {
 	in := sampleV1()
 	in.XXX_unrecognized = []byte{0x20, 0x01} // field 4, varint 1
-	got, err := DecodeWrite(newWriteRequest(compress(t, in), ""), DefaultConfig)
+	got, err := decodeWrite(newWriteRequest(compress(t, in), ""), DefaultConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Series) != 1 || got.Series[0].Labels[0].Value != "up" {
+	if len(got.series) != 1 || got.series[0].Labels[0].Value != "up" {
 		t.Fatalf("unexpected result %+v", got)
 	}
 }
