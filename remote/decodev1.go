@@ -189,7 +189,12 @@ func (p *pooledRequest) labelV1(arena *[]prompb.Label, b []byte, wt, index int) 
 	if err := p.spend(1, sizeLabel); err != nil {
 		return 0, err
 	}
-	*arena = append(*arena, prompb.Label{Name: name, Value: value})
+	// Field by field: a whole prompb.Label built on the stack and copied
+	// is read back with wider loads than it was written with, which
+	// stalls the processor (a tenth of all decoding, measured).
+	*arena = append(*arena, prompb.Label{})
+	l := &(*arena)[len(*arena)-1]
+	l.Name, l.Value = name, value
 	return n, nil
 }
 
