@@ -90,21 +90,27 @@ func needsEncoding(s string, pos position) bool {
 // '~' and '#'. A plain string is stored as it is at every position (but the
 // tag key "time"), so for typical names one table scan replaces the UTF-8,
 // encoding and escaping checks.
-var plainByte = func() (t [256]bool) {
+var plainByte = func() (t [256]uint8) {
 	for c := '!'; c <= '~'; c++ {
 		switch c {
 		case ',', '=', '\\', '~', '#':
 		default:
-			t[c] = true
+			t[c] = 1
 		}
 	}
 	return t
 }()
 
-// isPlain reports whether every byte of s is a plain byte.
+// isPlain reports whether every byte of s is a plain byte, four bytes at a
+// time with one branch.
 func isPlain(s string) bool {
+	for ; len(s) >= 4; s = s[4:] {
+		if plainByte[s[0]]&plainByte[s[1]]&plainByte[s[2]]&plainByte[s[3]] == 0 {
+			return false
+		}
+	}
 	for i := 0; i < len(s); i++ {
-		if !plainByte[s[i]] {
+		if plainByte[s[i]] == 0 {
 			return false
 		}
 	}

@@ -165,3 +165,20 @@ func FuzzStoredRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestIsPlainEveryByteAndPlace checks isPlain, which looks at four bytes
+// at a time, against the table: every byte value at every place of
+// strings of 1 to 12 bytes, in a group of four and in the rest.
+func TestIsPlainEveryByteAndPlace(t *testing.T) {
+	for n := 1; n <= 12; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				if got, want := isPlain(string(b)), plainByte[c] == 1; got != want {
+					t.Fatalf("isPlain(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+}
