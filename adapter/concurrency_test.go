@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +221,83 @@ write: {max_concurrency: 4}
 	}
 	if len(st.writeSlots) != 0 || len(st.congestedSlot) != 0 {
 		t.Errorf("slots still taken after the answer: %d write, %d congested", len(st.writeSlots), len(st.congestedSlot))
+	}
+}
+
+// trickleWrites starts n writes whose bodies stop after their first bytes
+// until the test ends, and waits until they are in flight
+// (state.writesInFlight): their bodies are being read, and they hold no
+// turn to be decoded.
+func trickleWrites(t *testing.T, srv *Server, url string, n int) {
+	t.Helper()
+	st := srv.state.Load()
+	want := st.writesInFlight.Load() + int64(n)
+	body := writeV1Body(t, series("trickled", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: 1000}))
+	for range n {
+		bodyR, bodyW := io.Pipe()
+		// Before the server closes (cleanups run last first): the request
+		// ends with its body.
+		t.Cleanup(func() { _ = bodyW.CloseWithError(io.ErrUnexpectedEOF) })
+		req, err := http.NewRequest(http.MethodPost, url, bodyR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentTypeV1)
+		req.Header.Set("Content-Encoding", "snappy")
+		go func() { _, _ = bodyW.Write(body[:len(body)/2]) }()
+		go func() {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	waitFor(t, 5*time.Second, fmt.Sprintf("%d writes in flight", want), func() bool { return st.writesInFlight.Load() == want })
+}
+
+// TestWriteBacklogLeavesACore: while more write requests are in flight
+// than write.max_concurrency, at most GOMAXPROCS - 1 of them (at least
+// one) are decoded at once: decoding runs for milliseconds without
+// blocking, and with every core at it the goroutines the network readies
+// (the bodies of the others, a health check) wait behind the decoders.
+// With no more in flight than write.max_concurrency, a request is decoded
+// beside the others as before.
+func TestWriteBacklogLeavesACore(t *testing.T) {
+	fake := newFakeInflux(t)
+	srv, ts := startAdapter(t, fakeConfig(fake.URL)+"write: {max_concurrency: 2}\n")
+	url := ts.URL + "/api/v1/write"
+	st := srv.state.Load()
+	if want := max(1, min(2, runtime.GOMAXPROCS(0)-1)); cap(st.backlogSlots) != want {
+		t.Fatalf("%d turns while backlogged, want %d: GOMAXPROCS %d - 1, at least 1, at most max_concurrency 2", cap(st.backlogSlots), want, runtime.GOMAXPROCS(0))
+	}
+	// Every turn of a backlog taken, as by requests being decoded.
+	for range cap(st.backlogSlots) {
+		st.backlogSlots <- struct{}{}
+	}
+
+	// 2 in flight, the trickled one and this one: no backlog.
+	trickleWrites(t, srv, url, 1)
+	if r := writeV1(t, url, series("beside", []string{"job", "x"}, prompb.Sample{Value: 1, Timestamp: 1000})); r.status != http.StatusNoContent {
+		t.Fatalf("write with 2 in flight: status %d (%s), want 204", r.status, r.body)
+	}
+
+	// 3 in flight, over max_concurrency: the request waits for a turn of
+	// the backlog, with a write slot.
+	trickleWrites(t, srv, url, 1)
+	answer := writeWaiting(t, srv, url, writeV1Body(t, series("backlogged", []string{"job", "x"}, prompb.Sample{Value: 2, Timestamp: 2000})))
+	if n := len(st.writeSlots); n != 1 {
+		t.Errorf("%d of the 2 write slots taken, want 1: the waiting request's", n)
+	}
+
+	for range cap(st.backlogSlots) {
+		<-st.backlogSlots
+	}
+	if r := <-answer; r.status != http.StatusNoContent {
+		t.Fatalf("backlogged write: status %d (%s), want 204", r.status, r.body)
+	}
+	if got, want := fake.written(), []string{"beside,job=x value=1 1000", "backlogged,job=x value=2 2000"}; !slices.Equal(got, want) {
+		t.Errorf("InfluxDB got %q, want %q", got, want)
+	}
+	if len(st.writeSlots) != 0 || len(st.backlogSlots) != 0 {
+		t.Errorf("slots still taken after the answer: %d write, %d backlog", len(st.writeSlots), len(st.backlogSlots))
 	}
 }

@@ -100,6 +100,13 @@ func (c WriteConfig) concurrency() int {
 	return 2 * runtime.GOMAXPROCS(0)
 }
 
+// backlogConcurrency is how many requests are decoded and encoded at once
+// while more are in flight than concurrency: one core fewer than
+// GOMAXPROCS, at least one, and no more than concurrency.
+func (c WriteConfig) backlogConcurrency() int {
+	return max(1, min(c.concurrency(), runtime.GOMAXPROCS(0)-1))
+}
+
 // ReadConfig bounds remote-read queries.
 type ReadConfig struct {
 	// MaxSamples is the most samples one query of a read request may

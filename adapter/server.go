@@ -61,12 +61,20 @@ type state struct {
 	router *mapping.Router
 	pools  map[string]*influxworker.Pool
 	rp     map[string]string // retention policy by database name, for reads
-	// writeSlots holds a token per remote-write request being read,
-	// decoded or encoded (write.max_concurrency).
+	// writeSlots holds a token per remote-write request being decoded or
+	// encoded (write.max_concurrency).
 	writeSlots chan struct{}
+	// backlogSlots holds, on top of its writeSlots token, the token of
+	// each request decoded while more write requests are in flight than
+	// writeSlots holds (backlogged): GOMAXPROCS - 1 of them, at least one,
+	// so that a core is left for everything else.
+	backlogSlots chan struct{}
 	// congestedSlot holds the token of the one request decoded at a time
 	// while a database's pool is saturated, on top of its writeSlots token.
 	congestedSlot chan struct{}
+	// writesInFlight counts the write requests admitted whose body is
+	// being read, or waits for or has its turn to be decoded.
+	writesInFlight atomic.Int64
 	// readSlots holds one token per read request being answered, and per
 	// selector of a query being read.
 	readSlots chan struct{}
@@ -214,7 +222,13 @@ func newState(cfg *Config, configFile string, logger log.Logger, m *influxworker
 		}
 		pools[dbc.Name] = p
 	}
-	return &state{cfg: cfg, router: router, pools: pools, rp: rp, writeSlots: make(chan struct{}, cfg.Write.concurrency()), congestedSlot: make(chan struct{}, 1), readSlots: make(chan struct{}, cfg.Read.MaxConcurrency)}, nil
+	return &state{
+		cfg: cfg, router: router, pools: pools, rp: rp,
+		writeSlots:    make(chan struct{}, cfg.Write.concurrency()),
+		backlogSlots:  make(chan struct{}, cfg.Write.backlogConcurrency()),
+		congestedSlot: make(chan struct{}, 1),
+		readSlots:     make(chan struct{}, cfg.Read.MaxConcurrency),
+	}, nil
 }
 
 // ensureDatabases creates the databases configured with create_database.

@@ -91,13 +91,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 		w.Header().Set("Connection", "close")
 		return out, overloaded(st.cfg.Write.OverloadStatus, "overloaded, retry later: "+err.Error())
 	}
-	remote.LimitBodyRate(w, r, st.cfg.Limits)
-	body, err := remote.ReadWriteBody(r, st.cfg.Limits)
-	if err != nil {
-		return out, s.decodeError(err)
-	}
-	defer body.Release()
-	writes, err := s.decodeAndEncode(r.Context(), st, &body, queryDB, &out)
+	writes, err := s.readAndEncode(w, r, st, queryDB, &out)
 	if err != nil {
 		return out, err
 	}
@@ -123,12 +117,28 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request) (writeOutcome, er
 	return out, out.err(st.cfg.Write.OverloadStatus)
 }
 
+// readAndEncode reads the body of r, then decodes and encodes it
+// (decodeAndEncode). The request counts as in flight
+// (state.writesInFlight) until then.
+func (s *Server) readAndEncode(w http.ResponseWriter, r *http.Request, st *state, queryDB string, out *writeOutcome) (map[string]*dbWrite, error) {
+	st.writesInFlight.Add(1)
+	defer st.writesInFlight.Add(-1)
+	remote.LimitBodyRate(w, r, st.cfg.Limits)
+	body, err := remote.ReadWriteBody(r, st.cfg.Limits)
+	if err != nil {
+		return nil, s.decodeError(err)
+	}
+	defer body.Release()
+	return s.decodeAndEncode(r.Context(), st, &body, queryDB, out)
+}
+
 // takeWriteSlot waits for the turn of a request to be decoded and
 // encoded: these take all the CPU they get and several times the body's
-// memory, so at most write.max_concurrency requests do it at once, and
-// only one while a database's pool is saturated (congested). It gives up
-// after write.max_wait with an overload error, or when ctx ends (the
-// sender left). release ends the turn.
+// memory, so at most write.max_concurrency requests do it at once; one
+// core fewer than GOMAXPROCS while more requests are in flight than that
+// (backlogged); and only one while a database's pool is saturated
+// (congested). It gives up after write.max_wait with an overload error,
+// or when ctx ends (the sender left). release ends the turn.
 func (s *Server) takeWriteSlot(ctx context.Context, st *state) (release func(), err error) {
 	var timer *time.Timer
 	defer func() {
@@ -139,24 +149,35 @@ func (s *Server) takeWriteSlot(ctx context.Context, st *state) (release func(), 
 	if err := s.waitTurn(ctx, st, st.writeSlots, &timer); err != nil {
 		return nil, err
 	}
-	if !st.congested() {
+	var turn chan struct{}
+	switch {
+	case st.congested():
+		// A saturated pool refuses most of what is decoded for it:
+		// decoding more requests at once would only refuse them sooner,
+		// with the CPU that InfluxDB and everything else on the machine
+		// need (a flood of senders that do not back off). Requests for
+		// the other databases still get through, one at a time.
+		turn = st.congestedSlot
+	case st.backlogged():
+		// Decoding runs for milliseconds without blocking: with every
+		// core at it, the goroutines readied by the network (the bodies
+		// of the requests in flight, a health check) wait in the
+		// scheduler's queue behind the decoders, for 100 ms and more at
+		// the start of a flood. One core is left to them.
+		turn = st.backlogSlots
+	default:
 		return func() { <-st.writeSlots }, nil
 	}
-	// A saturated pool refuses most of what is decoded for it: decoding
-	// more requests at once would only refuse them sooner, with the CPU
-	// that InfluxDB and everything else on the machine need (a flood of
-	// senders that do not back off). Requests for the other databases
-	// still get through, one at a time.
-	if err := s.waitTurn(ctx, st, st.congestedSlot, &timer); err != nil {
+	if err := s.waitTurn(ctx, st, turn, &timer); err != nil {
 		<-st.writeSlots
 		return nil, err
 	}
-	return func() { <-st.congestedSlot; <-st.writeSlots }, nil
+	return func() { <-turn; <-st.writeSlots }, nil
 }
 
-// waitTurn puts a token into slots (st.writeSlots or st.congestedSlot),
-// waiting until write.max_wait after the first wait of the request
-// (*timer, started then) at most.
+// waitTurn puts a token into slots (st.writeSlots, st.backlogSlots or
+// st.congestedSlot), waiting until write.max_wait after the first wait of
+// the request (*timer, started then) at most.
 func (s *Server) waitTurn(ctx context.Context, st *state, slots chan struct{}, timer **time.Timer) error {
 	select {
 	case slots <- struct{}{}:
@@ -176,7 +197,11 @@ func (s *Server) waitTurn(ctx context.Context, st *state, slots chan struct{}, t
 		return unavailable("gave up waiting to be decoded: " + ctx.Err().Error())
 	case <-(*timer).C:
 		turn := fmt.Sprintf("one of the %d requests decoded at once (write.max_concurrency)", cap(st.writeSlots))
-		if slots == st.congestedSlot {
+		switch slots {
+		case st.backlogSlots:
+			turn = fmt.Sprintf("one of the %d requests decoded at once while more than write.max_concurrency (%d) are in flight",
+				cap(st.backlogSlots), cap(st.writeSlots))
+		case st.congestedSlot:
 			turn = "the one request decoded at a time while a database's pool is saturated"
 		}
 		return overloaded(st.cfg.Write.OverloadStatus, fmt.Sprintf("overloaded, retry later: waited %s for %s", wait, turn))
@@ -478,6 +503,12 @@ func (st *state) admit(queryDB string) error {
 		return nil
 	}
 	return st.pools[queryDB].Admit()
+}
+
+// backlogged reports whether more write requests are in flight than may
+// be decoded at once (write.max_concurrency).
+func (st *state) backlogged() bool {
+	return st.writesInFlight.Load() > int64(cap(st.writeSlots))
 }
 
 // congested reports whether a database's pool is saturated: it refuses
