@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -67,12 +68,12 @@ const clientsExchangeTimeout = 10 * time.Second
 
 // runClients holds o.idle idle keep-alive connections to the target, then
 // adds o.writers concurrent remote-write senders for o.duration, while it
-// probes GET /-/healthy every o.healthEvery on a connection of its own and
-// scrapes the target's /metrics every o.sampleEvery. It prints what it
-// saw to out, as text and as key=value lines, and fails when a probe failed or
-// was slower than o.maxHealthLatency, a write got an answer other than 204,
-// 503 or 429, an idle connection could not be opened or was closed by the
-// target, or a scrape failed.
+// probes GET /-/healthy every o.healthEvery from a process of its own
+// (healthProbe) and scrapes the target's /metrics every o.sampleEvery. It
+// prints what it saw to out, as text and as key=value lines, and fails
+// when a probe failed or was slower than o.maxHealthLatency, a write got
+// an answer other than 204, 503 or 429, an idle connection could not be
+// opened or was closed by the target, or a scrape failed.
 func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	if err := g.validate(); err != nil {
 		return err
@@ -109,18 +110,17 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 		csvOut = f
 	}
 	gauges := newGaugeWatch(u.String()+"/metrics", csvOut)
-	probe := &healthProbe{
-		url:        u.String() + "/-/healthy",
-		maxLatency: o.maxHealthLatency,
-		client:     &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}},
-	}
 	// The target as it is before this run's connections.
 	_ = gauges.scrape()
+	probe, err := startHealthProbe(u.String()+"/-/healthy", o.healthEvery)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = probe.stop() }() // on an error's way out; the run's own stop comes first
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
-	bg.Add(2)
+	bg.Add(1)
 	go func() { defer bg.Done(); gauges.run(o.sampleEvery, stop) }()
-	go func() { defer bg.Done(); probe.run(o.healthEvery, stop) }()
 
 	t0 := time.Now()
 	idle := openIdle(addr, o.idle)
@@ -129,11 +129,14 @@ func runClients(g *generator, o *clientsOptions, out io.Writer) error {
 	go func() { defer bg.Done(); idle.keep(o.idleRefresh, stop) }()
 	time.Sleep(o.idleHold)
 
-	probe.loadStart = time.Now()
-	probe.loaded.Store(true)
+	loadStart := time.Now()
 	wr := runWriters(rings, o, u.String()+"/api/v1/write")
 	close(stop)
 	bg.Wait()
+	if err := probe.stop(); err != nil {
+		return err
+	}
+	probe.classify(loadStart, o.maxHealthLatency)
 	// The idle connections must have lasted the whole run: one more
 	// request on each.
 	idle.refresh()
@@ -312,58 +315,197 @@ func (s *idleSet) keep(interval time.Duration, stop <-chan struct{}) {
 	}
 }
 
+// healthProbeCommand, as bench's first argument, runs it as the health
+// probe of bench clients (runHealthProbe) instead of a command.
+const healthProbeCommand = "clients-health-probe"
+
 // healthProbe measures GET /-/healthy at a steady interval, one probe at a
-// time on one connection.
+// time on one connection, from a process of its own (bench run with
+// healthProbeCommand): when the writers start, hundreds of their
+// goroutines become runnable at once, and a probe in their process got
+// answers up to 130 ms after the target had sent them, measuring this
+// process rather than the target.
 type healthProbe struct {
-	url    string
-	client *http.Client
-	// loaded is set once the writers started, at loadStart (written
-	// before loaded is set).
-	loaded    atomic.Bool
-	loadStart time.Time
-	// slow holds the probes over maxLatency after the writers started.
-	maxLatency time.Duration
-	slow       []slowProbe
-	// The latencies of the probes answered 200, sent before the writers
-	// started (the idle connections alone), and after.
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser // closed to stop the process
+	first  chan struct{}  // closed once the first line is read, or done
+	done   chan struct{}  // closed once every line of the process is read
+	probes []probeResult
+	// readErr is why the first unreadable line could not be read; waitErr
+	// how the process ended; stopped is set by stop.
+	readErr, waitErr error
+	stopped          bool
+
+	// Set by classify: the probes over its maxLatency sent after the
+	// writers started; the latencies of the probes answered 200, sent
+	// before the writers started (the idle connections alone), and after;
+	// the probes that failed.
+	slow             []slowProbe
 	idleLat, loadLat []time.Duration
 	failed           int
 	failErr          error // the first
 }
 
-// run probes every interval until stop is closed. A probe that takes
-// longer than the interval delays the next one.
-func (p *healthProbe) run(every time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		loaded := p.loaded.Load()
-		t0 := time.Now()
-		err := p.once()
-		d := time.Since(t0)
-		if err != nil {
-			p.failed++
-			p.failErr = firstError(p.failErr, err)
-			continue
-		}
-		if loaded {
-			p.loadLat = append(p.loadLat, d)
-			if d > p.maxLatency {
-				p.slow = append(p.slow, slowProbe{at: t0.Sub(p.loadStart), took: d})
+// probeResult is one probe of the health probe's process: when it was
+// sent, how long its answer took, and why it failed ("" if it did not).
+type probeResult struct {
+	sent time.Time
+	took time.Duration
+	err  string
+}
+
+// startHealthProbe starts this program as the health probe of url, every
+// interval, and reads what it measures until stop. It returns once the
+// first probe was answered, or failed: the probe runs before anything is
+// measured.
+func startHealthProbe(url string, every time.Duration) (*healthProbe, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("health probe: %w", err)
+	}
+	cmd := exec.Command(exe, healthProbeCommand, url, every.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("health probe: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("health probe: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("health probe: %w", err)
+	}
+	p := &healthProbe{cmd: cmd, stdin: stdin, first: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		var once sync.Once
+		defer once.Do(func() { close(p.first) })
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			r, err := parseProbeLine(sc.Text())
+			if err != nil {
+				p.readErr = firstError(p.readErr, err)
+				continue
 			}
-		} else {
-			p.idleLat = append(p.idleLat, d)
+			p.probes = append(p.probes, r)
+			once.Do(func() { close(p.first) })
+		}
+		p.readErr = firstError(p.readErr, sc.Err())
+	}()
+	<-p.first
+	return p, nil
+}
+
+// stop ends the probe's process, after the probe under way, and waits for
+// it and for its last line. It fails when the process did, or wrote a line
+// that could not be read; calling it again returns the same.
+func (p *healthProbe) stop() error {
+	if !p.stopped {
+		p.stopped = true
+		p.stdin.Close()
+		<-p.done
+		p.waitErr = p.cmd.Wait()
+	}
+	if p.waitErr != nil {
+		return fmt.Errorf("health probe process: %w", p.waitErr)
+	}
+	if p.readErr != nil {
+		return fmt.Errorf("health probe process: %w", p.readErr)
+	}
+	return nil
+}
+
+// classify sorts the probes read by stop into those sent before loadStart
+// and after, and the slow and the failed ones.
+func (p *healthProbe) classify(loadStart time.Time, maxLatency time.Duration) {
+	for _, r := range p.probes {
+		switch {
+		case r.err != "":
+			p.failed++
+			p.failErr = firstError(p.failErr, errors.New(r.err))
+		case r.sent.Before(loadStart):
+			p.idleLat = append(p.idleLat, r.took)
+		default:
+			p.loadLat = append(p.loadLat, r.took)
+			if r.took > maxLatency {
+				p.slow = append(p.slow, slowProbe{at: r.sent.Sub(loadStart), took: r.took})
+			}
 		}
 	}
 }
 
-func (p *healthProbe) once() error {
-	resp, err := p.client.Get(p.url)
+// runHealthProbe is the health probe's process: args are the URL and the
+// interval. It probes at once, then every interval, one probe at a time on
+// one keep-alive connection (a probe that takes longer delays the next
+// one), until in ends, and writes a line per probe to out
+// (formatProbeLine).
+func runHealthProbe(args []string, in io.Reader, out io.Writer) error {
+	if len(args) != 2 {
+		return fmt.Errorf("%s: want the URL and the interval, got %q", healthProbeCommand, args)
+	}
+	url := args[0]
+	every, err := time.ParseDuration(args[1])
+	if err != nil || every <= 0 {
+		return fmt.Errorf("%s: bad interval %q", healthProbeCommand, args[1])
+	}
+	stop := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, in)
+		close(stop)
+	}()
+	client := &http.Client{Timeout: clientsExchangeTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		t0 := time.Now()
+		err := probeHealth(client, url)
+		r := probeResult{sent: t0, took: time.Since(t0)}
+		if err != nil {
+			r.err = err.Error()
+		}
+		if _, err := io.WriteString(out, formatProbeLine(r)); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// formatProbeLine writes r as a line: the send time in nanoseconds since
+// the epoch, the latency in nanoseconds, and the error, quoted, or "-".
+func formatProbeLine(r probeResult) string {
+	msg := "-"
+	if r.err != "" {
+		msg = strconv.Quote(r.err)
+	}
+	return fmt.Sprintf("%d %d %s\n", r.sent.UnixNano(), r.took.Nanoseconds(), msg)
+}
+
+// parseProbeLine reads a line of formatProbeLine.
+func parseProbeLine(line string) (probeResult, error) {
+	f := strings.SplitN(line, " ", 3)
+	if len(f) == 3 {
+		sent, err1 := strconv.ParseInt(f[0], 10, 64)
+		took, err2 := strconv.ParseInt(f[1], 10, 64)
+		msg, err3 := "", error(nil)
+		if f[2] != "-" {
+			msg, err3 = strconv.Unquote(f[2])
+		}
+		if err1 == nil && err2 == nil && err3 == nil {
+			return probeResult{sent: time.Unix(0, sent), took: time.Duration(took), err: msg}, nil
+		}
+	}
+	return probeResult{}, fmt.Errorf("cannot read the line %q", line)
+}
+
+// probeHealth sends one GET to url and reads the whole answer, which must
+// be a 200.
+func probeHealth(client *http.Client, url string) error {
+	resp, err := client.Get(url)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,5 +126,136 @@ func TestClientsFailures(t *testing.T) {
 				t.Errorf("the report lacks %q:\n%s", tc.report, out)
 			}
 		})
+	}
+}
+
+// healthyTargetEnv, set, runs the test binary as a target that answers
+// every request 200 on a loopback port, which it prints, until its
+// standard input ends (serveHealthyTarget).
+const healthyTargetEnv = "BENCH_TEST_HEALTHY_TARGET"
+
+// TestMain lets the test binary be the health probe's process of bench
+// clients, as bench itself is, or a target of its own (healthyTargetEnv).
+func TestMain(m *testing.M) {
+	runAsHealthProbe()
+	if os.Getenv(healthyTargetEnv) != "" {
+		serveHealthyTarget()
+	}
+	os.Exit(m.Run())
+}
+
+func serveHealthyTarget() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr())
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "healthy") }))
+	}()
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
+}
+
+// startHealthyTarget starts the test binary as a target of its own
+// (healthyTargetEnv) and returns its URL.
+func startHealthyTarget(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), healthyTargetEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the target printed no address: %v", err)
+	}
+	return "http://" + strings.TrimSpace(addr) + "/-/healthy"
+}
+
+// TestHealthProbeOwnProcess: the health probe measures the target, not
+// the process of the writers. When the writers start, hundreds of their
+// goroutines become runnable at once; in their process, a goroutine the
+// network readies then waits behind them, for as long as they run. Here a
+// burst of 2000 goroutines that each run 0.5 ms, on one P, takes this
+// process a second, and a target of its own answers the probe, from the
+// probe's own process, without waiting for it.
+func TestHealthProbeOwnProcess(t *testing.T) {
+	url := startHealthyTarget(t)
+	probe, err := startHealthProbe(url, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = probe.stop() }()
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	release := make(chan struct{})
+	var burst sync.WaitGroup
+	for range 2000 {
+		burst.Add(1)
+		go func() {
+			defer burst.Done()
+			<-release
+			for t0 := time.Now(); time.Since(t0) < 500*time.Microsecond; {
+			}
+		}()
+	}
+	start := time.Now()
+	close(release)
+	burst.Wait()
+	end := time.Now()
+	if err := probe.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	if took := end.Sub(start); took < 500*time.Millisecond {
+		t.Fatalf("the burst took %v: too short to tell", took)
+	}
+	// The probes under way during the burst: every 20 ms, each answered
+	// within a few.
+	n, slowest := 0, time.Duration(0)
+	for _, r := range probe.probes {
+		if r.err != "" {
+			t.Errorf("probe failed: %s", r.err)
+		}
+		if r.sent.Before(end) && r.sent.Add(r.took).After(start) {
+			n, slowest = n+1, max(slowest, r.took)
+		}
+	}
+	if n < 25 || slowest > 250*time.Millisecond {
+		t.Errorf("%d probes under way during the %v burst, the slowest took %v; want 25 or more, none over 250ms: the probe waited for the writers' process",
+			n, end.Sub(start).Round(time.Millisecond), slowest.Round(time.Millisecond))
+	}
+}
+
+// TestProbeLine: a probe's line is read back as written, its error
+// whatever its characters.
+func TestProbeLine(t *testing.T) {
+	for _, r := range []probeResult{
+		{sent: time.Unix(0, 1700000000123456789), took: 1500 * time.Microsecond},
+		{sent: time.Unix(0, 1700000000123456789), took: time.Second, err: "Get \"http://x/-/healthy\": dial tcp: refused\nsecond line"},
+	} {
+		line := formatProbeLine(r)
+		if strings.Count(line, "\n") != 1 || !strings.HasSuffix(line, "\n") {
+			t.Fatalf("line %q: want one line", line)
+		}
+		got, err := parseProbeLine(strings.TrimSuffix(line, "\n"))
+		if err != nil || !got.sent.Equal(r.sent) || got.took != r.took || got.err != r.err {
+			t.Errorf("line %q read as %+v, %v; want %+v", line, got, err, r)
+		}
+	}
+	if _, err := parseProbeLine("12 x -"); err == nil {
+		t.Error("a line without a latency was read")
 	}
 }

@@ -33,8 +33,9 @@
 // keep-alive connections (each sent one request, and another before
 // promflux's idle timeout), then adds many concurrent remote-write senders,
 // each on a connection of its own, while it probes /-/healthy every 100ms
-// and scrapes the target's RSS, goroutines, file descriptors and
-// connections from /metrics. It reports the latencies, the answers by
+// (from a process of its own, so that the senders' goroutines do not
+// delay the probe's) and scrapes the target's RSS, goroutines, file
+// descriptors and connections from /metrics. It reports the latencies, the answers by
 // status and the maxima, and fails when a probe failed or was slow or a
 // write got an answer other than 204 or the documented backpressure (503,
 // 429).

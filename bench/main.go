@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	runAsHealthProbe()
 	app := kingpin.New("bench", "Load generator and benchmark for Prometheus remote-write and remote-read receivers, and a fake InfluxDB that counts what it is sent.")
 	app.HelpFlag.Short('h')
 
@@ -113,7 +114,7 @@ func main() {
 	clients.Flag("duration", "How long the writers send.").Default("60s").DurationVar(&cl.duration)
 	clients.Flag("idle-hold", "How long the idle connections are alone before the writers start.").Default("5s").DurationVar(&cl.idleHold)
 	clients.Flag("idle-refresh", "Every idle connection sends GET /-/healthy again this often, before promflux's 2-minute idle timeout.").Default("90s").DurationVar(&cl.idleRefresh)
-	clients.Flag("health-every", "Probe GET /-/healthy this often, on a connection of its own.").Default("100ms").DurationVar(&cl.healthEvery)
+	clients.Flag("health-every", "Probe GET /-/healthy this often, on a connection and from a process of its own.").Default("100ms").DurationVar(&cl.healthEvery)
 	clients.Flag("max-health-latency", "Fail when a probe of /-/healthy takes longer.").Default("100ms").DurationVar(&cl.maxHealthLatency)
 	clients.Flag("sample-every", "Scrape the target's /metrics this often, on a connection of its own.").Default("1s").DurationVar(&cl.sampleEvery)
 	clients.Flag("batch", "Samples per write request (Prometheus's max_samples_per_send).").Default("2000").IntVar(&cl.batch)
@@ -171,6 +172,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// runAsHealthProbe runs this process as the health probe of bench clients,
+// and exits, when its first argument is healthProbeCommand.
+func runAsHealthProbe() {
+	if len(os.Args) < 2 || os.Args[1] != healthProbeCommand {
+		return
+	}
+	if err := runHealthProbe(os.Args[2:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // parseIntList parses "1,2,4" into positive integers.
