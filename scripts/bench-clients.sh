@@ -5,8 +5,8 @@
 # files raised to what docs/systemd/promflux.service sets (LimitNOFILE);
 # then `bench clients` holds IDLE idle keep-alive connections and adds
 # WRITERS concurrent remote-write senders for DURATION, while it probes
-# GET /-/healthy every 100 ms (each answer within 100 ms) and scrapes
-# promflux's /metrics every second. Fails when bench clients does (a slow
+# GET /-/healthy every 100 ms from a process of its own (each answer
+# within 100 ms) and scrapes promflux's /metrics every second. Fails when bench clients does (a slow
 # or failed probe, an answer other than 204, 503 or 429, an idle connection
 # lost), or when promflux's maxima pass the bounds computed below from its
 # running configuration (GET /config) and its own figures before any
