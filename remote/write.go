@@ -95,8 +95,7 @@ type SeriesHandler interface {
 // Decode decompresses the body, after checking the decoded length its
 // snappy header announces against the limit, and decodes the message,
 // handing each series to h in the order sent. It returns the request with
-// its Remote-Write 1.0 metadata; its Series is empty, the series having
-// gone to h.
+// its Remote-Write 1.0 metadata, the series having gone to h.
 //
 // A Remote-Write 1.0 series is handed out as soon as it is decoded, and
 // its memory is then reused for the next one while it is still in the
