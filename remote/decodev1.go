@@ -93,7 +93,8 @@ func (p *pooledRequest) walkV1(b []byte) (unknown bool, err error) {
 	return unknown, nil
 }
 
-// seriesV1 appends the prometheus.TimeSeries in b to p.series.
+// seriesV1 appends the prometheus.TimeSeries in b to p.series or, with
+// p.each set, hands it out (handOut) and gives its memory to the next.
 func (p *pooledRequest) seriesV1(b []byte) error {
 	labels, samples, exemplars, histograms := len(p.labels), len(p.samples), len(p.exemplars), len(p.histograms)
 	exLabels := len(p.exLabels)
