@@ -251,12 +251,6 @@ func (e *encoder) release() {
 	encoderPool.Put(e)
 }
 
-// Series encodes ser (remote.SeriesHandler).
-func (e *encoder) Series(ser *remote.Series) error {
-	e.series(ser)
-	return nil
-}
-
 // drop hands back the dbWrites of a request that will not be written.
 func (e *encoder) drop() {
 	for _, dw := range e.writes {
@@ -337,11 +331,13 @@ func (e *encoder) route(lbls []prompb.Label) (string, *dbWrite) {
 	return db, dw
 }
 
-// series encodes one series whole or not at all: an invalid label set, or
-// one invalid histogram, refuses the series and nothing of it is written.
-func (e *encoder) series(ser *remote.Series) {
+// Series encodes one series whole or not at all (remote.SeriesHandler):
+// an invalid label set, or one invalid histogram, refuses the series and
+// nothing of it is written. It always returns nil: a refused series is
+// counted in the outcome, and the rest of the request goes on.
+func (e *encoder) Series(ser *remote.Series) error {
 	if len(ser.Samples)+len(ser.Histograms)+len(ser.Exemplars) == 0 && !hasMetadata(ser.Metadata) {
-		return
+		return nil
 	}
 	db, dw := e.route(ser.Labels)
 	dw.received += len(ser.Samples)
@@ -356,7 +352,7 @@ func (e *encoder) series(ser *remote.Series) {
 	if err != nil {
 		dw.lines, e.counts = lines[:mark], before
 		e.refuse(err)
-		return
+		return nil
 	}
 	dw.lines = lines
 	dw.samples += e.counts.Points - before.Points
@@ -369,6 +365,7 @@ func (e *encoder) series(ser *remote.Series) {
 		m.MetricFamilyName = metricName(ser.Labels)
 		e.appendMetadata(db, dw, m)
 	}
+	return nil
 }
 
 // metadata encodes Remote-Write 1.0 metadata, sent to the database a series

@@ -156,16 +156,11 @@ func (c *sampleCounter) Series(s *Series) error {
 	return nil
 }
 
-// decodeCounting decodes r as a server does (ReadWriteBody, then Decode),
-// within DefaultConfig, and returns its float samples.
+// decodeCounting decodes r with decodeWith, within DefaultConfig, and
+// returns its float samples.
 func decodeCounting(tb testing.TB, r *http.Request) int {
-	body, err := ReadWriteBody(r, DefaultConfig)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer body.Release()
 	var c sampleCounter
-	req, err := body.Decode(&c)
+	req, err := decodeWith(r, DefaultConfig, &c)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -84,17 +84,22 @@ func sampleV2() *writev2.Request {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// decodeWrite decodes r as a server does (ReadWriteBody, then Decode) and
-// returns the request with a copy of every series handed out, in order.
-// The caller must Release it.
-func decodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
+// decodeWith decodes r as a server does (ReadWriteBody, then Decode),
+// handing its series to h. The caller must Release the result.
+func decodeWith(r *http.Request, cfg Config, h SeriesHandler) (*WriteRequest, error) {
 	body, err := ReadWriteBody(r, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Release()
+	return body.Decode(h)
+}
+
+// decodeWrite is decodeWith keeping a copy of every series handed out, in
+// order, in the result.
+func decodeWrite(r *http.Request, cfg Config) (*WriteRequest, error) {
 	c := &collector{}
-	req, err := body.Decode(c)
+	req, err := decodeWith(r, cfg, c)
 	if err != nil {
 		return nil, err
 	}
