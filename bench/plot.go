@@ -31,15 +31,15 @@ type line struct {
 }
 
 // plotLines groups rows into one line per target (per target and protocol
-// when the rows mix protocols), in order of first appearance. A later row
-// for the same target and concurrency replaces an earlier one, so that a
-// repeated run shows its latest figure.
+// when the rows mix protocols), in order of first appearance. Rows
+// repeated for the same target and concurrency (rounds) give their median.
 func plotLines(rows []result) []line {
 	protocols := map[string]bool{}
 	for _, r := range rows {
 		protocols[r.Protocol] = true
 	}
 	var lines []line
+	var rounds []map[int][]float64
 	index := map[string]int{}
 	for _, r := range rows {
 		name := r.Target
@@ -51,8 +51,14 @@ func plotLines(rows []result) []line {
 			k = len(lines)
 			index[name] = k
 			lines = append(lines, line{name: name, points: map[int]float64{}})
+			rounds = append(rounds, map[int][]float64{})
 		}
-		lines[k].points[r.Concurrency] = r.SamplesPerS
+		rounds[k][r.Concurrency] = append(rounds[k][r.Concurrency], r.SamplesPerS)
+	}
+	for k, byConc := range rounds {
+		for c, vs := range byConc {
+			lines[k].points[c] = median(vs)
+		}
 	}
 	return lines
 }
@@ -212,39 +218,47 @@ func runPlot(o *plotOptions) error {
 }
 
 // printRatios prints each target's samples/s divided by the baseline's at
-// the same concurrency (the latest row of each).
+// the same concurrency. Rows repeated for a target and concurrency are
+// rounds (scripts/bench-write.sh's ROUNDS): the i-th is divided by the
+// baseline's i-th at that concurrency, measured next to it (by its last
+// when the baseline has fewer), and the median of those ratios is the
+// target's ratio, printed with each round's.
 func printRatios(w io.Writer, rows []result, baseline string) error {
-	base := map[int]float64{}
-	for _, r := range rows {
-		if r.Target == baseline {
-			base[r.Concurrency] = r.SamplesPerS
-		}
-	}
-	if len(base) == 0 {
-		return fmt.Errorf("no rows of the baseline target %q", baseline)
-	}
 	type key struct {
 		target string
 		conc   int
 	}
-	latest := map[key]result{}
+	runs := map[key][]float64{}
 	var order []key
 	for _, r := range rows {
 		k := key{r.Target, r.Concurrency}
-		if _, seen := latest[k]; !seen && r.Target != baseline {
+		if _, seen := runs[k]; !seen && r.Target != baseline {
 			order = append(order, k)
 		}
-		latest[k] = r
+		runs[k] = append(runs[k], r.SamplesPerS)
 	}
-	fmt.Fprintf(w, "\n# samples/s relative to %s at the same concurrency\n", baseline)
-	fmt.Fprintf(w, "%-28s %5s %12s %12s %7s\n", "target", "conc", "samples/s", "baseline", "ratio")
+	if !slices.ContainsFunc(rows, func(r result) bool { return r.Target == baseline }) {
+		return fmt.Errorf("no rows of the baseline target %q", baseline)
+	}
+	fmt.Fprintf(w, "\n# samples/s relative to %s at the same concurrency (medians over rounds)\n", baseline)
+	fmt.Fprintf(w, "%-28s %5s %12s %12s %7s  %s\n", "target", "conc", "samples/s", "baseline", "ratio", "each round")
 	for _, k := range order {
-		b, ok := base[k.conc]
-		if !ok || b == 0 {
+		base := runs[key{baseline, k.conc}]
+		if len(base) == 0 {
 			continue
 		}
-		r := latest[k]
-		fmt.Fprintf(w, "%-28s %5d %12.0f %12.0f %6.2fx\n", k.target, k.conc, r.SamplesPerS, b, r.SamplesPerS/b)
+		own := runs[k]
+		ratios := make([]float64, len(own))
+		each := make([]string, len(own))
+		for i, v := range own {
+			b := base[min(i, len(base)-1)]
+			if b == 0 {
+				return fmt.Errorf("%s at concurrency %d: the baseline measured 0 samples/s", k.target, k.conc)
+			}
+			ratios[i] = v / b
+			each[i] = fmt.Sprintf("%.2f", ratios[i])
+		}
+		fmt.Fprintf(w, "%-28s %5d %12.0f %12.0f %6.2fx  %s\n", k.target, k.conc, median(own), median(base), median(ratios), strings.Join(each, " "))
 	}
 	return nil
 }

@@ -166,12 +166,45 @@ func TestPrintRatios(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"promflux                         1        40000        25000   1.60x", "promflux                         4       100000        40000   2.50x"} {
+	for _, want := range []string{"promflux                         1        40000        25000   1.60x  1.60\n", "promflux                         4       100000        40000   2.50x  2.50\n"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("no %q in\n%s", want, out)
 		}
 	}
 	if err := printRatios(&b, testRows, "nobody"); err == nil {
 		t.Fatal("no error for a missing baseline")
+	}
+}
+
+// TestPrintRatiosRounds: with rounds, each of a target's rows is divided
+// by the baseline's row of the same round, and the ratio printed is their
+// median, not the ratio of medians nor of the last rows.
+func TestPrintRatiosRounds(t *testing.T) {
+	row := func(target string, conc int, perS float64) result {
+		return result{Target: target, Protocol: "1", Concurrency: conc, SamplesPerS: perS, Errors: map[string]int{}}
+	}
+	rows := []result{
+		row("native", 1, 100), row("promflux", 1, 150), row("native", 2, 200), row("promflux", 2, 300),
+		row("promflux", 1, 100), row("native", 1, 50), row("promflux", 2, 500), row("native", 2, 250),
+		row("native", 1, 120), row("promflux", 1, 240), row("promflux", 2, 330), row("native", 2, 300),
+	}
+	var b bytes.Buffer
+	if err := printRatios(&b, rows, "native"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		// 1.5, 2.0, 2.0: median 2.0; medians of samples/s 150 and 100.
+		"promflux                         1          150          100   2.00x  1.50 2.00 2.00\n",
+		// 1.5, 2.0, 1.1: median 1.5.
+		"promflux                         2          330          250   1.50x  1.50 2.00 1.10\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in\n%s", want, out)
+		}
+	}
+	lines := plotLines(rows)
+	if len(lines) != 2 || lines[1].points[1] != 150 || lines[1].points[2] != 330 || lines[0].points[2] != 250 {
+		t.Fatalf("plotted %+v, want the medians of the rounds", lines)
 	}
 }
