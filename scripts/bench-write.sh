@@ -20,7 +20,7 @@
 # own endpoint per concurrency: each round's step divided by the
 # baseline's step of the same round, and the median of those ratios.
 #
-#   scripts/bench-write.sh                                   # defaults, about 20 minutes
+#   scripts/bench-write.sh                                   # defaults, about 11 minutes (15 with VM=1)
 #   SERIES=1000 DURATION=3s ROUNDS=1 CONCURRENCY=1,4 scripts/bench-write.sh
 #   VM=1 PROTOCOL=2 scripts/bench-write.sh
 #
