@@ -222,7 +222,8 @@ func runPlot(o *plotOptions) error {
 // rounds (scripts/bench-write.sh's ROUNDS): the i-th is divided by the
 // baseline's i-th at that concurrency, measured next to it (by its last
 // when the baseline has fewer), and the median of those ratios is the
-// target's ratio, printed with each round's.
+// target's ratio, printed with each round's ("-" where the baseline
+// measured 0 samples/s).
 func printRatios(w io.Writer, rows []result, baseline string) error {
 	type key struct {
 		target string
@@ -248,15 +249,19 @@ func printRatios(w io.Writer, rows []result, baseline string) error {
 			continue
 		}
 		own := runs[k]
-		ratios := make([]float64, len(own))
+		var ratios []float64
 		each := make([]string, len(own))
 		for i, v := range own {
-			b := base[min(i, len(base)-1)]
-			if b == 0 {
-				return fmt.Errorf("%s at concurrency %d: the baseline measured 0 samples/s", k.target, k.conc)
+			// A baseline that stored nothing in a round (every request
+			// failed) gives that round no ratio.
+			each[i] = "-"
+			if b := base[min(i, len(base)-1)]; b > 0 {
+				ratios = append(ratios, v/b)
+				each[i] = fmt.Sprintf("%.2f", v/b)
 			}
-			ratios[i] = v / b
-			each[i] = fmt.Sprintf("%.2f", ratios[i])
+		}
+		if len(ratios) == 0 {
+			continue
 		}
 		fmt.Fprintf(w, "%-28s %5d %12.0f %12.0f %6.2fx  %s\n", k.target, k.conc, median(own), median(base), median(ratios), strings.Join(each, " "))
 	}

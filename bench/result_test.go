@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,15 @@ func TestPrintRatiosRounds(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("no %q in\n%s", want, out)
 		}
+	}
+	// A round whose baseline stored nothing has no ratio.
+	b.Reset()
+	zero := append(slices.Clone(rows[:4]), row("native", 1, 0), row("promflux", 1, 90))
+	if err := printRatios(&b, zero, "native"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "promflux                         1          120           50   1.50x  1.50 -\n"; !strings.Contains(b.String(), want) {
+		t.Fatalf("no %q in\n%s", want, b.String())
 	}
 	lines := plotLines(rows)
 	if len(lines) != 2 || lines[1].points[1] != 150 || lines[1].points[2] != 330 || lines[0].points[2] != 250 {
