@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -211,14 +212,58 @@ func influxConfig(influxURL, database string) string {
 `, influxURL, database)
 }
 
+// freeAddr returns a loopback address for a child process to listen on.
+// The port is free when chosen, and the child binds it only later: a port
+// from the kernel's ephemeral range could meanwhile go to a listener on
+// port 0 (httptest, influxtest) or to an outgoing connection, and a
+// stranger could then answer the child's readiness check. So the port is
+// picked below that range, where the kernel hands out none, and never
+// twice in one test binary.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	lowest, end := 20000, ephemeralStart()
+	for range 1000 {
+		port := lowest + rand.IntN(end-lowest)
+		if ports.given[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // another service listens there
+		}
+		l.Close()
+		ports.given[port] = true
+		return l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatalf("no free port between %d and %d", lowest, end)
+	return ""
+}
+
+// ports holds the ports freeAddr handed out.
+var ports = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
+
+// ephemeralStart is the first port of the kernel's ephemeral range, or
+// Linux's default (32768) when that range starts too low to leave room
+// below it.
+func ephemeralStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 21000 {
+		return 32768
+	}
+	return n
 }
 
 // encodeV1 returns the snappy-compressed RW 1.0 body of series.
@@ -280,4 +325,23 @@ func startHistogramTarget(t *testing.T, exemplars bool) string {
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: exemplars}))
 	t.Cleanup(func() { close(stop); srv.Close() })
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// TestFreeAddrBelowEphemeralRange: the ports handed to child processes are
+// below the kernel's ephemeral range and never handed out twice.
+func TestFreeAddrBelowEphemeralRange(t *testing.T) {
+	end := ephemeralStart()
+	seen := map[int]bool{}
+	for range 200 {
+		addr := freeAddr(t)
+		_, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port, err := strconv.Atoi(p)
+		if err != nil || port >= end || seen[port] {
+			t.Fatalf("freeAddr gave %s: want a port below %d not given before", addr, end)
+		}
+		seen[port] = true
+	}
 }
