@@ -3,8 +3,8 @@
 # front of a throwaway influxd, a fake InfluxDB ("bench sink", which
 # counts lines and stores nothing) with a second promflux in front of it
 # and, with VM=1, VictoriaMetrics, all on loopback ports; then sends the
-# same generated node_exporter-like traffic, one measurement per target and
-# concurrency, to
+# same generated node_exporter-like traffic, one step per target, concurrency
+# and round, to
 #   (b) InfluxDB's own /api/v1/prom/write (database "native"),
 #   (a) promflux -> influxd (database "promflux"),
 #   (c) promflux -> fake sink (promflux alone),
@@ -28,7 +28,7 @@
 # influxd's compactions come every few seconds, and a single 5-s step of
 # the same target varied by 10 to 40 %) or SAMPLES per series per step
 # (instead of DURATION), ROUNDS (3: a single 15-s step of the same code
-# varied by up to 20 % from run to run on a shared 2-core machine; the
+# varied by up to 30 % from run to run on a shared 2-core machine; the
 # median of three adjacent pairs does not follow one slow step), WARMUP
 # (2s), PRECOMPUTE (1GiB: memory for the request bodies encoded before
 # each step, enough for 10 s at 1.6M samples/s), CONCURRENCY (1,2,4,8),
